@@ -1,0 +1,1 @@
+//! collop-fp (under construction).

@@ -1,0 +1,1 @@
+//! collop-io (under construction).

@@ -1,0 +1,1 @@
+//! collop-theory (under construction).
