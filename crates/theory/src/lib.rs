@@ -1,1 +1,54 @@
-//! collop-theory (under construction).
+//! # collop-theory: exact problems, as pure and cited functions
+//!
+//! The reference problems that tests, benchmarks and the CLI share. Units as
+//! in `collop-core`: velocities in the background thermal velocity `v_th`
+//! (per-component standard deviation), time in `1/omega_p`, and the
+//! Fokker-Planck equation in Kramers-Moyal form
+//!
+//! ```text
+//! df/dt = - d_i (A_i f) + 1/2 d_i d_j (D_ij f)
+//! ```
+//!
+//! - Distributions on a grid: [`BiMaxwellian`] (drifting, per-axis
+//!   variances; point values or exact cell averages, [`Sampling`]) and
+//!   [`ring_on_grid`].
+//! - [`OrnsteinUhlenbeck`]: the Lenard-Bernstein operator `A = -nu v`,
+//!   `D = 2 nu T I`, its [`FpFields`](collop_core::FpFields) and its exact
+//!   Gaussian solution.
+//! - [`static_shielding_fields`]: collision coefficients of 2D finite-size
+//!   particles with static shielding, from the profiles
+//!   [`static_shielding_profiles`], which keep the Maxwellian stationary.
+//! - Isotropic operators in general: [`RadialCoefficients`] rotated onto
+//!   `(v_x, v_y)` by [`radial_to_cartesian`], on a grid by
+//!   [`fields_from_radial_fn`] or [`fields_from_radial_cells`].
+//! - [`bessel_i0e`], [`bessel_i1e`]: `e^{-x} I_0(x)`, `e^{-x} I_1(x)`.
+//!
+//! ```
+//! use collop_core::VelocityGrid;
+//! use collop_theory::{BiMaxwellian, OrnsteinUhlenbeck, Sampling};
+//!
+//! let grid = VelocityGrid::square(51, 5.0)?;
+//! let ou = OrnsteinUhlenbeck::new(0.1, 1.0)?;
+//! let blob = BiMaxwellian::isotropic(1.0, [-2.0, 0.0], 0.25)?;
+//! let f_later = ou.solution_on_grid(&blob, 10.0, &grid, Sampling::CellAverage)?;
+//! let fields = ou.fields(&grid);
+//! assert_eq!(f_later.dim(), fields.grid.shape());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod bessel;
+mod error;
+mod finite_size;
+mod maxwellian;
+mod ornstein_uhlenbeck;
+mod radial;
+
+pub use bessel::{bessel_i0e, bessel_i1e};
+pub use error::TheoryError;
+pub use finite_size::{static_shielding_fields, static_shielding_profiles};
+pub use maxwellian::{BiMaxwellian, Sampling, ring_on_grid};
+pub use ornstein_uhlenbeck::OrnsteinUhlenbeck;
+pub use radial::{
+    RadialCoefficients, cell_speed_and_direction, fields_from_radial_cells, fields_from_radial_fn,
+    radial_direction, radial_to_cartesian,
+};
