@@ -125,6 +125,26 @@ mod tests {
     }
 
     #[test]
+    fn fields_equal_the_isotropic_radial_form() {
+        // The OU operator is isotropic: a_par = -nu |v|, d_par = d_perp = 2 nu T.
+        // Rotating that with the radial builder must give the Cartesian fields
+        // (an independent route through the rotation), to round-off.
+        let g = VelocityGrid::new(9, 8, [-3.0, 3.0], [-2.5, 1.5]).unwrap();
+        let ou = OrnsteinUhlenbeck::new(0.7, 1.2).unwrap();
+        let d = 2.0 * 0.7 * 1.2;
+        let radial = crate::fields_from_radial_fn(&g, |v| crate::RadialCoefficients {
+            a_par: -0.7 * v,
+            d_par: d,
+            d_perp: d,
+        });
+        for (a, b) in ou.fields(&g).as_array().iter().zip(radial.as_array()) {
+            for (x, y) in a.iter().zip(b.iter()) {
+                assert!((x - y).abs() < 1e-14, "{x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
     fn rejects_bad_parameters() {
         assert!(OrnsteinUhlenbeck::new(-0.1, 1.0).is_err());
         assert!(OrnsteinUhlenbeck::new(0.1, 0.0).is_err());
