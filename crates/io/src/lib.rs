@@ -1,1 +1,91 @@
-//! collop-io (under construction).
+//! # collop-io: datasets and files on disk
+//!
+//! Reads and writes phase-space datasets in the layout of the reference
+//! implementation (Carvalho et al., `ml-pic-collision-operators`), plus the
+//! single arrays, parameter bundles and text files the rest of collop saves.
+//!
+//! ## The dataset layout
+//!
+//! A dataset is a folder (by convention `<population>/f/`) holding
+//!
+//! - `NNNNNN.npy`: one frame per diagnostic dump, the six-digit dump number
+//!   as file name (`000005.npy`), a 2D array `f[i, j]` with axis 0 = `v_x`
+//!   (raw particle counts or densities; float64, float32 or integers);
+//! - `args.yaml`: a YAML mapping with `dt` (time between dumps, `1/omega_p`),
+//!   `i_start` (first dump used), `i_end` (exclusive last dump, `-1` = up to
+//!   the last frame), `n_bins` (an integer or `[nx, ny]`), `v_range`
+//!   (`[x_min, x_max, y_min, y_max]` in `v_th`), optionally `v_range_c` (the
+//!   same in units of `c`) and `t_start` (time of dump `i_start`; `i_start *
+//!   dt` when absent). Any other key is kept in [`DatasetMeta::extra`] and
+//!   written back unchanged.
+//!
+//! Frames below `i_start` may be present and are ignored; from `i_start` on
+//! the dumps must be consecutive. Frame `k` of the series is dump
+//! `i_start + k` at time `t_start + k dt`, on the cell-centred grid
+//! `v_i = v_min + (i + 1/2) dv` ([`collop_core::VelocityGrid`]).
+//!
+//! ## Reading
+//!
+//! ```no_run
+//! # fn main() -> Result<(), collop_io::IoError> {
+//! // The folder holding args.yaml, or its parent holding f/.
+//! let data = collop_io::read_dataset("runs/normal_-2_0")?;
+//! let series = &data.series; // frames normalised: frame 0 sums to 1
+//! println!("{} frames on {}", series.len(), series.grid);
+//! println!("particles in the first frame: {}", data.norm);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Normalisation
+//!
+//! [`read_dataset`] divides every frame by the sum of the first used frame
+//! (dump `i_start`), the reference's convention: frame 0 then sums to one and,
+//! for histograms of counts, [`Dataset::norm`] is the particle count.
+//! Particles leaving the velocity window make later frames sum to less than
+//! one. [`read_dataset_raw`] keeps the stored values (`norm = 1`).
+//!
+//! ## Writing
+//!
+//! [`write_dataset`] writes a whole series; [`DatasetWriter`] writes one frame
+//! at a time for a simulation that produces them as it runs. Every file is
+//! written atomically (temporary file in the same folder, then rename), so an
+//! interrupted writer leaves only complete files. A writer never replaces a
+//! dataset by accident: [`WriteMode::New`] refuses a folder that already holds
+//! one, [`WriteMode::Resume`] continues one with the same metadata, skipping
+//! frames already on disk, and only [`WriteMode::Overwrite`] deletes. The
+//! `args.yaml` written is a plain mapping with sorted keys that PyYAML reads
+//! as the reference code expects.
+//!
+//! [`write_npy`] / [`read_npy_f64`] handle single arrays, [`write_npz`] /
+//! [`read_npz`] named bundles (learned parameters, readable with `np.load`),
+//! and [`write_text`] any text output (JSON, CSV, TOML), all atomically.
+//!
+//! ## Errors
+//!
+//! Nothing here panics on user input. Every failure is an [`IoError`] whose
+//! variant says what is wrong, which carries the path of the file or folder at
+//! fault ([`IoError::path`]), and whose message names the file, the key or
+//! the cell and says what to do, e.g.
+//!
+//! ```text
+//! data/f: frame 000042.npy (dump 42) is missing; frames must be consecutive from `i_start`: ...
+//! data/f/000007.npy: cell (3, 10) is NaN; frames must be finite: regenerate this frame
+//! data/f/args.yaml: key `dt` is -1; the time between dumps must be > 0
+//! ```
+
+mod atomic;
+mod dataset;
+mod error;
+mod meta;
+mod npy;
+mod writer;
+
+pub use atomic::write_text;
+pub use dataset::{
+    ARGS_FILE, Dataset, FRAMES_SUBFOLDER, frame_file_name, locate_dataset, parse_frame_file_name,
+    read_dataset, read_dataset_raw, read_meta,
+};
+pub use error::IoError;
+pub use meta::{DatasetMeta, KNOWN_KEYS, MetaValue};
+pub use npy::{read_npy_f64, read_npz, write_npy, write_npz};
+pub use writer::{DatasetWriter, FrameOutcome, WriteMode, write_dataset};
