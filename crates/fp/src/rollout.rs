@@ -1,0 +1,574 @@
+//! Autoregressive rollouts and their exact reverse-mode gradients.
+//!
+//! A rollout advances a batch of distributions over `n_steps` diagnostic
+//! dumps of spacing `dt`. Dump step `s` is made of `m_s` explicit Euler
+//! sub-steps with the operator of slot `slot(first_step + s)`:
+//!
+//! ```text
+//! g = (I + dt/m_s C) f,     f <- max(g, 0)  (the clamp, on by default as in the reference)
+//! ```
+//!
+//! The gradient of a rollout loss is the discrete adjoint of exactly these
+//! operations, exact to round-off: `lambda <- (I + dt/m C)^T (mask * lambda)`
+//! with `mask = [g >= 0]` (the derivative convention of `torch.clamp`),
+//! and `dC += dt/m (mask * lambda) f^T` on the sparsity pattern, mapped to
+//! the parameters by [`Operator::assemble_vjp`].
+
+use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis};
+use rayon::prelude::*;
+
+use crate::FpError;
+use crate::batch::{BatchState, Chunk, scatter_chunk};
+use crate::operator::{Operator, StabilityEstimate};
+use crate::stencil::{BackwardArgs, ForwardArgs, backward, forward};
+
+/// How many explicit sub-steps make one dump step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Substeps {
+    /// Exactly this many (the reference uses 1).
+    Fixed(usize),
+    /// The fewest that keep every sub-step below `safety` times the
+    /// estimated stability limit, at most `max`.
+    Auto {
+        /// Fraction of the stability limit used (0 < safety <= 1).
+        safety: f64,
+        /// Refuse to take more sub-steps than this per dump.
+        max: usize,
+    },
+}
+
+/// What to do when a fixed sub-step exceeds the stability estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StabilityPolicy {
+    /// Do not check.
+    Ignore,
+    /// Record a warning in the output (the rollout goes on).
+    Warn,
+    /// Refuse with [`FpError::Unstable`].
+    Error,
+}
+
+/// Settings of a rollout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RolloutConfig {
+    /// Sub-steps per dump.
+    pub substeps: Substeps,
+    /// Clamp `f >= 0` after every sub-step.
+    pub clamp_f: bool,
+    /// Reaction to an unstable fixed step.
+    pub stability: StabilityPolicy,
+}
+
+impl RolloutConfig {
+    /// The reference's settings: one step per dump, clamp on, warn if unstable.
+    pub fn reference() -> Self {
+        Self { substeps: Substeps::Fixed(1), clamp_f: true, stability: StabilityPolicy::Warn }
+    }
+
+    /// Automatic sub-stepping at 90 % of the stability limit, clamp on.
+    pub fn automatic() -> Self {
+        Self {
+            substeps: Substeps::Auto { safety: 0.9, max: 100_000 },
+            clamp_f: true,
+            stability: StabilityPolicy::Error,
+        }
+    }
+}
+
+/// Error norm of a rollout loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// Mean absolute error.
+    Mae,
+    /// Mean squared error.
+    Mse,
+}
+
+/// Which unrolled steps enter a rollout loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Accumulation {
+    /// Mean over all unrolled steps.
+    AllSteps,
+    /// The last step only.
+    LastStep,
+}
+
+/// A rollout loss: `L = mean over included steps s of mean_{b, cells} err(f_s - f_s^target)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Loss {
+    /// MAE or MSE.
+    pub kind: LossKind,
+    /// All steps or the last.
+    pub accumulation: Accumulation,
+}
+
+/// A training window: an initial batch, the frames that should follow it,
+/// and the dump step of the initial frame (which selects operator slots).
+#[derive(Debug, Clone, Copy)]
+pub struct Window<'a> {
+    /// Initial distributions `(B, nx, ny)`.
+    pub f0: ArrayView3<'a, f64>,
+    /// Target frames after each dump step, `(n_steps, B, nx, ny)`.
+    pub targets: ArrayView4<'a, f64>,
+    /// Dump step of `f0`, counted from the first frame of the dataset.
+    pub first_step: usize,
+}
+
+/// The outcome of a forward rollout.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    /// Frames `(n_steps + 1, B, nx, ny)`; index 0 is the initial state.
+    pub frames: Array4<f64>,
+    /// Sub-steps taken in each dump step.
+    pub substeps: Vec<usize>,
+    /// Stability warnings.
+    pub warnings: Vec<String>,
+}
+
+/// The outcome of a gradient evaluation.
+#[derive(Debug, Clone)]
+pub struct Gradient {
+    /// Loss value.
+    pub loss: f64,
+    /// `d loss / d theta`.
+    pub dtheta: Vec<f64>,
+    /// `d loss / d f0`, shape `(B, nx, ny)`, if asked for.
+    pub df0: Option<Array3<f64>>,
+    /// Stability warnings.
+    pub warnings: Vec<String>,
+}
+
+/// The matrix of one operator slot, ready to step with.
+#[derive(Debug, Clone)]
+struct SlotMatrix {
+    slot: usize,
+    /// Entries of `I + dt_sub C`.
+    m: Vec<f64>,
+    substeps: usize,
+    dt_sub: f64,
+}
+
+/// The assembled matrices of a rollout.
+#[derive(Debug, Clone)]
+struct Plan {
+    slots: Vec<SlotMatrix>,
+    /// Index into `slots` for each dump step of the rollout.
+    step_slot: Vec<usize>,
+    warnings: Vec<String>,
+}
+
+impl Plan {
+    fn build(
+        op: &dyn Operator,
+        theta: &[f64],
+        dt: f64,
+        first_step: usize,
+        n_steps: usize,
+        cfg: &RolloutConfig,
+    ) -> Result<Self, FpError> {
+        op.check_params(theta)?;
+        if !(dt.is_finite() && dt > 0.0) {
+            return Err(FpError::Invalid(format!("time between dumps dt = {dt} must be finite and > 0")));
+        }
+        let pattern = op.pattern();
+        let nnz = pattern.nnz();
+        let mut slots: Vec<SlotMatrix> = Vec::new();
+        let mut step_slot = Vec::with_capacity(n_steps);
+        let mut warnings = Vec::new();
+        let mut c = vec![0.0; nnz];
+        for s in 0..n_steps {
+            let slot = op.slot(first_step + s);
+            if let Some(k) = slots.iter().position(|p| p.slot == slot) {
+                step_slot.push(k);
+                continue;
+            }
+            op.assemble(theta, slot, &mut c);
+            let est = StabilityEstimate::of(pattern, &c);
+            let substeps = match cfg.substeps {
+                Substeps::Fixed(0) => {
+                    return Err(FpError::Invalid("sub-steps per dump must be at least 1".into()));
+                }
+                Substeps::Fixed(m) => {
+                    let dt_sub = dt / m as f64;
+                    if dt_sub > est.dt_max && cfg.stability != StabilityPolicy::Ignore {
+                        let needed = (dt / est.dt_max).ceil() as usize;
+                        let err = FpError::Unstable {
+                            dt_sub,
+                            dt_max: est.dt_max,
+                            needed,
+                            cause: est.cause(op.grid()),
+                        };
+                        if cfg.stability == StabilityPolicy::Error {
+                            return Err(err);
+                        }
+                        warnings.push(format!("slot {slot}: {err}"));
+                    }
+                    m
+                }
+                Substeps::Auto { safety, max } => {
+                    if !(safety > 0.0 && safety <= 1.0) {
+                        return Err(FpError::Invalid(format!(
+                            "sub-step safety factor {safety} must be in (0, 1]"
+                        )));
+                    }
+                    let m = if est.dt_max.is_finite() {
+                        (dt / (safety * est.dt_max)).ceil().max(1.0)
+                    } else {
+                        1.0
+                    };
+                    if m > max as f64 {
+                        return Err(FpError::Unstable {
+                            dt_sub: dt / max as f64,
+                            dt_max: est.dt_max,
+                            needed: m as usize,
+                            cause: format!(
+                                "{}; more than the allowed {max} sub-steps per dump",
+                                est.cause(op.grid())
+                            ),
+                        });
+                    }
+                    m as usize
+                }
+            };
+            if est.undamped_rows > 0 && cfg.stability != StabilityPolicy::Ignore {
+                warnings.push(format!(
+                    "slot {slot}: {} cells have zero or negative diffusion; centred differences are not \
+                     stabilised there by any time step",
+                    est.undamped_rows
+                ));
+            }
+            let dt_sub = dt / substeps as f64;
+            let mut m: Vec<f64> = c.iter().map(|v| dt_sub * v).collect();
+            for r in 0..pattern.n() {
+                m[pattern.diag(r)] += 1.0;
+            }
+            step_slot.push(slots.len());
+            slots.push(SlotMatrix { slot, m, substeps, dt_sub });
+        }
+        Ok(Self { slots, step_slot, warnings })
+    }
+
+    fn substeps_per_dump(&self) -> Vec<usize> {
+        self.step_slot.iter().map(|&k| self.slots[k].substeps).collect()
+    }
+}
+
+/// The simulator: an operator, rollout settings, and reusable buffers.
+pub struct Simulator<'o> {
+    op: &'o dyn Operator,
+    cfg: RolloutConfig,
+}
+
+impl<'o> Simulator<'o> {
+    /// A simulator for `op`.
+    pub fn new(op: &'o dyn Operator, cfg: RolloutConfig) -> Self {
+        Self { op, cfg }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RolloutConfig {
+        &self.cfg
+    }
+
+    fn check_batch(&self, f0: &ArrayView3<'_, f64>) -> Result<(), FpError> {
+        let (_, nx, ny) = f0.dim();
+        let g = self.op.grid();
+        if (nx, ny) != g.shape() {
+            return Err(FpError::Shape(format!(
+                "distributions are {nx} x {ny}, the operator's grid is {} x {}",
+                g.nx, g.ny
+            )));
+        }
+        Ok(())
+    }
+
+    /// Advance `state` in place by one dump step (`first_step` selects the
+    /// operator slot). The hot path of every rollout, exposed for custom loops.
+    pub fn advance(
+        &self,
+        theta: &[f64],
+        dt: f64,
+        state: &mut BatchState,
+        step: usize,
+    ) -> Result<Vec<String>, FpError> {
+        let plan = Plan::build(self.op, theta, dt, step, 1, &self.cfg)?;
+        let sm = &plan.slots[0];
+        let pattern = self.op.pattern();
+        let clamp = self.cfg.clamp_f;
+        state.chunks.par_iter_mut().for_each(|ch| {
+            let mut tmp = vec![0.0; ch.data.len()];
+            for _ in 0..sm.substeps {
+                forward(ForwardArgs {
+                    pattern,
+                    m: &sm.m,
+                    f: &ch.data,
+                    out: &mut tmp,
+                    pre_clamp: None,
+                    bc: ch.bc,
+                    clamp,
+                    clamp_input: false,
+                });
+                std::mem::swap(&mut ch.data, &mut tmp);
+            }
+        });
+        Ok(plan.warnings)
+    }
+
+    /// Roll a batch `f0` of shape `(B, nx, ny)` forward over `n_steps` dumps.
+    pub fn rollout(
+        &self,
+        theta: &[f64],
+        dt: f64,
+        f0: ArrayView3<'_, f64>,
+        first_step: usize,
+        n_steps: usize,
+    ) -> Result<Rollout, FpError> {
+        self.check_batch(&f0)?;
+        let plan = Plan::build(self.op, theta, dt, first_step, n_steps, &self.cfg)?;
+        let mut state = BatchState::from_frames(f0)?;
+        let (b, nx, ny) = f0.dim();
+        let mut frames = Array4::zeros((n_steps + 1, b, nx, ny));
+        frames.index_axis_mut(Axis(0), 0).assign(&f0);
+        let pattern = self.op.pattern();
+        let clamp = self.cfg.clamp_f;
+        // Each chunk writes its own batch columns of every frame.
+        let chunk_len: Vec<usize> = state.chunks.iter().map(|c| c.bc).collect();
+        let mut views: Vec<_> = Vec::with_capacity(chunk_len.len());
+        {
+            let mut rest = frames.view_mut();
+            for &bc in &chunk_len {
+                let (head, tail) = rest.split_at(Axis(1), bc);
+                views.push(head);
+                rest = tail;
+            }
+        }
+        let diverged: Vec<Option<usize>> = state
+            .chunks
+            .par_iter_mut()
+            .zip(views.into_par_iter())
+            .map(|(ch, mut out)| {
+                let mut tmp = vec![0.0; ch.data.len()];
+                for s in 0..n_steps {
+                    let sm = &plan.slots[plan.step_slot[s]];
+                    for _ in 0..sm.substeps {
+                        forward(ForwardArgs {
+                            pattern,
+                            m: &sm.m,
+                            f: &ch.data,
+                            out: &mut tmp,
+                            pre_clamp: None,
+                            bc: ch.bc,
+                            clamp,
+                            clamp_input: false,
+                        });
+                        std::mem::swap(&mut ch.data, &mut tmp);
+                    }
+                    scatter_chunk(&ch.data, ch.bc, out.index_axis_mut(Axis(0), s + 1));
+                    if ch.data.iter().any(|v| !v.is_finite()) {
+                        return Some(s);
+                    }
+                }
+                None
+            })
+            .collect();
+        if let Some(s) = diverged.into_iter().flatten().min() {
+            return Err(FpError::NonFinite(format!(
+                "the rollout diverged (NaN or infinity) at dump step {} of {n_steps}: the time step is unstable \
+                 for this operator; use more sub-steps or automatic sub-stepping",
+                s + 1
+            )));
+        }
+        Ok(Rollout { frames, substeps: plan.substeps_per_dump(), warnings: plan.warnings })
+    }
+
+    /// Loss of a rollout over a [`Window`] and its exact gradient with
+    /// respect to the parameters and, optionally, the initial batch.
+    pub fn loss_and_gradient(
+        &self,
+        theta: &[f64],
+        dt: f64,
+        window: &Window<'_>,
+        loss: Loss,
+        want_df0: bool,
+    ) -> Result<Gradient, FpError> {
+        let Window { f0, targets, first_step } = *window;
+        self.check_batch(&f0)?;
+        let (n_steps, tb, tx, ty) = targets.dim();
+        let (b, nx, ny) = f0.dim();
+        if (tb, tx, ty) != (b, nx, ny) {
+            return Err(FpError::Shape(format!(
+                "targets are {tb} x {tx} x {ty} per step, the initial batch is {b} x {nx} x {ny}"
+            )));
+        }
+        if n_steps == 0 {
+            return Err(FpError::Invalid("a rollout loss needs at least one target step".into()));
+        }
+        if let Some(((s, bb, i, j), v)) = targets.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(FpError::NonFinite(format!(
+                "target step {s}, distribution {bb} is {v} at cell ({i}, {j})"
+            )));
+        }
+        let plan = Plan::build(self.op, theta, dt, first_step, n_steps, &self.cfg)?;
+        let state = BatchState::from_frames(f0)?;
+        let n = nx * ny;
+        let pattern = self.op.pattern();
+        let nnz = pattern.nnz();
+        let clamp = self.cfg.clamp_f;
+        let weight = |s: usize| -> f64 {
+            let per_step = 1.0 / (b * n) as f64;
+            match loss.accumulation {
+                Accumulation::AllSteps => per_step / n_steps as f64,
+                Accumulation::LastStep if s + 1 == n_steps => per_step,
+                Accumulation::LastStep => 0.0,
+            }
+        };
+
+        struct ChunkResult {
+            loss: f64,
+            dm: Vec<f64>,
+            lambda0: Vec<f64>,
+            diverged: Option<usize>,
+        }
+
+        let results: Vec<ChunkResult> = state
+            .chunks
+            .par_iter()
+            .map(|ch: &Chunk| {
+                let bc = ch.bc;
+                let total_sub: usize = plan.step_slot.iter().map(|&k| plan.slots[k].substeps).sum();
+                // Record of every sub-step's output: pre-clamp values if the clamp is on.
+                let mut record = vec![0.0; total_sub * n * bc];
+                let mut cur = ch.data.clone();
+                let mut next = vec![0.0; n * bc];
+                let mut loss_sum = 0.0;
+                let mut dloss: Vec<Vec<f64>> = Vec::with_capacity(n_steps);
+                let mut k = 0;
+                for s in 0..n_steps {
+                    let sm = &plan.slots[plan.step_slot[s]];
+                    for _ in 0..sm.substeps {
+                        let rec = &mut record[k * n * bc..(k + 1) * n * bc];
+                        forward(ForwardArgs {
+                            pattern,
+                            m: &sm.m,
+                            f: &cur,
+                            out: &mut next,
+                            pre_clamp: if clamp { Some(rec) } else { None },
+                            bc,
+                            clamp,
+                            clamp_input: false,
+                        });
+                        if !clamp {
+                            record[k * n * bc..(k + 1) * n * bc].copy_from_slice(&next);
+                        }
+                        std::mem::swap(&mut cur, &mut next);
+                        k += 1;
+                    }
+                    if cur.iter().any(|v| !v.is_finite()) {
+                        return ChunkResult {
+                            loss: 0.0,
+                            dm: Vec::new(),
+                            lambda0: Vec::new(),
+                            diverged: Some(s),
+                        };
+                    }
+                    // Loss of this dump and its gradient with respect to the (clamped) state.
+                    let w = weight(s);
+                    let mut g = vec![0.0; n * bc];
+                    if w != 0.0 {
+                        let tgt = targets.index_axis(Axis(0), s);
+                        for cell in 0..n {
+                            let (i, j) = (cell / ny, cell % ny);
+                            for bl in 0..bc {
+                                let d = cur[cell * bc + bl] - tgt[[ch.b0 + bl, i, j]];
+                                let (l, dl) = match loss.kind {
+                                    LossKind::Mae => (
+                                        d.abs(),
+                                        if d > 0.0 {
+                                            1.0
+                                        } else if d < 0.0 {
+                                            -1.0
+                                        } else {
+                                            0.0
+                                        },
+                                    ),
+                                    LossKind::Mse => (d * d, 2.0 * d),
+                                };
+                                loss_sum += w * l;
+                                g[cell * bc + bl] = w * dl;
+                            }
+                        }
+                    }
+                    dloss.push(g);
+                }
+
+                // Reverse sweep.
+                let mut dm = vec![0.0; plan.slots.len() * nnz];
+                let mut lambda = vec![0.0; n * bc];
+                let mut lambda_in = vec![0.0; n * bc];
+                let mut mu = vec![0.0; bc];
+                for s in (0..n_steps).rev() {
+                    for (l, g) in lambda.iter_mut().zip(&dloss[s]) {
+                        *l += g;
+                    }
+                    let ks = plan.step_slot[s];
+                    let sm = &plan.slots[ks];
+                    for _ in 0..sm.substeps {
+                        k -= 1;
+                        let out_rec = &record[k * n * bc..(k + 1) * n * bc];
+                        let (input, clamp_input) = if k == 0 {
+                            (&ch.data[..], false)
+                        } else {
+                            (&record[(k - 1) * n * bc..k * n * bc], clamp)
+                        };
+                        backward(BackwardArgs {
+                            pattern,
+                            m: &sm.m,
+                            f: input,
+                            clamp_input,
+                            pre_clamp: if clamp { Some(out_rec) } else { None },
+                            lambda_out: &lambda,
+                            lambda_in: &mut lambda_in,
+                            dm: &mut dm[ks * nnz..(ks + 1) * nnz],
+                            mu: &mut mu,
+                            bc,
+                        });
+                        std::mem::swap(&mut lambda, &mut lambda_in);
+                    }
+                }
+                ChunkResult { loss: loss_sum, dm, lambda0: lambda, diverged: None }
+            })
+            .collect();
+
+        if let Some(s) = results.iter().filter_map(|r| r.diverged).min() {
+            return Err(FpError::NonFinite(format!(
+                "the rollout diverged (NaN or infinity) at dump step {} of {n_steps}; use more sub-steps",
+                s + 1
+            )));
+        }
+        let loss_value: f64 = results.iter().map(|r| r.loss).sum();
+        let mut dm_total = vec![0.0; plan.slots.len() * nnz];
+        for r in &results {
+            for (a, v) in dm_total.iter_mut().zip(&r.dm) {
+                *a += v;
+            }
+        }
+        let mut dtheta = vec![0.0; self.op.nparams()];
+        let mut dc = vec![0.0; nnz];
+        for (ks, sm) in plan.slots.iter().enumerate() {
+            for (d, v) in dc.iter_mut().zip(&dm_total[ks * nnz..(ks + 1) * nnz]) {
+                *d = sm.dt_sub * v;
+            }
+            self.op.assemble_vjp(theta, sm.slot, &dc, &mut dtheta);
+        }
+        let df0 = want_df0.then(|| {
+            let mut out = Array3::zeros((b, nx, ny));
+            for (ch, r) in state.chunks.iter().zip(&results) {
+                scatter_chunk(&r.lambda0, ch.bc, out.slice_mut(ndarray::s![ch.b0..ch.b0 + ch.bc, .., ..]));
+            }
+            out
+        });
+        Ok(Gradient { loss: loss_value, dtheta, df0, warnings: plan.warnings })
+    }
+}
