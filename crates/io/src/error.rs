@@ -12,7 +12,7 @@ use thiserror::Error;
 pub enum IoError {
     /// The dataset folder does not exist.
     #[error(
-        "{}: no such folder; give the folder that holds args.yaml and the NNNNNN.npy frames (or its parent holding f/)",
+        "{}: not an existing folder; give the folder that holds args.yaml and the NNNNNN.npy frames (or its parent holding f/)",
         .path.display()
     )]
     MissingFolder {

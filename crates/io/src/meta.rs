@@ -151,6 +151,39 @@ impl MetaValue {
     }
 }
 
+impl std::fmt::Display for MetaValue {
+    /// YAML flow style: `0.5`, `64`, `"[c]"`, `[-5.0, 5.0]`, `{a: 1}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetaValue::Null => f.write_str("null"),
+            MetaValue::Bool(b) => write!(f, "{b}"),
+            MetaValue::Int(i) => write!(f, "{i}"),
+            MetaValue::Float(x) => f.write_str(&yaml_float(*x)),
+            MetaValue::Str(s) => write!(f, "{s:?}"),
+            MetaValue::List(items) => {
+                f.write_str("[")?;
+                for (k, item) in items.iter().enumerate() {
+                    if k > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            MetaValue::Map(m) => {
+                f.write_str("{")?;
+                for (k, (key, item)) in m.iter().enumerate() {
+                    if k > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{key}: {item}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
 impl From<f64> for MetaValue {
     fn from(x: f64) -> Self {
         MetaValue::Float(x)
@@ -687,6 +720,16 @@ v_range_units: '[v_th]'
         assert_eq!(bad_end.validate().unwrap_err().0, "i_end");
         let bad_c = DatasetMeta::new(grid, 1.0, 0, 0.0).with_v_range_c([0.1, -0.1, -0.1, 0.1]);
         assert_eq!(bad_c.validate().unwrap_err().0, "v_range_c");
+    }
+
+    #[test]
+    fn display_is_yaml_flow_style() {
+        let mut m = BTreeMap::new();
+        m.insert("a".to_string(), MetaValue::Int(1));
+        m.insert("b".to_string(), MetaValue::Null);
+        let v = MetaValue::List(vec![0.5.into(), "[c]".into(), true.into(), MetaValue::Map(m)]);
+        assert_eq!(v.to_string(), "[0.5, \"[c]\", true, {a: 1, b: null}]");
+        assert_eq!(MetaValue::Float(1e-7).to_string(), "1.0e-7");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::io::BufReader;
 use std::path::Path;
 
 use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, Dimension, IxDyn, OwnedRepr};
+use ndarray_npy::npy::header::Header;
 use ndarray_npy::{
     NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ReadNpzError, ReadableElement, WritableElement,
     WriteNpyError, WriteNpyExt,
@@ -87,7 +88,30 @@ fn finish_decode(path: &Path, outcome: Attempt) -> Result<ArrayD<f64>, IoError> 
 /// Decodes `.npy` bytes of any real or integer element type (either byte
 /// order, C or Fortran order) into `f64`.
 pub(crate) fn decode_npy_f64(path: &Path, bytes: &[u8]) -> Result<ArrayD<f64>, IoError> {
+    check_promised_size(path, bytes)?;
     finish_decode(path, decode_any(|k| candidate_types!(k, attempt(bytes))))
+}
+
+/// Refuses a header that promises more values than the file has bytes, before
+/// anything is allocated for them (a corrupt shape must not exhaust memory).
+fn check_promised_size(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    let mut rest = bytes;
+    let header = Header::from_reader(&mut rest).map_err(|e| IoError::Npy {
+        path: path.to_path_buf(),
+        reason: format!("error parsing header: {e}"),
+    })?;
+    let values = header.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    match values {
+        Some(n) if n <= rest.len() => Ok(()),
+        _ => Err(IoError::Npy {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the header promises shape {:?} but only {} bytes of data follow",
+                header.shape,
+                rest.len()
+            ),
+        }),
+    }
 }
 
 /// Reads a `.npy` file of any real or integer element type (float64/32,
@@ -242,6 +266,23 @@ mod tests {
         let err = read_npy_f64(&q).unwrap_err();
         assert!(matches!(err, IoError::Npy { .. }), "{err:?}");
         assert!(err.to_string().contains("junk.npy"), "{err}");
+    }
+
+    #[test]
+    fn a_header_promising_more_than_the_file_holds_is_refused_without_allocating() {
+        // Shape (10^12,) float64 with 16 bytes of data: must fail cleanly, not abort.
+        let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }";
+        let mut header = format!("{dict:<117}\n").into_bytes();
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.append(&mut header);
+        bytes.extend_from_slice(&[0u8; 16]);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("huge.npy");
+        fs::write(&p, &bytes).unwrap();
+        let err = read_npy_f64(&p).unwrap_err();
+        assert!(matches!(err, IoError::Npy { .. }), "{err:?}");
+        assert!(err.to_string().contains("huge.npy") && err.to_string().contains("promises"), "{err}");
     }
 
     #[test]

@@ -64,7 +64,7 @@ fn first_difference(
     let keys: std::collections::BTreeSet<&String> = theirs.keys().chain(ours.keys()).collect();
     keys.into_iter().find_map(|k| match (theirs.get(k), ours.get(k)) {
         (Some(a), Some(b)) if a.same_as(b) => None,
-        (Some(a), Some(b)) => Some(format!("key `{k}` is {a:?} there but {b:?} here")),
+        (Some(a), Some(b)) => Some(format!("key `{k}` is {a} there but {b} here")),
         (Some(_), None) => Some(format!("key `{k}` is there but not in the metadata being written")),
         (None, _) => Some(format!("key `{k}` is missing there")),
     })

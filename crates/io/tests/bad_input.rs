@@ -52,7 +52,7 @@ fn the_good_base_case_reads() {
 fn missing_folder() {
     let dir = tempfile::tempdir().unwrap();
     let gone = dir.path().join("no_such_run");
-    let err = error_naming(&gone, &["no_such_run", "no such folder"]);
+    let err = error_naming(&gone, &["no_such_run", "not an existing folder"]);
     assert!(matches!(err, IoError::MissingFolder { ref path } if *path == gone), "{err:?}");
     assert_eq!(err.path(), gone);
 }

@@ -85,7 +85,7 @@ fn resume_refuses_different_metadata() {
     let err = DatasetWriter::create(dir.path(), &other, WriteMode::Resume).unwrap_err();
     assert!(matches!(err, IoError::Clobber { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("args.yaml") && msg.contains("`dt`") && msg.contains("different dataset"), "{msg}");
+    assert!(msg.contains("args.yaml") && msg.contains("`dt` is 0.5 there but 0.25 here"), "{msg}");
 
     let err =
         DatasetWriter::create(dir.path(), &meta().with_extra("ppc", 32), WriteMode::Resume).unwrap_err();
