@@ -1,0 +1,43 @@
+//! Wall time per particle per step of the full PIC cycle (gather, push,
+//! deposit, field solve, reduction, periodic sort) on the benchmark
+//! deck: a 128 x 128 periodic thermal plasma, v_th = 0.1 c, dx = 0.5 lambda_D,
+//! 16 particles per cell, immobile ions.
+//!
+//! `cargo bench -p collop-pic --bench push`; criterion's throughput figure
+//! is particle-steps per second (ns per particle-step = 1e3 / Melem/s).
+//! Filter with e.g. `-- em/order2/threads1`.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+use collop_pic::Simulation;
+use collop_pic::deck::{Deck, SolverKind};
+
+#[path = "deck.rs"]
+mod deck;
+use deck::BENCH_DECK;
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pic_step");
+    group.sample_size(10);
+    for kind in [SolverKind::Em, SolverKind::Es] {
+        for order in 1..=4 {
+            for threads in [1, 2] {
+                let mut deck = Deck::from_toml(BENCH_DECK).unwrap();
+                deck.solver.kind = kind;
+                deck.solver.shape_order = order;
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let mut sim = pool.install(|| Simulation::new(&deck, threads).unwrap());
+                group.throughput(Throughput::Elements(sim.particle_count() as u64));
+                let name = format!(
+                    "{}/order{order}/threads{threads}",
+                    if kind == SolverKind::Em { "em" } else { "es" }
+                );
+                group.bench_function(name, |b| b.iter(|| pool.install(|| sim.step())));
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

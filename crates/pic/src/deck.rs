@@ -1,0 +1,651 @@
+//! The input deck: a typed TOML file, unknown keys rejected.
+//!
+//! Units are those of OSIRIS: time `1/omega_p`, length `c/omega_p`,
+//! momentum `u = gamma v` in `c`, charge in `e`, mass in `m_e`, density in
+//! `n_0` (so a species of density 1, charge -1 and mass 1 has plasma
+//! frequency 1).
+//!
+//! ```toml
+//! seed = 1
+//!
+//! [grid]
+//! nx = 128
+//! ny = 128
+//! dx = 0.05            # c / omega_p
+//! dy = 0.05
+//!
+//! [time]
+//! dt = 0.03            # 1 / omega_p
+//! n_steps = 1000
+//! dump_every = 50      # steps between diagnostic dumps
+//!
+//! [solver]
+//! kind = "em"          # "em" (Yee FDTD + Esirkepov) or "es" (FFT Poisson)
+//! shape_order = 2      # B-spline order 1..4
+//! filter_passes = 0    # binomial 1-2-1 passes on J (em) or rho (es)
+//! es_scheme = "momentum"  # or "energy" (es only)
+//! sort_every = 20      # steps between particle sorts by cell
+//!
+//! [[species]]
+//! name = "electrons"
+//! charge = -1.0
+//! mass = 1.0
+//! density = 1.0
+//! ppc = 16
+//! positions = "random" # or "quiet"
+//! distribution = { kind = "maxwellian", u_th = 0.1 }
+//!
+//! [[species]]
+//! name = "ions"
+//! charge = 1.0
+//! mass = 1836.0
+//! density = 1.0
+//! mobile = false       # a uniform neutralising background
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::PicError;
+
+/// A whole PIC run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deck {
+    /// Seed of every random draw of the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// The periodic box.
+    pub grid: GridDeck,
+    /// Time step and run length.
+    pub time: TimeDeck,
+    /// Field solver and particle numerics.
+    #[serde(default)]
+    pub solver: SolverDeck,
+    /// Particle species (at least one mobile).
+    pub species: Vec<SpeciesDeck>,
+    /// Energy history and checkpoints.
+    #[serde(default)]
+    pub output: OutputDeck,
+}
+
+/// The periodic box.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridDeck {
+    /// Cells along x.
+    pub nx: usize,
+    /// Cells along y.
+    pub ny: usize,
+    /// Cell width along x, `c/omega_p`.
+    pub dx: f64,
+    /// Cell width along y, `c/omega_p`.
+    pub dy: f64,
+}
+
+/// Time step and run length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeDeck {
+    /// Time step, `1/omega_p`.
+    pub dt: f64,
+    /// Number of steps.
+    pub n_steps: usize,
+    /// Steps between diagnostic dumps (dump 0 is the initial state).
+    pub dump_every: usize,
+}
+
+/// The field solver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SolverKind {
+    /// Yee FDTD Maxwell solver with Esirkepov current deposition.
+    #[default]
+    Em,
+    /// FFT Poisson solver (electrostatic, no light waves, no Courant limit).
+    Es,
+}
+
+/// How the electrostatic field is interpolated to the particles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EsScheme {
+    /// `E` on the nodes by centred differences of `phi`, gathered with the
+    /// deposition shape: no self-force, total momentum conserved exactly
+    /// (Birdsall & Langdon 1991, section 8-5); energy drifts slowly (grid
+    /// heating when `dx >> lambda_D`).
+    #[default]
+    Momentum,
+    /// `E` staggered by one-sided differences of `phi`, gathered with the
+    /// shape of one order lower along the field component: the force is
+    /// minus the gradient of the particle's interpolated potential, so total
+    /// energy is conserved in the limit `dt -> 0` (Lewis, J. Comput. Phys. 6
+    /// (1970) 136); momentum is not conserved exactly.
+    Energy,
+}
+
+/// Field solver and particle numerics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolverDeck {
+    /// `"em"` or `"es"`.
+    #[serde(default)]
+    pub kind: SolverKind,
+    /// B-spline shape order, 1 to 4, for deposit and gather.
+    #[serde(default = "default_order")]
+    pub shape_order: usize,
+    /// Passes of the binomial filter on the deposited source.
+    #[serde(default)]
+    pub filter_passes: usize,
+    /// Interpolation of the electrostatic field (es only).
+    #[serde(default)]
+    pub es_scheme: EsScheme,
+    /// Steps between sorts of the particles by cell (0: never).
+    #[serde(default = "default_sort")]
+    pub sort_every: usize,
+    /// A uniform external magnetic field added to the particles' B.
+    #[serde(default)]
+    pub external_b: [f64; 3],
+}
+
+fn default_order() -> usize {
+    2
+}
+
+fn default_sort() -> usize {
+    20
+}
+
+impl Default for SolverDeck {
+    fn default() -> Self {
+        Self {
+            kind: SolverKind::Em,
+            shape_order: default_order(),
+            filter_passes: 0,
+            es_scheme: EsScheme::Momentum,
+            sort_every: default_sort(),
+            external_b: [0.0; 3],
+        }
+    }
+}
+
+/// Initial positions of a species.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Positions {
+    /// Uniformly random in each cell (`ppc` per cell).
+    #[default]
+    Random,
+    /// A regular `px x py` lattice in each cell, `px py = ppc`, `px` the
+    /// largest divisor of `ppc` not above its square root.
+    Quiet,
+}
+
+/// A particle species.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeciesDeck {
+    /// Name (unique).
+    pub name: String,
+    /// Charge, `e`.
+    pub charge: f64,
+    /// Mass, `m_e`.
+    pub mass: f64,
+    /// Density, `n_0`.
+    pub density: f64,
+    /// Macro-particles per cell (mobile species).
+    #[serde(default)]
+    pub ppc: usize,
+    /// Initial positions.
+    #[serde(default)]
+    pub positions: Positions,
+    /// `false`: an immobile uniform background of this charge density.
+    #[serde(default = "default_true")]
+    pub mobile: bool,
+    /// Initial momentum distribution (mobile species; cold if absent).
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A momentum distribution (`u = gamma v` in `c`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Distribution {
+    /// Isotropic Maxwellian of per-component spread `u_th`, shifted by `drift`.
+    Maxwellian {
+        /// Standard deviation of each momentum component.
+        u_th: f64,
+        /// Mean momentum.
+        #[serde(default)]
+        drift: [f64; 3],
+    },
+    /// Gaussian with a different spread along each axis.
+    BiMaxwellian {
+        /// Standard deviations along x, y, z.
+        u_th: [f64; 3],
+        /// Mean momentum.
+        #[serde(default)]
+        drift: [f64; 3],
+    },
+    /// A ring in the `(u_x, u_y)` plane: uniform angle, Gaussian radius.
+    Ring {
+        /// Ring radius.
+        radius: f64,
+        /// Standard deviation of the radius.
+        width: f64,
+        /// Centre of the ring in `(u_x, u_y)`.
+        #[serde(default)]
+        centre: [f64; 2],
+        /// Standard deviation of `u_z`.
+        #[serde(default)]
+        u_th_z: f64,
+    },
+    /// A mixture: each particle drawn from component `k` with probability
+    /// `fraction_k / sum fraction`.
+    Sum {
+        /// The components.
+        components: Vec<Component>,
+    },
+}
+
+/// One term of a [`Distribution::Sum`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    /// Relative weight (> 0).
+    pub fraction: f64,
+    /// The distribution.
+    pub distribution: Distribution,
+}
+
+/// Energy history and checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputDeck {
+    /// Steps between energy-history records (0: only at dumps).
+    #[serde(default = "default_energy_every")]
+    pub energy_every: usize,
+    /// Dumps between checkpoints (0: none).
+    #[serde(default)]
+    pub checkpoint_every_dumps: usize,
+}
+
+fn default_energy_every() -> usize {
+    10
+}
+
+impl Default for OutputDeck {
+    fn default() -> Self {
+        Self { energy_every: default_energy_every(), checkpoint_every_dumps: 0 }
+    }
+}
+
+impl Distribution {
+    /// Mean and per-axis variance of the momentum.
+    pub fn moments(&self) -> ([f64; 3], [f64; 3]) {
+        match self {
+            Self::Maxwellian { u_th, drift } => (*drift, [u_th * u_th; 3]),
+            Self::BiMaxwellian { u_th, drift } => {
+                (*drift, [u_th[0].powi(2), u_th[1].powi(2), u_th[2].powi(2)])
+            }
+            Self::Ring { radius, width, centre, u_th_z } => {
+                // <r^2> / 2 per in-plane axis for a uniform angle.
+                let r2 = radius * radius + width * width;
+                ([centre[0], centre[1], 0.0], [0.5 * r2, 0.5 * r2, u_th_z * u_th_z])
+            }
+            Self::Sum { components } => {
+                let total: f64 = components.iter().map(|c| c.fraction).sum();
+                let (mut mean, mut second) = ([0.0; 3], [0.0; 3]);
+                for c in components {
+                    let (m, v) = c.distribution.moments();
+                    let p = c.fraction / total;
+                    for a in 0..3 {
+                        mean[a] += p * m[a];
+                        second[a] += p * (v[a] + m[a] * m[a]);
+                    }
+                }
+                (mean, [0, 1, 2].map(|a| second[a] - mean[a] * mean[a]))
+            }
+        }
+    }
+
+    fn check(&self, what: &str) -> Result<(), PicError> {
+        let bad = |msg: String| Err(PicError::Deck(format!("{what}: {msg}")));
+        let finite3 = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        match self {
+            Self::Maxwellian { u_th, drift } => {
+                if !(u_th.is_finite() && *u_th >= 0.0 && finite3(drift)) {
+                    return bad(format!(
+                        "maxwellian needs finite u_th >= 0 and drift, got {u_th}, {drift:?}"
+                    ));
+                }
+            }
+            Self::BiMaxwellian { u_th, drift } => {
+                if !(finite3(u_th) && u_th.iter().all(|&v| v >= 0.0) && finite3(drift)) {
+                    return bad(format!("bi_maxwellian needs finite u_th >= 0, got {u_th:?}"));
+                }
+            }
+            Self::Ring { radius, width, centre, u_th_z } => {
+                let ok = radius.is_finite()
+                    && *radius >= 0.0
+                    && width.is_finite()
+                    && *width >= 0.0
+                    && finite3(centre)
+                    && u_th_z.is_finite()
+                    && *u_th_z >= 0.0;
+                if !ok {
+                    return bad("ring needs finite radius, width, u_th_z >= 0".into());
+                }
+            }
+            Self::Sum { components } => {
+                if components.is_empty() {
+                    return bad("sum needs at least one component".into());
+                }
+                for c in components {
+                    if !(c.fraction.is_finite() && c.fraction > 0.0) {
+                        return bad(format!("component fraction {} must be > 0", c.fraction));
+                    }
+                    c.distribution.check(what)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Quantities derived from a deck, printed before a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Derived {
+    /// Total plasma frequency `sqrt(sum_s n_s q_s^2 / m_s)` of the mobile species.
+    pub omega_p: f64,
+    /// Name of the reference species (the first mobile one).
+    pub reference_species: String,
+    /// Its thermal spread `u_th` (rms of `u_x`), `c`.
+    pub u_th: f64,
+    /// Its Debye length `u_th / omega_ps`, `c/omega_p`.
+    pub debye_length: f64,
+    /// `dx / lambda_D`.
+    pub dx_over_debye: f64,
+    /// `dy / lambda_D`.
+    pub dy_over_debye: f64,
+    /// Macro-particles of the reference species per Debye area, `n lambda_D^2`.
+    pub particles_per_debye_area: f64,
+    /// Steps between dumps.
+    pub steps_per_dump: usize,
+    /// Number of dumps, including the initial one.
+    pub n_dumps: usize,
+    /// Time between dumps, `1/omega_p`.
+    pub dump_dt: f64,
+    /// Run length, `1/omega_p`.
+    pub t_end: f64,
+    /// `c dt sqrt(1/dx^2 + 1/dy^2)` (must be < 1 for em).
+    pub courant: f64,
+    /// `omega_p dt` (must be < 2 for the leapfrog).
+    pub omega_p_dt: f64,
+    /// Total macro-particles.
+    pub particles: usize,
+    /// Expected memory for `threads` threads, bytes.
+    pub memory_bytes: usize,
+    /// Order-of-magnitude collision time `n lambda_D^2 / omega_p` of a 2D
+    /// plasma of finite-size particles (the theory crate holds the
+    /// coefficient), `1/omega_p`.
+    pub collision_time: f64,
+    /// Advice that does not refuse the deck.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "omega_p dt                 {:.4}", self.omega_p_dt)?;
+        writeln!(f, "Courant number             {:.4}", self.courant)?;
+        writeln!(f, "reference species          {} (u_th = {:.4e} c)", self.reference_species, self.u_th)?;
+        writeln!(f, "Debye length               {:.4e} c/omega_p", self.debye_length)?;
+        writeln!(f, "dx / lambda_D, dy / lambda_D {:.4}, {:.4}", self.dx_over_debye, self.dy_over_debye)?;
+        writeln!(f, "particles per Debye area   {:.2}", self.particles_per_debye_area)?;
+        writeln!(
+            f,
+            "steps per dump             {} (dump dt = {:.4} / omega_p)",
+            self.steps_per_dump, self.dump_dt
+        )?;
+        writeln!(f, "dumps                      {} (t_end = {:.4} / omega_p)", self.n_dumps, self.t_end)?;
+        writeln!(f, "macro-particles            {}", self.particles)?;
+        writeln!(f, "expected memory            {:.1} MiB", self.memory_bytes as f64 / (1 << 20) as f64)?;
+        writeln!(f, "collision time (order)     {:.3e} / omega_p", self.collision_time)?;
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes per macro-particle: five f64 and an id, plus the sort scratch.
+pub const BYTES_PER_PARTICLE: usize = 6 * 8 + 24;
+
+impl Deck {
+    /// Parse a TOML deck (unknown keys are errors) and validate it.
+    pub fn from_toml(text: &str) -> Result<Self, PicError> {
+        let deck: Deck = toml::from_str(text).map_err(|e| PicError::Parse(e.to_string()))?;
+        deck.validate()?;
+        Ok(deck)
+    }
+
+    /// The deck as TOML (the resolved configuration of a run).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a deck always serialises")
+    }
+
+    /// Refuse impossible or unstable decks with the reason; return the
+    /// derived quantities otherwise (for one thread).
+    pub fn validate(&self) -> Result<Derived, PicError> {
+        self.derived(1)
+    }
+
+    /// Derived quantities for a run on `threads` threads, after validation.
+    pub fn derived(&self, threads: usize) -> Result<Derived, PicError> {
+        let refuse = |msg: String| Err(PicError::Deck(msg));
+        let g = &self.grid;
+        if g.nx < 8 || g.ny < 8 {
+            return refuse(format!("grid {} x {} is too small: need at least 8 cells per axis", g.nx, g.ny));
+        }
+        if !(g.dx.is_finite() && g.dx > 0.0 && g.dy.is_finite() && g.dy > 0.0) {
+            return refuse(format!("cell sizes dx = {}, dy = {} must be finite and > 0", g.dx, g.dy));
+        }
+        let t = &self.time;
+        if !(t.dt.is_finite() && t.dt > 0.0) {
+            return refuse(format!("time step dt = {} must be finite and > 0", t.dt));
+        }
+        if t.n_steps == 0 || t.dump_every == 0 {
+            return refuse("n_steps and dump_every must be >= 1".into());
+        }
+        let s = &self.solver;
+        if !(1..=4).contains(&s.shape_order) {
+            return refuse(format!("shape_order {} is not in 1..=4", s.shape_order));
+        }
+        if !s.external_b.iter().all(|v| v.is_finite()) {
+            return refuse("external_b must be finite".into());
+        }
+        let courant = t.dt * (1.0 / (g.dx * g.dx) + 1.0 / (g.dy * g.dy)).sqrt();
+        if s.kind == SolverKind::Em && courant >= 1.0 {
+            return refuse(format!(
+                "Courant number c dt sqrt(1/dx^2 + 1/dy^2) = {courant:.4} >= 1: the Yee solver is unstable; \
+                 take dt < {:.6}",
+                t.dt / courant
+            ));
+        }
+        if self.species.iter().all(|sp| !sp.mobile) {
+            return refuse("no mobile species".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        let (mut charge, mut abs_charge, mut wp2) = (0.0, 0.0, 0.0);
+        for sp in &self.species {
+            let what = format!("species '{}'", sp.name);
+            if !names.insert(sp.name.as_str()) {
+                return refuse(format!("{what} is defined twice"));
+            }
+            if !(sp.charge.is_finite() && sp.charge != 0.0) {
+                return refuse(format!("{what}: charge {} must be finite and non-zero", sp.charge));
+            }
+            if !(sp.mass.is_finite() && sp.mass > 0.0) {
+                return refuse(format!("{what}: mass {} must be finite and > 0", sp.mass));
+            }
+            if !(sp.density.is_finite() && sp.density > 0.0) {
+                return refuse(format!("{what}: density {} must be finite and > 0", sp.density));
+            }
+            if sp.mobile && sp.ppc == 0 {
+                return refuse(format!("{what}: a mobile species needs ppc >= 1"));
+            }
+            if let Some(d) = &sp.distribution {
+                d.check(&what)?;
+            }
+            charge += sp.charge * sp.density;
+            abs_charge += (sp.charge * sp.density).abs();
+            if sp.mobile {
+                wp2 += sp.density * sp.charge * sp.charge / sp.mass;
+            }
+        }
+        if charge.abs() > 1e-9 * abs_charge {
+            return refuse(format!(
+                "net charge density {charge:e}: a periodic plasma must be neutral (add a background species \
+                 with mobile = false)"
+            ));
+        }
+        let omega_p = wp2.sqrt();
+        let omega_p_dt = omega_p * t.dt;
+        if omega_p_dt >= 2.0 {
+            return refuse(format!(
+                "omega_p dt = {omega_p_dt:.3} >= 2: the leapfrog is unstable for plasma oscillations"
+            ));
+        }
+        let r = self.species.iter().find(|sp| sp.mobile).expect("checked above");
+        let wps = (r.density * r.charge * r.charge / r.mass).sqrt();
+        let u_th = r.distribution.as_ref().map_or(0.0, |d| d.moments().1[0].sqrt());
+        let debye = u_th / wps;
+        let ppd = r.ppc as f64 * debye * debye / (g.dx * g.dy);
+        let particles: usize =
+            self.species.iter().filter(|sp| sp.mobile).map(|sp| sp.ppc * g.nx * g.ny).sum();
+        let padded = (g.nx + 2 * crate::grid::GUARD) * (g.ny + 2 * crate::grid::GUARD) * 8;
+        let memory_bytes =
+            particles * BYTES_PER_PARTICLE + padded * (12 + 3 * threads.max(1)) + g.nx * g.ny * 48;
+        let mut warnings = Vec::new();
+        if debye > 0.0 && g.dx.max(g.dy) > std::f64::consts::PI * debye && s.kind == SolverKind::Em {
+            warnings.push(format!(
+                "dx / lambda_D = {:.2} > pi: expect finite-grid-instability heating",
+                g.dx.max(g.dy) / debye
+            ));
+        }
+        if omega_p_dt > 0.5 {
+            warnings.push(format!("omega_p dt = {omega_p_dt:.2} > 0.5: plasma frequency shifted by > 1 %"));
+        }
+        if debye == 0.0 {
+            warnings.push("cold reference species: Debye length is zero".into());
+        }
+        Ok(Derived {
+            omega_p,
+            reference_species: r.name.clone(),
+            u_th,
+            debye_length: debye,
+            dx_over_debye: g.dx / debye,
+            dy_over_debye: g.dy / debye,
+            particles_per_debye_area: ppd,
+            steps_per_dump: t.dump_every,
+            n_dumps: t.n_steps / t.dump_every + 1,
+            dump_dt: t.dt * t.dump_every as f64,
+            t_end: t.dt * t.n_steps as f64,
+            courant,
+            omega_p_dt,
+            particles,
+            memory_bytes,
+            collision_time: ppd / wps,
+            warnings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const THERMAL: &str = r#"
+seed = 3
+[grid]
+nx = 16
+ny = 16
+dx = 0.05
+dy = 0.05
+[time]
+dt = 0.02
+n_steps = 10
+dump_every = 5
+[solver]
+kind = "em"
+shape_order = 2
+[[species]]
+name = "electrons"
+charge = -1.0
+mass = 1.0
+density = 1.0
+ppc = 4
+distribution = { kind = "maxwellian", u_th = 0.1 }
+[[species]]
+name = "ions"
+charge = 1.0
+mass = 1836.0
+density = 1.0
+mobile = false
+"#;
+
+    #[test]
+    fn parses_and_derives() {
+        let deck = Deck::from_toml(THERMAL).unwrap();
+        let d = deck.validate().unwrap();
+        assert!((d.debye_length - 0.1).abs() < 1e-15);
+        assert!((d.dx_over_debye - 0.5).abs() < 1e-12);
+        // ppc lambda_D^2 / (dx dy) = 4 * 0.01 / 0.0025 = 16.
+        assert!((d.particles_per_debye_area - 16.0).abs() < 1e-9);
+        assert!((d.courant - 0.02 * 2f64.sqrt() / 0.05).abs() < 1e-12);
+        assert_eq!(d.n_dumps, 3);
+        assert_eq!(Deck::from_toml(&deck.to_toml()).unwrap(), deck);
+    }
+
+    #[test]
+    fn unknown_keys_and_unstable_decks_are_refused() {
+        let typo = THERMAL.replace("ppc = 4", "ppc = 4\nppcc = 3");
+        assert!(matches!(Deck::from_toml(&typo), Err(PicError::Parse(_))));
+        let typo = THERMAL.replace("u_th = 0.1", "u_th = 0.1, temp = 2");
+        assert!(matches!(Deck::from_toml(&typo), Err(PicError::Parse(_))));
+        let courant = THERMAL.replace("dt = 0.02", "dt = 0.04");
+        let e = Deck::from_toml(&courant).unwrap_err().to_string();
+        assert!(e.contains("Courant"), "{e}");
+        let charged = THERMAL.replace("density = 1.0\nmobile", "density = 0.5\nmobile");
+        assert!(Deck::from_toml(&charged).unwrap_err().to_string().contains("neutral"));
+        let order = THERMAL.replace("shape_order = 2", "shape_order = 5");
+        assert!(Deck::from_toml(&order).is_err());
+        // The electrostatic solver has no Courant limit, but the leapfrog does.
+        let es = courant.replace("kind = \"em\"", "kind = \"es\"");
+        assert!(Deck::from_toml(&es).is_ok());
+        let es = es.replace("dt = 0.04", "dt = 2.5");
+        assert!(Deck::from_toml(&es).unwrap_err().to_string().contains("leapfrog"));
+    }
+
+    #[test]
+    fn mixture_moments() {
+        let d = Distribution::Sum {
+            components: vec![
+                Component {
+                    fraction: 1.0,
+                    distribution: Distribution::Maxwellian { u_th: 1.0, drift: [1.0, 0.0, 0.0] },
+                },
+                Component {
+                    fraction: 1.0,
+                    distribution: Distribution::Maxwellian { u_th: 1.0, drift: [-1.0, 0.0, 0.0] },
+                },
+            ],
+        };
+        let (m, v) = d.moments();
+        assert_eq!(m, [0.0; 3]);
+        assert_eq!(v, [2.0, 1.0, 1.0]);
+    }
+}

@@ -1,0 +1,35 @@
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Errors of the PIC code.
+#[derive(Debug, Error)]
+pub enum PicError {
+    /// The deck cannot be parsed (syntax, unknown key, wrong type).
+    #[error("cannot read deck: {0}")]
+    Parse(String),
+    /// The deck is well-formed but impossible or numerically unstable.
+    #[error("deck refused: {0}")]
+    Deck(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A checkpoint is corrupt or belongs to another deck.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// The run went wrong (non-finite energy, ...).
+    #[error("run failed: {0}")]
+    Run(String),
+}
+
+impl PicError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}
