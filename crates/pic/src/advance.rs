@@ -89,7 +89,7 @@ pub(crate) fn wrap(x: f64, n: f64) -> f64 {
 
 /// Gather a field with separable weights `sx[0..=O] x sy[0..=O]` starting at node `(i, j)`.
 #[inline(always)]
-fn gather2<const O: usize>(
+fn gather2<const O: usize, A: Fma>(
     s: usize,
     f: &[f64],
     g: &[f64],
@@ -104,17 +104,17 @@ fn gather2<const O: usize>(
         let (fr, gr) = (&f[r..r + O + 1], &g[r..r + O + 1]);
         let (mut ta, mut tb) = (0.0, 0.0);
         for q in 0..=O {
-            ta += sy[q] * fr[q];
-            tb += sy[q] * gr[q];
+            ta = A::fma(sy[q], fr[q], ta);
+            tb = A::fma(sy[q], gr[q], tb);
         }
-        a += sx[p] * ta;
-        b += sx[p] * tb;
+        a = A::fma(sx[p], ta, a);
+        b = A::fma(sx[p], tb, b);
     }
     (a, b)
 }
 
 #[inline(always)]
-fn gather1<const O: usize>(
+fn gather1<const O: usize, A: Fma>(
     s: usize,
     f: &[f64],
     i: isize,
@@ -128,9 +128,9 @@ fn gather1<const O: usize>(
         let fr = &f[r..r + O + 1];
         let mut t = 0.0;
         for q in 0..=O {
-            t += sy[q] * fr[q];
+            t = A::fma(sy[q], fr[q], t);
         }
-        a += sx[p] * t;
+        a = A::fma(sx[p], t, a);
     }
     a
 }
@@ -167,6 +167,65 @@ fn esirkepov_window<const O: usize>(
     (base, ds, mean, cum)
 }
 
+/// `DS`, mean and running sum of `DS` when both shapes start at the same node.
+#[inline(always)]
+fn same_window<const O: usize>(
+    s0: &[f64; MAX_W],
+    s1: &[f64; MAX_W],
+) -> ([f64; MAX_W], [f64; MAX_W], [f64; MAX_W]) {
+    let (mut ds, mut mean, mut cum) = ([0.0; MAX_W], [0.0; MAX_W], [0.0; MAX_W]);
+    let mut c = 0.0;
+    for m in 0..=O {
+        ds[m] = s1[m] - s0[m];
+        mean[m] = 0.5 * (s0[m] + s1[m]);
+        c += ds[m];
+        cum[m] = c;
+    }
+    (ds, mean, cum)
+}
+
+/// An Esirkepov window: first node, `DS`, mean shape and running sum of `DS` per axis.
+struct Window {
+    bx: isize,
+    by: isize,
+    dsx: [f64; MAX_W],
+    dsy: [f64; MAX_W],
+    mx: [f64; MAX_W],
+    my: [f64; MAX_W],
+    cx: [f64; MAX_W],
+    cy: [f64; MAX_W],
+}
+
+/// Add the Esirkepov currents of one particle over a `w x w` window
+/// (`J_x` needs `w - 1` rows, `J_y` `w - 1` columns: the running sums end at zero).
+#[inline(always)]
+fn scatter_current<A: Fma>(w: usize, s: usize, win: &Window, k: &Coeffs, fz: f64, src: &mut Sources<'_>) {
+    for a in 0..w - 1 {
+        let r = row(s, win.bx + a as isize, win.by);
+        let ca = k.jx * win.cx[a];
+        let jr = &mut src.jx[r..r + w];
+        for b in 0..w {
+            jr[b] = A::fma(ca, win.my[b], jr[b]);
+        }
+    }
+    for a in 0..w {
+        let r = row(s, win.bx + a as isize, win.by);
+        let ca = k.jy * win.mx[a];
+        let jr = &mut src.jy[r..r + w - 1];
+        for b in 0..w - 1 {
+            jr[b] = A::fma(ca, win.cy[b], jr[b]);
+        }
+    }
+    for a in 0..w {
+        let r = row(s, win.bx + a as isize, win.by);
+        let (ta, da) = (fz * win.mx[a], fz * win.dsx[a] * (1.0 / 12.0));
+        let jr = &mut src.jz[r..r + w];
+        for b in 0..w {
+            jr[b] = A::fma(ta, win.my[b], A::fma(da, win.dsy[b], jr[b]));
+        }
+    }
+}
+
 /// Electromagnetic step of a chunk: gather `E^n, B^n` at `x^n`, Boris push
 /// `u^{n-1/2} -> u^{n+1/2}`, move `x^{n+1} = x^n + dt u / gamma`, and deposit
 /// `J^{n+1/2}` by Esirkepov's charge-conserving scheme.
@@ -187,28 +246,29 @@ fn esirkepov_window<const O: usize>(
 ///
 /// Returns the summed `(gamma - 1)` at time `n` (mean of `n - 1/2` and
 /// `n + 1/2`) when `KE` is set, else 0.
-pub(crate) fn advance_em<const O: usize, const KE: bool>(
+#[inline(always)]
+pub(crate) fn advance_em<const O: usize, const KE: bool, A: Fma>(
     c: Chunk<'_>,
     f: &EmFields<'_>,
     k: &Coeffs,
-    src: Sources<'_>,
+    mut src: Sources<'_>,
 ) -> f64 {
     let s = f.stride;
     let n = c.x.len();
     let mut ke = [0.0; BLOCK];
+    // Block workspaces, overwritten block after block.
+    let mut e = [[0.0; BLOCK]; 3];
+    let mut b = [[0.0; BLOCK]; 3];
+    let mut x1 = [0.0; BLOCK];
+    let mut y1 = [0.0; BLOCK];
+    let mut vz = [0.0; BLOCK];
     let mut start = 0;
     while start < n {
         let m = (n - start).min(BLOCK);
         let (xs, ys) = (&mut c.x[start..start + m], &mut c.y[start..start + m]);
         let (uxs, uys, uzs) =
             (&mut c.ux[start..start + m], &mut c.uy[start..start + m], &mut c.uz[start..start + m]);
-        // Phase 1: gather; keep the node weights at x^n for the deposit.
-        let mut i0x = [0isize; BLOCK];
-        let mut i0y = [0isize; BLOCK];
-        let mut s0x = [[0.0; MAX_W]; BLOCK];
-        let mut s0y = [[0.0; MAX_W]; BLOCK];
-        let mut e = [[0.0; BLOCK]; 3];
-        let mut b = [[0.0; BLOCK]; 3];
+        // Phase 1: gather.
         for q in 0..m {
             let (x, y) = (xs[q], ys[q]);
             let (ixn, sxn) = weights::<O>(x);
@@ -216,58 +276,39 @@ pub(crate) fn advance_em<const O: usize, const KE: bool>(
             let (iyn, syn) = weights::<O>(y);
             let (iyh, syh) = weights::<O>(y - 0.5);
             // Ex and By live at (i+1/2, j), Ey and Bx at (i, j+1/2).
-            let (ex, by) = gather2::<O>(s, f.ex, f.by, ixh, iyn, &sxh, &syn);
-            let (ey, bx) = gather2::<O>(s, f.ey, f.bx, ixn, iyh, &sxn, &syh);
-            let ez = gather1::<O>(s, f.ez, ixn, iyn, &sxn, &syn);
-            let bz = gather1::<O>(s, f.bz, ixh, iyh, &sxh, &syh);
+            let (ex, by) = gather2::<O, A>(s, f.ex, f.by, ixh, iyn, &sxh, &syn);
+            let (ey, bx) = gather2::<O, A>(s, f.ey, f.bx, ixn, iyh, &sxn, &syh);
+            let ez = gather1::<O, A>(s, f.ez, ixn, iyn, &sxn, &syn);
+            let bz = gather1::<O, A>(s, f.bz, ixh, iyh, &sxh, &syh);
             e[0][q] = ex;
             e[1][q] = ey;
             e[2][q] = ez;
             b[0][q] = bx + k.b0[0];
             b[1][q] = by + k.b0[1];
             b[2][q] = bz + k.b0[2];
-            i0x[q] = ixn;
-            i0y[q] = iyn;
-            s0x[q] = sxn;
-            s0y[q] = syn;
         }
         // Phase 2: push and move, independent across particles (pipelines
         // the square roots and divisions instead of chaining them).
-        let mut x1 = [0.0; BLOCK];
-        let mut y1 = [0.0; BLOCK];
-        let mut vz = [0.0; BLOCK];
         push_block::<KE>(m, k, &e, &b, xs, ys, uxs, uys, uzs, &mut x1, &mut y1, &mut vz, &mut ke);
-        // Phase 3: Esirkepov deposit from x^n to x^{n+1}, then wrap.
+        // Phase 3: Esirkepov deposit from x^n to x^{n+1}, then wrap. The
+        // shapes at x^n are recomputed: cheaper than keeping them.
         for q in 0..m {
+            let (ix0, sx0) = weights::<O>(xs[q]);
+            let (iy0, sy0) = weights::<O>(ys[q]);
             let (ix1, sx1) = weights::<O>(x1[q]);
             let (iy1, sy1) = weights::<O>(y1[q]);
-            let (bx0, dsx, mx, cx) = esirkepov_window::<O>(i0x[q], &s0x[q], ix1, &sx1);
-            let (by0, dsy, my, cy) = esirkepov_window::<O>(i0y[q], &s0y[q], iy1, &sy1);
-            let w = O + 2;
-            for a in 0..w - 1 {
-                let r = row(s, bx0 + a as isize, by0);
-                let ca = k.jx * cx[a];
-                let jr = &mut src.jx[r..r + w];
-                for bb in 0..w {
-                    jr[bb] += ca * my[bb];
-                }
-            }
-            for a in 0..w {
-                let r = row(s, bx0 + a as isize, by0);
-                let ca = k.jy * mx[a];
-                let jr = &mut src.jy[r..r + w - 1];
-                for bb in 0..w - 1 {
-                    jr[bb] += ca * cy[bb];
-                }
-            }
             let fz = k.jz * vz[q];
-            for a in 0..w {
-                let r = row(s, bx0 + a as isize, by0);
-                let (ta, da) = (fz * mx[a], fz * dsx[a] * (1.0 / 12.0));
-                let jr = &mut src.jz[r..r + w];
-                for bb in 0..w {
-                    jr[bb] += ta * my[bb] + da * dsy[bb];
-                }
+            if ix0 == ix1 && iy0 == iy1 {
+                // Most particles stay in their cell: a window of O + 1 nodes.
+                let (dsx, mx, cx) = same_window::<O>(&sx0, &sx1);
+                let (dsy, my, cy) = same_window::<O>(&sy0, &sy1);
+                let win = Window { bx: ix0, by: iy0, dsx, dsy, mx, my, cx, cy };
+                scatter_current::<A>(O + 1, s, &win, k, fz, &mut src);
+            } else {
+                let (bx, dsx, mx, cx) = esirkepov_window::<O>(ix0, &sx0, ix1, &sx1);
+                let (by, dsy, my, cy) = esirkepov_window::<O>(iy0, &sy0, iy1, &sy1);
+                let win = Window { bx, by, dsx, dsy, mx, my, cx, cy };
+                scatter_current::<A>(O + 2, s, &win, k, fz, &mut src);
             }
             xs[q] = wrap(x1[q], k.nx);
             ys[q] = wrap(y1[q], k.ny);
@@ -275,6 +316,112 @@ pub(crate) fn advance_em<const O: usize, const KE: bool>(
         start += m;
     }
     ke.iter().sum()
+}
+
+/// `a b + c`, fused or not.
+pub(crate) trait Fma {
+    fn fma(a: f64, b: f64, c: f64) -> f64;
+}
+
+/// One rounding: `f64::mul_add`, a single instruction where FMA exists.
+pub(crate) struct Fused;
+
+/// Two roundings, for CPUs without FMA (where `mul_add` is a library call).
+pub(crate) struct Plain;
+
+impl Fma for Fused {
+    #[inline(always)]
+    fn fma(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+}
+
+impl Fma for Plain {
+    #[inline(always)]
+    fn fma(a: f64, b: f64, c: f64) -> f64 {
+        a * b + c
+    }
+}
+
+/// Whether this CPU runs the AVX2 + FMA versions of the kernels.
+pub(crate) fn simd_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// [`advance_em`] compiled for AVX2 and FMA (wider vectors in the push,
+/// fused multiply-adds in gather and deposit).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA ([`simd_available`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn advance_em_simd<const O: usize, const KE: bool>(
+    c: Chunk<'_>,
+    f: &EmFields<'_>,
+    k: &Coeffs,
+    src: Sources<'_>,
+) -> f64 {
+    advance_em::<O, KE, Fused>(c, f, k, src)
+}
+
+/// [`advance_es`] compiled for AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA ([`simd_available`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn advance_es_simd<const O: usize, const KE: bool, const ENERGY: bool>(
+    c: Chunk<'_>,
+    f: &EsFields<'_>,
+    k: &Coeffs,
+    rho: &mut [f64],
+) -> f64 {
+    advance_es::<O, KE, ENERGY, Fused>(c, f, k, rho)
+}
+
+/// The electromagnetic chunk kernel, in its AVX2 + FMA build when `simd`
+/// (which the caller sets from [`simd_available`]). The two builds round
+/// differently; a run uses one of them throughout.
+#[inline]
+pub(crate) fn em<const O: usize, const KE: bool>(
+    simd: bool,
+    c: Chunk<'_>,
+    f: &EmFields<'_>,
+    k: &Coeffs,
+    src: Sources<'_>,
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        // SAFETY: `simd` is only true when `simd_available()` said so.
+        return unsafe { advance_em_simd::<O, KE>(c, f, k, src) };
+    }
+    let _ = simd;
+    advance_em::<O, KE, Plain>(c, f, k, src)
+}
+
+/// The electrostatic chunk kernel, in its AVX2 + FMA build when `simd`.
+#[inline]
+pub(crate) fn es<const O: usize, const KE: bool, const ENERGY: bool>(
+    simd: bool,
+    c: Chunk<'_>,
+    f: &EsFields<'_>,
+    k: &Coeffs,
+    rho: &mut [f64],
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        // SAFETY: `simd` is only true when `simd_available()` said so.
+        return unsafe { advance_es_simd::<O, KE, ENERGY>(c, f, k, rho) };
+    }
+    let _ = simd;
+    advance_es::<O, KE, ENERGY, Plain>(c, f, k, rho)
 }
 
 /// Particles processed per phase of the hot loops.
@@ -348,7 +495,8 @@ fn weights_lower<const O: usize>(x: f64) -> (isize, [f64; MAX_W]) {
 /// (momentum-conserving). `ENERGY = true`: `E_x` at `(i+1/2, j)` gathered
 /// with `S_{O-1} x S_O`, `E_y` at `(i, j+1/2)` with `S_O x S_{O-1}`
 /// (energy-conserving, Lewis 1970).
-pub(crate) fn advance_es<const O: usize, const KE: bool, const ENERGY: bool>(
+#[inline(always)]
+pub(crate) fn advance_es<const O: usize, const KE: bool, const ENERGY: bool, A: Fma>(
     c: Chunk<'_>,
     f: &EsFields<'_>,
     k: &Coeffs,
@@ -373,13 +521,13 @@ pub(crate) fn advance_es<const O: usize, const KE: bool, const ENERGY: bool>(
                 let (ixl, sxl) = weights_lower::<O>(x - 0.5);
                 let (iyl, syl) = weights_lower::<O>(y - 0.5);
                 (
-                    gather_rect::<O>(s, f.ex, ixl, iyn, &sxl, &syn, O),
-                    gather_rect::<O>(s, f.ey, ixn, iyl, &sxn, &syl, O + 1),
+                    gather_rect::<O, A>(s, f.ex, ixl, iyn, &sxl, &syn, O),
+                    gather_rect::<O, A>(s, f.ey, ixn, iyl, &sxn, &syl, O + 1),
                 )
             } else {
                 let (ixn, sxn) = weights::<O>(x);
                 let (iyn, syn) = weights::<O>(y);
-                gather2::<O>(s, f.ex, f.ey, ixn, iyn, &sxn, &syn)
+                gather2::<O, A>(s, f.ex, f.ey, ixn, iyn, &sxn, &syn)
             };
             e[0][q] = ex;
             e[1][q] = ey;
@@ -399,7 +547,7 @@ pub(crate) fn advance_es<const O: usize, const KE: bool, const ENERGY: bool>(
                 let ca = k.qw * sx1[a];
                 let rr = &mut rho[r..r + O + 1];
                 for bb in 0..=O {
-                    rr[bb] += ca * sy1[bb];
+                    rr[bb] = A::fma(ca, sy1[bb], rr[bb]);
                 }
             }
         }
@@ -411,7 +559,7 @@ pub(crate) fn advance_es<const O: usize, const KE: bool, const ENERGY: bool>(
 /// Gather with `nx_w` weights of `sx` times `2 O + 1 - nx_w` weights of `sy`
 /// (one of the two shapes is of order `O - 1`, with `O` weights).
 #[inline(always)]
-fn gather_rect<const O: usize>(
+fn gather_rect<const O: usize, A: Fma>(
     s: usize,
     f: &[f64],
     i: isize,
@@ -427,9 +575,9 @@ fn gather_rect<const O: usize>(
         let fr = &f[r..r + ny_w];
         let mut t = 0.0;
         for q in 0..ny_w {
-            t += sy[q] * fr[q];
+            t = A::fma(sy[q], fr[q], t);
         }
-        a += sx[p] * t;
+        a = A::fma(sx[p], t, a);
     }
     a
 }

@@ -103,6 +103,7 @@ pub struct Simulation {
     poisson: PoissonSolver,
     sort_scratch: SortScratch,
     tmp: Vec<f64>,
+    simd: bool,
 }
 
 macro_rules! with_order {
@@ -228,6 +229,7 @@ impl Simulation {
             poisson: PoissonSolver::new(grid),
             sort_scratch: SortScratch::default(),
             tmp: grid.zeros(),
+            simd: advance::simd_available(),
         };
         sim.sort();
         sim.initialise_fields();
@@ -247,6 +249,19 @@ impl Simulation {
     /// Set the step counter (when restoring a checkpoint).
     pub fn set_step_count(&mut self, step: u64) {
         self.step = step;
+    }
+
+    /// Choose the AVX2 + FMA build of the particle kernels (granted only
+    /// where the CPU has them; the default where it does) or the portable
+    /// one. The two round differently, so bit-for-bit reproducibility holds
+    /// for a given choice, seed and thread count.
+    pub fn use_simd(&mut self, on: bool) {
+        self.simd = on && advance::simd_available();
+    }
+
+    /// Whether the AVX2 + FMA kernels are in use.
+    pub fn simd(&self) -> bool {
+        self.simd
     }
 
     /// Number of particle chunks (deposit buffers).
@@ -441,6 +456,7 @@ impl Simulation {
             b0: self.b0,
         };
         let f = &self.fields;
+        let simd = self.simd;
         let stride = g.stride();
         let bufs = &mut self.buffers;
         let p = &mut sp.particles;
@@ -451,11 +467,11 @@ impl Simulation {
                 with_order!(self.order, O => {
                     if ke {
                         for_chunks(p, bufs, |c, b| {
-                            advance::advance_em::<O, true>(c, &ef, &k, Sources { jx: &mut b.jx, jy: &mut b.jy, jz: &mut b.jz })
+                            advance::em::<O, true>(simd, c, &ef, &k, Sources { jx: &mut b.jx, jy: &mut b.jy, jz: &mut b.jz })
                         })
                     } else {
                         for_chunks(p, bufs, |c, b| {
-                            advance::advance_em::<O, false>(c, &ef, &k, Sources { jx: &mut b.jx, jy: &mut b.jy, jz: &mut b.jz })
+                            advance::em::<O, false>(simd, c, &ef, &k, Sources { jx: &mut b.jx, jy: &mut b.jy, jz: &mut b.jz })
                         })
                     }
                 })
@@ -465,10 +481,10 @@ impl Simulation {
                 let energy = self.es_scheme == EsScheme::Energy;
                 with_order!(self.order, O => {
                     match (ke, energy) {
-                        (true, true) => for_chunks(p, bufs, |c, b| advance::advance_es::<O, true, true>(c, &ef, &k, &mut b.rho)),
-                        (true, false) => for_chunks(p, bufs, |c, b| advance::advance_es::<O, true, false>(c, &ef, &k, &mut b.rho)),
-                        (false, true) => for_chunks(p, bufs, |c, b| advance::advance_es::<O, false, true>(c, &ef, &k, &mut b.rho)),
-                        (false, false) => for_chunks(p, bufs, |c, b| advance::advance_es::<O, false, false>(c, &ef, &k, &mut b.rho)),
+                        (true, true) => for_chunks(p, bufs, |c, b| advance::es::<O, true, true>(simd, c, &ef, &k, &mut b.rho)),
+                        (true, false) => for_chunks(p, bufs, |c, b| advance::es::<O, true, false>(simd, c, &ef, &k, &mut b.rho)),
+                        (false, true) => for_chunks(p, bufs, |c, b| advance::es::<O, false, true>(simd, c, &ef, &k, &mut b.rho)),
+                        (false, false) => for_chunks(p, bufs, |c, b| advance::es::<O, false, false>(simd, c, &ef, &k, &mut b.rho)),
                     }
                 })
             }

@@ -15,11 +15,13 @@ use common::Setup;
 #[test]
 fn gauss_law_holds_to_round_off_for_every_shape_order() {
     for order in 1..=4 {
-        for filter in [0, 2] {
+        for (filter, simd) in [(0, false), (0, true), (2, true)] {
             let mut deck = Setup { order, u_th: 0.3, seed: order as u64, ..Setup::default() }.deck();
             deck.solver.filter_passes = filter;
             deck.solver.sort_every = 7;
             let mut sim = Simulation::new(&deck, 3).unwrap();
+            // Both builds of the particle kernels (portable and AVX2 + FMA).
+            sim.use_simd(simd);
             let r0 = sim.gauss_residual();
             assert!(r0 < 1e-11, "order {order}: initial residual {r0}");
             for _ in 0..60 {
@@ -28,7 +30,10 @@ fn gauss_law_holds_to_round_off_for_every_shape_order() {
             let r = sim.gauss_residual();
             let rho_max = sim.charge_density().iter().fold(0.0f64, |m, v| m.max(v.abs()));
             assert!(rho_max > 0.1, "a noisy plasma has charge fluctuations");
-            assert!(r < 1e-11, "order {order}, filter {filter}: residual {r} (|rho| max {rho_max})");
+            assert!(
+                r < 1e-11,
+                "order {order}, filter {filter}, simd {simd}: residual {r} (|rho| max {rho_max})"
+            );
         }
     }
 }
