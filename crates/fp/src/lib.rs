@@ -62,6 +62,6 @@ pub use kernel::{Difference, KernelOperator, kernels_from_fp};
 pub use metrics::{FrameErrors, RolloutErrors};
 pub use operator::{Operator, StabilityEstimate};
 pub use rollout::{
-    Accumulation, Gradient, Loss, LossKind, Rollout, RolloutConfig, Simulator, StabilityPolicy, Substeps,
-    Window,
+    Accumulation, Gradient, Loss, LossKind, PreparedWindow, Rollout, RolloutConfig, Simulator,
+    StabilityPolicy, Substeps, Window,
 };

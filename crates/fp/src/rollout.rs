@@ -18,7 +18,7 @@ use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis};
 use rayon::prelude::*;
 
 use crate::FpError;
-use crate::batch::{BatchState, Chunk, scatter_chunk};
+use crate::batch::{BatchState, gather_chunk, scatter_chunk};
 use crate::operator::{Operator, StabilityEstimate};
 use crate::stencil::{BackwardArgs, ForwardArgs, backward, forward};
 
@@ -259,12 +259,13 @@ impl Plan {
 pub struct Simulator<'o> {
     op: &'o dyn Operator,
     cfg: RolloutConfig,
+    work: std::sync::Mutex<Vec<ChunkWork>>,
 }
 
 impl<'o> Simulator<'o> {
     /// A simulator for `op`.
     pub fn new(op: &'o dyn Operator, cfg: RolloutConfig) -> Self {
-        Self { op, cfg }
+        Self { op, cfg, work: std::sync::Mutex::new(Vec::new()) }
     }
 
     /// The settings.
@@ -298,19 +299,17 @@ impl<'o> Simulator<'o> {
         let pattern = self.op.pattern();
         let clamp = self.cfg.clamp_f;
         state.chunks.par_iter_mut().for_each(|ch| {
-            let mut tmp = vec![0.0; ch.data.len()];
             for _ in 0..sm.substeps {
                 forward(ForwardArgs {
                     pattern,
                     m: &sm.m,
                     f: &ch.data,
-                    out: &mut tmp,
+                    out: &mut ch.scratch,
                     pre_clamp: None,
                     bc: ch.bc,
                     clamp,
-                    clamp_input: false,
                 });
-                std::mem::swap(&mut ch.data, &mut tmp);
+                std::mem::swap(&mut ch.data, &mut ch.scratch);
             }
         });
         Ok(plan.warnings)
@@ -349,7 +348,6 @@ impl<'o> Simulator<'o> {
             .par_iter_mut()
             .zip(views.into_par_iter())
             .map(|(ch, mut out)| {
-                let mut tmp = vec![0.0; ch.data.len()];
                 for s in 0..n_steps {
                     let sm = &plan.slots[plan.step_slot[s]];
                     for _ in 0..sm.substeps {
@@ -357,13 +355,12 @@ impl<'o> Simulator<'o> {
                             pattern,
                             m: &sm.m,
                             f: &ch.data,
-                            out: &mut tmp,
+                            out: &mut ch.scratch,
                             pre_clamp: None,
                             bc: ch.bc,
                             clamp,
-                            clamp_input: false,
                         });
-                        std::mem::swap(&mut ch.data, &mut tmp);
+                        std::mem::swap(&mut ch.data, &mut ch.scratch);
                     }
                     scatter_chunk(&ch.data, ch.bc, out.index_axis_mut(Axis(0), s + 1));
                     if ch.data.iter().any(|v| !v.is_finite()) {
@@ -385,6 +382,11 @@ impl<'o> Simulator<'o> {
 
     /// Loss of a rollout over a [`Window`] and its exact gradient with
     /// respect to the parameters and, optionally, the initial batch.
+    ///
+    /// Converts the window to the simulator's layout first; a training loop
+    /// that visits the same windows many times should convert them once with
+    /// [`PreparedWindow::new`] and call
+    /// [`Simulator::loss_and_gradient_prepared`].
     pub fn loss_and_gradient(
         &self,
         theta: &[f64],
@@ -393,29 +395,42 @@ impl<'o> Simulator<'o> {
         loss: Loss,
         want_df0: bool,
     ) -> Result<Gradient, FpError> {
-        let Window { f0, targets, first_step } = *window;
-        self.check_batch(&f0)?;
-        let (n_steps, tb, tx, ty) = targets.dim();
-        let (b, nx, ny) = f0.dim();
-        if (tb, tx, ty) != (b, nx, ny) {
+        let prepared = PreparedWindow::new(window)?;
+        self.loss_and_gradient_prepared(theta, dt, &prepared, loss, want_df0)
+    }
+
+    /// [`Simulator::loss_and_gradient`] on a window already in the
+    /// simulator's layout. Buffers are kept in the simulator between calls,
+    /// so repeated evaluations touch no fresh memory.
+    pub fn loss_and_gradient_prepared(
+        &self,
+        theta: &[f64],
+        dt: f64,
+        window: &PreparedWindow,
+        loss: Loss,
+        want_df0: bool,
+    ) -> Result<Gradient, FpError> {
+        let (b, nx, ny, n_steps) = (window.batch, window.nx, window.ny, window.n_steps);
+        let g = self.op.grid();
+        if (nx, ny) != g.shape() {
             return Err(FpError::Shape(format!(
-                "targets are {tb} x {tx} x {ty} per step, the initial batch is {b} x {nx} x {ny}"
+                "the window's distributions are {nx} x {ny}, the operator's grid is {} x {}",
+                g.nx, g.ny
             )));
         }
-        if n_steps == 0 {
-            return Err(FpError::Invalid("a rollout loss needs at least one target step".into()));
-        }
-        if let Some(((s, bb, i, j), v)) = targets.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(FpError::NonFinite(format!(
-                "target step {s}, distribution {bb} is {v} at cell ({i}, {j})"
-            )));
-        }
-        let plan = Plan::build(self.op, theta, dt, first_step, n_steps, &self.cfg)?;
-        let state = BatchState::from_frames(f0)?;
+        let plan = Plan::build(self.op, theta, dt, window.first_step, n_steps, &self.cfg)?;
         let n = nx * ny;
         let pattern = self.op.pattern();
         let nnz = pattern.nnz();
         let clamp = self.cfg.clamp_f;
+        let total_sub: usize = plan.step_slot.iter().map(|&k| plan.slots[k].substeps).sum();
+        // Last record index of each dump step.
+        let mut dump_end = Vec::with_capacity(n_steps);
+        let mut acc = 0;
+        for &k in &plan.step_slot {
+            acc += plan.slots[k].substeps;
+            dump_end.push(acc - 1);
+        }
         let weight = |s: usize| -> f64 {
             let per_step = 1.0 / (b * n) as f64;
             match loss.accumulation {
@@ -425,102 +440,69 @@ impl<'o> Simulator<'o> {
             }
         };
 
-        struct ChunkResult {
-            loss: f64,
-            dm: Vec<f64>,
-            lambda0: Vec<f64>,
-            diverged: Option<usize>,
-        }
-
-        let results: Vec<ChunkResult> = state
-            .chunks
-            .par_iter()
-            .map(|ch: &Chunk| {
+        let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        work.resize_with(window.chunks.len(), ChunkWork::default);
+        let mut jobs: Vec<(&mut ChunkWork, &PreparedChunk)> = work.iter_mut().zip(&window.chunks).collect();
+        let losses: Vec<f64> = jobs
+            .par_iter_mut()
+            .map(|(w, ch)| {
                 let bc = ch.bc;
-                let total_sub: usize = plan.step_slot.iter().map(|&k| plan.slots[k].substeps).sum();
-                // Record of every sub-step's output: pre-clamp values if the clamp is on.
-                let mut record = vec![0.0; total_sub * n * bc];
-                let mut cur = ch.data.clone();
-                let mut next = vec![0.0; n * bc];
-                let mut loss_sum = 0.0;
-                let mut dloss: Vec<Vec<f64>> = Vec::with_capacity(n_steps);
+                let len = n * bc;
+                w.size(len, total_sub, plan.slots.len() * nnz);
+                let ChunkWork { record, cur, next, lambda, lambda_in, mu, dm } = &mut **w;
+                // Forward sweep: record every sub-step's output (pre-clamp if clamped).
                 let mut k = 0;
                 for s in 0..n_steps {
                     let sm = &plan.slots[plan.step_slot[s]];
                     for _ in 0..sm.substeps {
-                        let rec = &mut record[k * n * bc..(k + 1) * n * bc];
-                        forward(ForwardArgs {
-                            pattern,
-                            m: &sm.m,
-                            f: &cur,
-                            out: &mut next,
-                            pre_clamp: if clamp { Some(rec) } else { None },
-                            bc,
-                            clamp,
-                            clamp_input: false,
-                        });
-                        if !clamp {
-                            record[k * n * bc..(k + 1) * n * bc].copy_from_slice(&next);
+                        let rec = &mut record[k * len..(k + 1) * len];
+                        let input: &[f64] = if k == 0 { &ch.f0 } else { cur };
+                        if clamp {
+                            forward(ForwardArgs {
+                                pattern,
+                                m: &sm.m,
+                                f: input,
+                                out: next,
+                                pre_clamp: Some(rec),
+                                bc,
+                                clamp,
+                            });
+                        } else {
+                            forward(ForwardArgs {
+                                pattern,
+                                m: &sm.m,
+                                f: input,
+                                out: next,
+                                pre_clamp: None,
+                                bc,
+                                clamp,
+                            });
+                            rec.copy_from_slice(next);
                         }
-                        std::mem::swap(&mut cur, &mut next);
+                        std::mem::swap(cur, next);
                         k += 1;
                     }
-                    if cur.iter().any(|v| !v.is_finite()) {
-                        return ChunkResult {
-                            loss: 0.0,
-                            dm: Vec::new(),
-                            lambda0: Vec::new(),
-                            diverged: Some(s),
-                        };
-                    }
-                    // Loss of this dump and its gradient with respect to the (clamped) state.
-                    let w = weight(s);
-                    let mut g = vec![0.0; n * bc];
-                    if w != 0.0 {
-                        let tgt = targets.index_axis(Axis(0), s);
-                        for cell in 0..n {
-                            let (i, j) = (cell / ny, cell % ny);
-                            for bl in 0..bc {
-                                let d = cur[cell * bc + bl] - tgt[[ch.b0 + bl, i, j]];
-                                let (l, dl) = match loss.kind {
-                                    LossKind::Mae => (
-                                        d.abs(),
-                                        if d > 0.0 {
-                                            1.0
-                                        } else if d < 0.0 {
-                                            -1.0
-                                        } else {
-                                            0.0
-                                        },
-                                    ),
-                                    LossKind::Mse => (d * d, 2.0 * d),
-                                };
-                                loss_sum += w * l;
-                                g[cell * bc + bl] = w * dl;
-                            }
-                        }
-                    }
-                    dloss.push(g);
                 }
-
-                // Reverse sweep.
-                let mut dm = vec![0.0; plan.slots.len() * nnz];
-                let mut lambda = vec![0.0; n * bc];
-                let mut lambda_in = vec![0.0; n * bc];
-                let mut mu = vec![0.0; bc];
+                // Reverse sweep, adding each dump's loss gradient on the way.
+                dm.fill(0.0);
+                lambda.fill(0.0);
+                let mut loss_sum = 0.0;
                 for s in (0..n_steps).rev() {
-                    for (l, g) in lambda.iter_mut().zip(&dloss[s]) {
-                        *l += g;
+                    let wgt = weight(s);
+                    if wgt != 0.0 {
+                        let pred = &record[dump_end[s] * len..(dump_end[s] + 1) * len];
+                        let target = &ch.targets[s * len..(s + 1) * len];
+                        loss_sum += add_loss_gradient(pred, clamp, target, loss.kind, wgt, lambda);
                     }
                     let ks = plan.step_slot[s];
                     let sm = &plan.slots[ks];
                     for _ in 0..sm.substeps {
                         k -= 1;
-                        let out_rec = &record[k * n * bc..(k + 1) * n * bc];
+                        let out_rec = &record[k * len..(k + 1) * len];
                         let (input, clamp_input) = if k == 0 {
-                            (&ch.data[..], false)
+                            (&ch.f0[..], false)
                         } else {
-                            (&record[(k - 1) * n * bc..k * n * bc], clamp)
+                            (&record[(k - 1) * len..k * len], clamp)
                         };
                         backward(BackwardArgs {
                             pattern,
@@ -528,47 +510,221 @@ impl<'o> Simulator<'o> {
                             f: input,
                             clamp_input,
                             pre_clamp: if clamp { Some(out_rec) } else { None },
-                            lambda_out: &lambda,
-                            lambda_in: &mut lambda_in,
+                            lambda_out: lambda,
+                            lambda_in,
                             dm: &mut dm[ks * nnz..(ks + 1) * nnz],
-                            mu: &mut mu,
+                            mu,
                             bc,
                         });
-                        std::mem::swap(&mut lambda, &mut lambda_in);
+                        std::mem::swap(lambda, lambda_in);
                     }
                 }
-                ChunkResult { loss: loss_sum, dm, lambda0: lambda, diverged: None }
+                loss_sum
             })
             .collect();
 
-        if let Some(s) = results.iter().filter_map(|r| r.diverged).min() {
+        let loss_value: f64 = losses.iter().sum();
+        if !loss_value.is_finite() {
             return Err(FpError::NonFinite(format!(
-                "the rollout diverged (NaN or infinity) at dump step {} of {n_steps}; use more sub-steps",
-                s + 1
+                "the rollout diverged (loss {loss_value}): the time step is unstable for this operator; \
+                 use more sub-steps or automatic sub-stepping"
             )));
-        }
-        let loss_value: f64 = results.iter().map(|r| r.loss).sum();
-        let mut dm_total = vec![0.0; plan.slots.len() * nnz];
-        for r in &results {
-            for (a, v) in dm_total.iter_mut().zip(&r.dm) {
-                *a += v;
-            }
         }
         let mut dtheta = vec![0.0; self.op.nparams()];
         let mut dc = vec![0.0; nnz];
         for (ks, sm) in plan.slots.iter().enumerate() {
-            for (d, v) in dc.iter_mut().zip(&dm_total[ks * nnz..(ks + 1) * nnz]) {
-                *d = sm.dt_sub * v;
+            dc.fill(0.0);
+            for (w, _) in &jobs {
+                for (d, v) in dc.iter_mut().zip(&w.dm[ks * nnz..(ks + 1) * nnz]) {
+                    *d += sm.dt_sub * v;
+                }
             }
             self.op.assemble_vjp(theta, sm.slot, &dc, &mut dtheta);
         }
         let df0 = want_df0.then(|| {
             let mut out = Array3::zeros((b, nx, ny));
-            for (ch, r) in state.chunks.iter().zip(&results) {
-                scatter_chunk(&r.lambda0, ch.bc, out.slice_mut(ndarray::s![ch.b0..ch.b0 + ch.bc, .., ..]));
+            for (w, ch) in &jobs {
+                scatter_chunk(&w.lambda, ch.bc, out.slice_mut(ndarray::s![ch.b0..ch.b0 + ch.bc, .., ..]));
             }
             out
         });
         Ok(Gradient { loss: loss_value, dtheta, df0, warnings: plan.warnings })
+    }
+}
+
+/// One chunk of a [`PreparedWindow`].
+#[derive(Debug, Clone)]
+struct PreparedChunk {
+    b0: usize,
+    bc: usize,
+    /// Initial states, chunk layout.
+    f0: Vec<f64>,
+    /// Targets, `n_steps` blocks in chunk layout.
+    targets: Vec<f64>,
+}
+
+/// A [`Window`] converted once into the simulator's internal layout (batch
+/// split over the current rayon pool, cells slowest, distributions fastest),
+/// after checking shapes and finiteness.
+#[derive(Debug, Clone)]
+pub struct PreparedWindow {
+    batch: usize,
+    nx: usize,
+    ny: usize,
+    n_steps: usize,
+    first_step: usize,
+    chunks: Vec<PreparedChunk>,
+}
+
+impl PreparedWindow {
+    /// Check and convert a window.
+    pub fn new(window: &Window<'_>) -> Result<Self, FpError> {
+        let Window { f0, targets, first_step } = *window;
+        let (n_steps, tb, tx, ty) = targets.dim();
+        let (b, nx, ny) = f0.dim();
+        if (tb, tx, ty) != (b, nx, ny) {
+            return Err(FpError::Shape(format!(
+                "targets are {tb} x {tx} x {ty} per step, the initial batch is {b} x {nx} x {ny}"
+            )));
+        }
+        if n_steps == 0 || b == 0 {
+            return Err(FpError::Invalid(
+                "a rollout loss needs at least one target step and one distribution".into(),
+            ));
+        }
+        check_finite(f0.as_slice(), f0.iter(), || locate_non_finite3(&f0, "initial distribution"))?;
+        check_finite(targets.as_slice(), targets.iter(), || {
+            let ((s, bb, i, j), v) =
+                targets.indexed_iter().find(|(_, v)| !v.is_finite()).expect("one is non-finite");
+            FpError::NonFinite(format!("target step {s}, distribution {bb} is {v} at cell ({i}, {j})"))
+        })?;
+        let n = nx * ny;
+        let mut chunks = Vec::new();
+        let mut b0 = 0;
+        for bc in BatchState::chunk_sizes(b) {
+            let mut cf0 = vec![0.0; n * bc];
+            gather_chunk(&f0, b0, bc, &mut cf0);
+            let mut ct = vec![0.0; n_steps * n * bc];
+            for (s, block) in ct.chunks_exact_mut(n * bc).enumerate() {
+                gather_chunk(&targets.index_axis(Axis(0), s), b0, bc, block);
+            }
+            chunks.push(PreparedChunk { b0, bc, f0: cf0, targets: ct });
+            b0 += bc;
+        }
+        Ok(Self { batch: b, nx, ny, n_steps, first_step, chunks })
+    }
+
+    /// Number of distributions.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Number of target steps.
+    pub fn n_steps(&self) -> usize {
+        self.n_steps
+    }
+}
+
+/// Buffers of one chunk of a gradient evaluation, kept between calls.
+#[derive(Debug, Default)]
+struct ChunkWork {
+    record: Vec<f64>,
+    cur: Vec<f64>,
+    next: Vec<f64>,
+    lambda: Vec<f64>,
+    lambda_in: Vec<f64>,
+    mu: Vec<f64>,
+    dm: Vec<f64>,
+}
+
+impl ChunkWork {
+    fn size(&mut self, len: usize, records: usize, dm: usize) {
+        for (v, l) in [
+            (&mut self.record, records * len),
+            (&mut self.cur, len),
+            (&mut self.next, len),
+            (&mut self.lambda, len),
+            (&mut self.lambda_in, len),
+            (&mut self.mu, len),
+            (&mut self.dm, dm),
+        ] {
+            if v.len() != l {
+                v.resize(l, 0.0);
+            }
+        }
+    }
+}
+
+/// Add `weight * d err(pred - target) / d pred` to `lambda` and return
+/// `weight * sum err`; all three in chunk layout. `pred` is clamped on read
+/// if `clamp`.
+fn add_loss_gradient(
+    pred: &[f64],
+    clamp: bool,
+    target: &[f64],
+    kind: LossKind,
+    weight: f64,
+    lambda: &mut [f64],
+) -> f64 {
+    #[inline(always)]
+    fn one(p: f64, t: f64, clamp: bool, kind: LossKind) -> (f64, f64) {
+        let p = if clamp && p < 0.0 { 0.0 } else { p };
+        let d = p - t;
+        match kind {
+            // sign(d) with sign(0) = 0, branch-free (residual signs are unpredictable).
+            LossKind::Mae => (d.abs(), f64::from(i8::from(d > 0.0) - i8::from(d < 0.0))),
+            LossKind::Mse => (d * d, 2.0 * d),
+        }
+    }
+    // Eight independent partial sums: no serial dependency through the adds.
+    let mut lanes = [0.0f64; 8];
+    let mut pc = pred.chunks_exact(8);
+    let mut tc = target.chunks_exact(8);
+    let mut lc = lambda.chunks_exact_mut(8);
+    for ((p, t), l) in (&mut pc).zip(&mut tc).zip(&mut lc) {
+        for q in 0..8 {
+            let (e, de) = one(p[q], t[q], clamp, kind);
+            lanes[q] += e;
+            l[q] += weight * de;
+        }
+    }
+    let mut rest = 0.0;
+    for ((&p, &t), l) in pc.remainder().iter().zip(tc.remainder()).zip(lc.into_remainder()) {
+        let (e, de) = one(p, t, clamp, kind);
+        rest += e;
+        *l += weight * de;
+    }
+    weight * (lanes.iter().sum::<f64>() + rest)
+}
+
+/// `Ok` if every value is finite, the located error otherwise. Uses the
+/// contiguous slice when there is one (a vectorised pass).
+fn check_finite<'a>(
+    contiguous: Option<&[f64]>,
+    values: impl Iterator<Item = &'a f64>,
+    locate: impl FnOnce() -> FpError,
+) -> Result<(), FpError> {
+    // A sum of v * 0 is NaN exactly when some v is NaN or infinite; eight
+    // independent lanes let the compiler vectorise it.
+    let finite = match contiguous {
+        Some(s) => {
+            let mut lanes = [0.0f64; 8];
+            let mut chunks = s.chunks_exact(8);
+            for c in &mut chunks {
+                for l in 0..8 {
+                    lanes[l] += c[l] * 0.0;
+                }
+            }
+            lanes.iter().sum::<f64>().is_finite() && chunks.remainder().iter().all(|v| v.is_finite())
+        }
+        None => values.fold(0.0, |a, &v| a + v * 0.0).is_finite(),
+    };
+    if finite { Ok(()) } else { Err(locate()) }
+}
+
+fn locate_non_finite3(a: &ArrayView3<'_, f64>, what: &str) -> FpError {
+    match a.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Some(((b, i, j), v)) => FpError::NonFinite(format!("{what} {b} is {v} at cell ({i}, {j})")),
+        None => FpError::NonFinite(format!("{what}: non-finite value")),
     }
 }

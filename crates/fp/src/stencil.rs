@@ -19,6 +19,11 @@ pub struct Pattern {
     row_ptr: Vec<usize>,
     cols: Vec<u32>,
     diag: Vec<usize>,
+    /// The transpose: entries of column `c` are `col_ptr[c]..col_ptr[c + 1]`
+    /// in `col_rows` (their row) and `col_entry` (their index).
+    col_ptr: Vec<usize>,
+    col_rows: Vec<u32>,
+    col_entry: Vec<u32>,
 }
 
 impl Pattern {
@@ -48,6 +53,16 @@ impl Pattern {
     #[inline]
     pub fn diag(&self, r: usize) -> usize {
         self.diag[r]
+    }
+
+    /// `(row, entry)` of the stored entries of column `c`.
+    #[inline]
+    pub fn col_entries(&self, c: usize) -> impl Iterator<Item = (usize, usize)> + Clone + '_ {
+        let range = self.col_ptr[c]..self.col_ptr[c + 1];
+        self.col_rows[range.clone()]
+            .iter()
+            .zip(&self.col_entry[range])
+            .map(|(&r, &k)| (r as usize, k as usize))
     }
 
     /// Entry index of `(r, c)`, if stored.
@@ -142,7 +157,25 @@ impl LinearAssembly {
                 start + cols[range].binary_search(&(r as u32)).expect("diagonal stored")
             })
             .collect();
-        Self { pattern: Pattern { n, row_ptr, cols, diag }, terms, nparams }
+        let mut col_ptr = vec![0usize; n + 1];
+        for &c in &cols {
+            col_ptr[c as usize + 1] += 1;
+        }
+        for c in 0..n {
+            col_ptr[c + 1] += col_ptr[c];
+        }
+        let mut fill = col_ptr.clone();
+        let mut col_rows = vec![0u32; cols.len()];
+        let mut col_entry = vec![0u32; cols.len()];
+        for r in 0..n {
+            for k in row_ptr[r]..row_ptr[r + 1] {
+                let c = cols[k] as usize;
+                col_rows[fill[c]] = r as u32;
+                col_entry[fill[c]] = k as u32;
+                fill[c] += 1;
+            }
+        }
+        Self { pattern: Pattern { n, row_ptr, cols, diag, col_ptr, col_rows, col_entry }, terms, nparams }
     }
 
     /// The sparsity pattern.
@@ -196,17 +229,20 @@ impl LinearAssembly {
 /// compiler keeps in SIMD registers).
 const LANES: usize = 8;
 
-#[inline(always)]
-fn axpy<const FMA: bool>(acc: &mut [f64], w: f64, x: &[f64]) {
-    for (a, &v) in acc.iter_mut().zip(x) {
-        *a = if FMA { v.mul_add(w, *a) } else { *a + w * v };
-    }
-}
+/// Width of the register tiles of the matrix products: 16 doubles are four
+/// AVX2 registers, so a tile's accumulator never leaves the registers while
+/// the row's entries stream past.
+const TILE: usize = 16;
 
 #[inline(always)]
 fn clamp_value(v: f64) -> f64 {
     // Keeps NaN (a blow-up must stay visible), unlike f64::max.
     if v < 0.0 { 0.0 } else { v }
+}
+
+#[inline(always)]
+fn fma<const FMA: bool>(x: f64, w: f64, acc: f64) -> f64 {
+    if FMA { x.mul_add(w, acc) } else { acc + w * x }
 }
 
 #[inline(always)]
@@ -217,7 +253,7 @@ fn dot<const FMA: bool, const CLAMP_X: bool>(a: &[f64], x: &[f64]) -> f64 {
     for (ca, cx) in (&mut ac).zip(&mut xc) {
         for l in 0..LANES {
             let xv = if CLAMP_X { clamp_value(cx[l]) } else { cx[l] };
-            lanes[l] = if FMA { ca[l].mul_add(xv, lanes[l]) } else { lanes[l] + ca[l] * xv };
+            lanes[l] = fma::<FMA>(ca[l], xv, lanes[l]);
         }
     }
     let mut s = 0.0;
@@ -226,6 +262,72 @@ fn dot<const FMA: bool, const CLAMP_X: bool>(a: &[f64], x: &[f64]) -> f64 {
         s += va * xv;
     }
     lanes.iter().sum::<f64>() + s
+}
+
+/// `sum_k w_k x_k[b..b+T]` over `entries` = (weight, source row), in registers.
+#[inline(always)]
+fn tile_sum<const FMA: bool, const T: usize>(
+    entries: impl Iterator<Item = (f64, usize)>,
+    x: &[f64],
+    bc: usize,
+    b: usize,
+) -> [f64; T] {
+    let mut acc = [0.0f64; T];
+    for (w, c) in entries {
+        let start = c * bc + b;
+        let src: &[f64; T] = x[start..start + T].try_into().expect("tile in bounds");
+        for l in 0..T {
+            acc[l] = fma::<FMA>(src[l], w, acc[l]);
+        }
+    }
+    acc
+}
+
+/// Where the tiles of one output row go: the row itself (clamped if asked)
+/// and, optionally, a record of the unclamped values.
+struct RowOut<'a> {
+    out: &'a mut [f64],
+    pre_clamp: Option<&'a mut [f64]>,
+    clamp: bool,
+}
+
+impl RowOut<'_> {
+    #[inline(always)]
+    fn store<const T: usize>(&mut self, b: usize, mut acc: [f64; T]) {
+        if let Some(g) = self.pre_clamp.as_deref_mut() {
+            g[b..b + T].copy_from_slice(&acc);
+        }
+        if self.clamp {
+            // In registers: a compare and blend, not a masked store.
+            for v in acc.iter_mut() {
+                *v = clamp_value(*v);
+            }
+        }
+        self.out[b..b + T].copy_from_slice(&acc);
+    }
+}
+
+/// `out[r] = sum over entries(r) of w x[src]` for one row, tiled over the batch.
+#[inline(always)]
+fn row_sum<const FMA: bool, I: Iterator<Item = (f64, usize)> + Clone>(
+    entries: I,
+    x: &[f64],
+    bc: usize,
+    mut out: RowOut<'_>,
+) {
+    let mut b = 0;
+    while b + TILE <= bc {
+        out.store(b, tile_sum::<FMA, TILE>(entries.clone(), x, bc, b));
+        b += TILE;
+    }
+    while b + 4 <= bc {
+        out.store(b, tile_sum::<FMA, 4>(entries.clone(), x, bc, b));
+        b += 4;
+    }
+    while b < bc {
+        out.store(b, tile_sum::<FMA, 1>(entries.clone(), x, bc, b));
+        b += 1;
+    }
 }
 
 /// Arguments of one forward step on a chunk of `bc` distributions.
@@ -243,37 +345,19 @@ pub(crate) struct ForwardArgs<'a> {
     pub bc: usize,
     /// Apply `f <- max(f, 0)`.
     pub clamp: bool,
-    /// Whether the input must be clamped on read (it is a pre-clamp record).
-    pub clamp_input: bool,
 }
 
 #[inline(always)]
 fn forward_impl<const FMA: bool>(a: ForwardArgs<'_>) {
-    let ForwardArgs { pattern, m, f, out, mut pre_clamp, bc, clamp, clamp_input } = a;
+    let ForwardArgs { pattern, m, f, out, mut pre_clamp, bc, clamp } = a;
     for r in 0..pattern.n() {
-        let acc = &mut out[r * bc..(r + 1) * bc];
-        acc.fill(0.0);
-        for k in pattern.row(r) {
-            let c = pattern.col(k);
-            let x = &f[c * bc..(c + 1) * bc];
-            if clamp_input {
-                let w = m[k];
-                for (av, &xv) in acc.iter_mut().zip(x) {
-                    let xv = clamp_value(xv);
-                    *av = if FMA { xv.mul_add(w, *av) } else { *av + w * xv };
-                }
-            } else {
-                axpy::<FMA>(acc, m[k], x);
-            }
-        }
-        if let Some(g) = pre_clamp.as_deref_mut() {
-            g[r * bc..(r + 1) * bc].copy_from_slice(acc);
-        }
-        if clamp {
-            for v in acc.iter_mut() {
-                *v = clamp_value(*v);
-            }
-        }
+        let entries = pattern.row(r).map(|k| (m[k], pattern.col(k)));
+        let row_out = RowOut {
+            out: &mut out[r * bc..(r + 1) * bc],
+            pre_clamp: pre_clamp.as_deref_mut().map(|g| &mut g[r * bc..(r + 1) * bc]),
+            clamp,
+        };
+        row_sum::<FMA, _>(entries, f, bc, row_out);
     }
 }
 
@@ -287,13 +371,13 @@ pub(crate) struct BackwardArgs<'a> {
     pub clamp_input: bool,
     /// Pre-clamp output of the forward step (for the clamp's mask), if the clamp was on.
     pub pre_clamp: Option<&'a [f64]>,
-    /// Adjoint of the step's output (consumed).
+    /// Adjoint of the step's output.
     pub lambda_out: &'a [f64],
     /// Receives the adjoint of the step's input `M^T (mask * lambda_out)` (overwritten).
     pub lambda_in: &'a mut [f64],
     /// Accumulates `d loss / d M_k = sum_b mu[r, b] f[c, b]`.
     pub dm: &'a mut [f64],
-    /// Scratch of length `bc`.
+    /// Scratch of length `n * bc`: receives `mu = mask * lambda_out`.
     pub mu: &'a mut [f64],
     pub bc: usize,
 }
@@ -301,23 +385,28 @@ pub(crate) struct BackwardArgs<'a> {
 #[inline(always)]
 fn backward_impl<const FMA: bool>(a: BackwardArgs<'_>) {
     let BackwardArgs { pattern, m, f, clamp_input, pre_clamp, lambda_out, lambda_in, dm, mu, bc } = a;
-    lambda_in.fill(0.0);
-    for r in 0..pattern.n() {
-        let lo = &lambda_out[r * bc..(r + 1) * bc];
-        match pre_clamp {
-            // d max(g, 0)/dg = 1 for g >= 0 (the convention of torch.clamp), 0 below.
-            Some(g) => {
-                for ((u, &l), &gv) in mu.iter_mut().zip(lo).zip(&g[r * bc..(r + 1) * bc]) {
-                    *u = if gv >= 0.0 { l } else { 0.0 };
-                }
+    // mu = mask * lambda_out, with d max(g, 0)/dg = 1 for g >= 0 (torch.clamp's convention).
+    match pre_clamp {
+        Some(g) => {
+            for ((u, &l), &gv) in mu.iter_mut().zip(lambda_out).zip(g) {
+                *u = if gv >= 0.0 { l } else { 0.0 };
             }
-            None => mu.copy_from_slice(lo),
         }
+        None => mu.copy_from_slice(lambda_out),
+    }
+    // lambda_in = M^T mu, gathered column by column in registers.
+    for c in 0..pattern.n() {
+        let entries = pattern.col_entries(c).map(|(r, k)| (m[k], r));
+        let row_out = RowOut { out: &mut lambda_in[c * bc..(c + 1) * bc], pre_clamp: None, clamp: false };
+        row_sum::<FMA, _>(entries, mu, bc, row_out);
+    }
+    // dM_k += <mu[r], f[c]>.
+    for r in 0..pattern.n() {
+        let mu_r = &mu[r * bc..(r + 1) * bc];
         for k in pattern.row(r) {
             let c = pattern.col(k);
             let x = &f[c * bc..(c + 1) * bc];
-            dm[k] += if clamp_input { dot::<FMA, true>(mu, x) } else { dot::<FMA, false>(mu, x) };
-            axpy::<FMA>(&mut lambda_in[c * bc..(c + 1) * bc], m[k], mu);
+            dm[k] += if clamp_input { dot::<FMA, true>(mu_r, x) } else { dot::<FMA, false>(mu_r, x) };
         }
     }
 }
@@ -420,16 +509,7 @@ mod tests {
         let bc = 11; // awkward width: SIMD body plus remainder
         let f: Vec<f64> = (0..3 * bc).map(|i| ((i * 7 % 13) as f64 - 6.0) / 5.0).collect();
         let mut out = vec![0.0; 3 * bc];
-        forward(ForwardArgs {
-            pattern: &p,
-            m: &m,
-            f: &f,
-            out: &mut out,
-            pre_clamp: None,
-            bc,
-            clamp: false,
-            clamp_input: false,
-        });
+        forward(ForwardArgs { pattern: &p, m: &m, f: &f, out: &mut out, pre_clamp: None, bc, clamp: false });
         for b in 0..bc {
             let x: Vec<f64> = (0..3).map(|c| f[c * bc + b]).collect();
             let mut y = vec![0.0; 3];
@@ -442,7 +522,7 @@ mod tests {
         let l: Vec<f64> = (0..3 * bc).map(|i| ((i * 5 % 11) as f64 - 5.0) / 3.0).collect();
         let mut lin = vec![0.0; 3 * bc];
         let mut dm = vec![0.0; p.nnz()];
-        let mut mu = vec![0.0; bc];
+        let mut mu = vec![0.0; 3 * bc];
         backward(BackwardArgs {
             pattern: &p,
             m: &m,
