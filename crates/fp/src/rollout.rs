@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use crate::FpError;
 use crate::batch::{BatchState, gather_chunk, scatter_chunk};
 use crate::operator::{Operator, StabilityEstimate};
-use crate::stencil::{BackwardArgs, ForwardArgs, backward, forward};
+use crate::stencil::{BackwardArgs, ForwardArgs, add_loss_gradient, backward, forward};
 
 /// How many explicit sub-steps make one dump step.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -492,7 +492,8 @@ impl<'o> Simulator<'o> {
                     if wgt != 0.0 {
                         let pred = &record[dump_end[s] * len..(dump_end[s] + 1) * len];
                         let target = &ch.targets[s * len..(s + 1) * len];
-                        loss_sum += add_loss_gradient(pred, clamp, target, loss.kind, wgt, lambda);
+                        loss_sum +=
+                            add_loss_gradient(pred, clamp, target, loss.kind == LossKind::Mse, wgt, lambda);
                     }
                     let ks = plan.step_slot[s];
                     let sm = &plan.slots[ks];
@@ -653,48 +654,6 @@ impl ChunkWork {
             }
         }
     }
-}
-
-/// Add `weight * d err(pred - target) / d pred` to `lambda` and return
-/// `weight * sum err`; all three in chunk layout. `pred` is clamped on read
-/// if `clamp`.
-fn add_loss_gradient(
-    pred: &[f64],
-    clamp: bool,
-    target: &[f64],
-    kind: LossKind,
-    weight: f64,
-    lambda: &mut [f64],
-) -> f64 {
-    #[inline(always)]
-    fn one(p: f64, t: f64, clamp: bool, kind: LossKind) -> (f64, f64) {
-        let p = if clamp && p < 0.0 { 0.0 } else { p };
-        let d = p - t;
-        match kind {
-            // sign(d) with sign(0) = 0, branch-free (residual signs are unpredictable).
-            LossKind::Mae => (d.abs(), f64::from(i8::from(d > 0.0) - i8::from(d < 0.0))),
-            LossKind::Mse => (d * d, 2.0 * d),
-        }
-    }
-    // Eight independent partial sums: no serial dependency through the adds.
-    let mut lanes = [0.0f64; 8];
-    let mut pc = pred.chunks_exact(8);
-    let mut tc = target.chunks_exact(8);
-    let mut lc = lambda.chunks_exact_mut(8);
-    for ((p, t), l) in (&mut pc).zip(&mut tc).zip(&mut lc) {
-        for q in 0..8 {
-            let (e, de) = one(p[q], t[q], clamp, kind);
-            lanes[q] += e;
-            l[q] += weight * de;
-        }
-    }
-    let mut rest = 0.0;
-    for ((&p, &t), l) in pc.remainder().iter().zip(tc.remainder()).zip(lc.into_remainder()) {
-        let (e, de) = one(p, t, clamp, kind);
-        rest += e;
-        *l += weight * de;
-    }
-    weight * (lanes.iter().sum::<f64>() + rest)
 }
 
 /// `Ok` if every value is finite, the located error otherwise. Uses the

@@ -24,6 +24,9 @@ pub struct Pattern {
     col_ptr: Vec<usize>,
     col_rows: Vec<u32>,
     col_entry: Vec<u32>,
+    /// Largest `r - c` over the stored entries: column `c` is complete once
+    /// rows up to `c + band` are known.
+    band: usize,
 }
 
 impl Pattern {
@@ -167,15 +170,21 @@ impl LinearAssembly {
         let mut fill = col_ptr.clone();
         let mut col_rows = vec![0u32; cols.len()];
         let mut col_entry = vec![0u32; cols.len()];
+        let mut band = 0usize;
         for r in 0..n {
-            for k in row_ptr[r]..row_ptr[r + 1] {
-                let c = cols[k] as usize;
+            for (k, &c) in cols.iter().enumerate().take(row_ptr[r + 1]).skip(row_ptr[r]) {
+                let c = c as usize;
                 col_rows[fill[c]] = r as u32;
                 col_entry[fill[c]] = k as u32;
                 fill[c] += 1;
+                band = band.max(r.saturating_sub(c));
             }
         }
-        Self { pattern: Pattern { n, row_ptr, cols, diag, col_ptr, col_rows, col_entry }, terms, nparams }
+        Self {
+            pattern: Pattern { n, row_ptr, cols, diag, col_ptr, col_rows, col_entry, band },
+            terms,
+            nparams,
+        }
     }
 
     /// The sparsity pattern.
@@ -225,10 +234,6 @@ impl LinearAssembly {
     }
 }
 
-/// Lanes of the manual dot-product accumulator (independent partial sums the
-/// compiler keeps in SIMD registers).
-const LANES: usize = 8;
-
 /// Width of the register tiles of the matrix products: 16 doubles are four
 /// AVX2 registers, so a tile's accumulator never leaves the registers while
 /// the row's entries stream past.
@@ -243,25 +248,6 @@ fn clamp_value(v: f64) -> f64 {
 #[inline(always)]
 fn fma<const FMA: bool>(x: f64, w: f64, acc: f64) -> f64 {
     if FMA { x.mul_add(w, acc) } else { acc + w * x }
-}
-
-#[inline(always)]
-fn dot<const FMA: bool, const CLAMP_X: bool>(a: &[f64], x: &[f64]) -> f64 {
-    let mut lanes = [0.0f64; LANES];
-    let mut ac = a.chunks_exact(LANES);
-    let mut xc = x.chunks_exact(LANES);
-    for (ca, cx) in (&mut ac).zip(&mut xc) {
-        for l in 0..LANES {
-            let xv = if CLAMP_X { clamp_value(cx[l]) } else { cx[l] };
-            lanes[l] = fma::<FMA>(ca[l], xv, lanes[l]);
-        }
-    }
-    let mut s = 0.0;
-    for (&va, &vx) in ac.remainder().iter().zip(xc.remainder()) {
-        let xv = if CLAMP_X { clamp_value(vx) } else { vx };
-        s += va * xv;
-    }
-    lanes.iter().sum::<f64>() + s
 }
 
 /// `sum_k w_k x_k[b..b+T]` over `entries` = (weight, source row), in registers.
@@ -382,33 +368,92 @@ pub(crate) struct BackwardArgs<'a> {
     pub bc: usize,
 }
 
+/// Lanes of the dot products (independent partial sums, two AVX2 registers).
+const LANES: usize = 8;
+
+#[inline(always)]
+fn dot<const FMA: bool, const CLAMP_X: bool>(a: &[f64], x: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; LANES];
+    let mut ac = a.chunks_exact(LANES);
+    let mut xc = x.chunks_exact(LANES);
+    for (ca, cx) in (&mut ac).zip(&mut xc) {
+        for l in 0..LANES {
+            let xv = if CLAMP_X { clamp_value(cx[l]) } else { cx[l] };
+            lanes[l] = fma::<FMA>(ca[l], xv, lanes[l]);
+        }
+    }
+    let mut s = 0.0;
+    for (&va, &vx) in ac.remainder().iter().zip(xc.remainder()) {
+        let xv = if CLAMP_X { clamp_value(vx) } else { vx };
+        s += va * xv;
+    }
+    lanes.iter().sum::<f64>() + s
+}
+
+/// `dm[k] += <mu_r, x[c_k]>` for every entry `k` of row `r`.
+#[inline(always)]
+fn row_dots<const FMA: bool, const CLAMP_X: bool>(
+    pattern: &Pattern,
+    r: usize,
+    mu_r: &[f64],
+    x: &[f64],
+    bc: usize,
+    dm: &mut [f64],
+) {
+    for k in pattern.row(r) {
+        let c = pattern.col(k);
+        dm[k] += dot::<FMA, CLAMP_X>(mu_r, &x[c * bc..(c + 1) * bc]);
+    }
+}
+
 #[inline(always)]
 fn backward_impl<const FMA: bool>(a: BackwardArgs<'_>) {
     let BackwardArgs { pattern, m, f, clamp_input, pre_clamp, lambda_out, lambda_in, dm, mu, bc } = a;
-    // mu = mask * lambda_out, with d max(g, 0)/dg = 1 for g >= 0 (torch.clamp's convention).
-    match pre_clamp {
-        Some(g) => {
-            for ((u, &l), &gv) in mu.iter_mut().zip(lambda_out).zip(g) {
-                *u = if gv >= 0.0 { l } else { 0.0 };
+    let n = pattern.n();
+    // One sweep over the rows: mu_r = mask * lambda_out (d max(g, 0)/dg = 1 for
+    // g >= 0, torch.clamp's convention), the row's dot products for dM, and
+    // lambda_in = M^T mu for every column whose rows are all known, while
+    // the rows it needs are still in cache.
+    for r in 0..n {
+        let lo = &lambda_out[r * bc..(r + 1) * bc];
+        let mu_r = &mut mu[r * bc..(r + 1) * bc];
+        match pre_clamp {
+            Some(g) => {
+                for ((u, &l), &gv) in mu_r.iter_mut().zip(lo).zip(&g[r * bc..(r + 1) * bc]) {
+                    *u = if gv >= 0.0 { l } else { 0.0 };
+                }
             }
+            None => mu_r.copy_from_slice(lo),
         }
-        None => mu.copy_from_slice(lambda_out),
-    }
-    // lambda_in = M^T mu, gathered column by column in registers.
-    for c in 0..pattern.n() {
-        let entries = pattern.col_entries(c).map(|(r, k)| (m[k], r));
-        let row_out = RowOut { out: &mut lambda_in[c * bc..(c + 1) * bc], pre_clamp: None, clamp: false };
-        row_sum::<FMA, _>(entries, mu, bc, row_out);
-    }
-    // dM_k += <mu[r], f[c]>.
-    for r in 0..pattern.n() {
         let mu_r = &mu[r * bc..(r + 1) * bc];
-        for k in pattern.row(r) {
-            let c = pattern.col(k);
-            let x = &f[c * bc..(c + 1) * bc];
-            dm[k] += if clamp_input { dot::<FMA, true>(mu_r, x) } else { dot::<FMA, false>(mu_r, x) };
+        if clamp_input {
+            row_dots::<FMA, true>(pattern, r, mu_r, f, bc, dm);
+        } else {
+            row_dots::<FMA, false>(pattern, r, mu_r, f, bc, dm);
+        }
+        if r >= pattern.band {
+            transposed_row::<FMA>(pattern, m, r - pattern.band, mu, bc, lambda_in);
         }
     }
+    for c in n.saturating_sub(pattern.band)..n {
+        transposed_row::<FMA>(pattern, m, c, mu, bc, lambda_in);
+    }
+}
+
+/// `lambda_in[c] = sum_r M[r, c] mu[r]`. A function, not a closure, so that
+/// it inherits the caller's target features when inlined.
+#[inline(always)]
+fn transposed_row<const FMA: bool>(
+    pattern: &Pattern,
+    m: &[f64],
+    c: usize,
+    mu: &[f64],
+    bc: usize,
+    lambda_in: &mut [f64],
+) {
+    let entries = pattern.col_entries(c).map(|(r, k)| (m[k], r));
+    let row_out = RowOut { out: &mut lambda_in[c * bc..(c + 1) * bc], pre_clamp: None, clamp: false };
+    row_sum::<FMA, _>(entries, mu, bc, row_out);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -452,6 +497,80 @@ pub(crate) fn backward(a: BackwardArgs<'_>) {
         return;
     }
     backward_impl::<false>(a)
+}
+
+#[inline(always)]
+fn loss_impl<const FMA: bool>(
+    pred: &[f64],
+    clamp: bool,
+    target: &[f64],
+    mse: bool,
+    weight: f64,
+    lambda: &mut [f64],
+) -> f64 {
+    #[inline(always)]
+    fn one(p: f64, t: f64, clamp: bool, mse: bool) -> (f64, f64) {
+        let p = if clamp && p < 0.0 { 0.0 } else { p };
+        let d = p - t;
+        if mse {
+            (d * d, 2.0 * d)
+        } else {
+            // sign(d) with sign(0) = 0, as a select (residual signs are unpredictable).
+            let s = if d != 0.0 { 1.0f64.copysign(d) } else { 0.0 };
+            (d.abs(), s)
+        }
+    }
+    // Eight independent partial sums: no serial dependency through the adds.
+    let mut lanes = [0.0f64; LANES];
+    let mut pc = pred.chunks_exact(LANES);
+    let mut tc = target.chunks_exact(LANES);
+    let mut lc = lambda.chunks_exact_mut(LANES);
+    for ((p, t), l) in (&mut pc).zip(&mut tc).zip(&mut lc) {
+        for q in 0..LANES {
+            let (e, de) = one(p[q], t[q], clamp, mse);
+            lanes[q] += e;
+            l[q] = fma::<FMA>(weight, de, l[q]);
+        }
+    }
+    let mut rest = 0.0;
+    for ((&p, &t), l) in pc.remainder().iter().zip(tc.remainder()).zip(lc.into_remainder()) {
+        let (e, de) = one(p, t, clamp, mse);
+        rest += e;
+        *l += weight * de;
+    }
+    weight * (lanes.iter().sum::<f64>() + rest)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn loss_avx2(
+    pred: &[f64],
+    clamp: bool,
+    target: &[f64],
+    mse: bool,
+    weight: f64,
+    lambda: &mut [f64],
+) -> f64 {
+    loss_impl::<true>(pred, clamp, target, mse, weight, lambda)
+}
+
+/// Add `weight * d err(pred - target) / d pred` to `lambda` and return
+/// `weight * sum err`, with `err = d^2` (`mse`) or `|d|`; `pred` is clamped
+/// on read if `clamp` (it is a pre-clamp record). `d|d|/dd` at 0 is 0.
+pub(crate) fn add_loss_gradient(
+    pred: &[f64],
+    clamp: bool,
+    target: &[f64],
+    mse: bool,
+    weight: f64,
+    lambda: &mut [f64],
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked above).
+        return unsafe { loss_avx2(pred, clamp, target, mse, weight, lambda) };
+    }
+    loss_impl::<false>(pred, clamp, target, mse, weight, lambda)
 }
 
 /// `y = C x` for a single distribution (no batching, no clamp).
