@@ -41,7 +41,23 @@
 //! mass = 1836.0
 //! density = 1.0
 //! mobile = false       # a uniform neutralising background
+//!
+//! [phase_space]
+//! bins = 51            # histogram cells per axis
+//! v_max = 5.0          # window [-v_max, v_max]^2 in units of the species' v_th
+//!
+//! [[sub_populations]]
+//! name = "blob"
+//! species = "electrons"
+//! method = "test_species"   # or "selection", "reweighting"
+//! fraction = 0.02           # test_species only: density fraction
+//! target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }  # in v_th
+//! tracks = 1000             # particles whose velocities are saved at every dump
 //! ```
+//!
+//! Sub-population targets are in units of the thermal spread `v_th` of
+//! their species (the rms of `u_x` of its initial distribution), like the
+//! phase-space window.
 
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +82,99 @@ pub struct Deck {
     /// Energy history and checkpoints.
     #[serde(default)]
     pub output: OutputDeck,
+    /// The velocity histograms written at every dump.
+    #[serde(default)]
+    pub phase_space: PhaseSpaceDeck,
+    /// Tagged sub-populations whose histograms and tracks are written.
+    #[serde(default)]
+    pub sub_populations: Vec<SubPopulationDeck>,
+}
+
+/// The velocity histograms of the sub-populations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpaceDeck {
+    /// Cells per velocity axis.
+    #[serde(default = "default_bins")]
+    pub bins: usize,
+    /// Half-width of the window `[-v_max, v_max]^2`, in units of `v_th`.
+    #[serde(default = "default_v_max")]
+    pub v_max: f64,
+    /// First dump readers use (`i_start` of `args.yaml`); earlier dumps are
+    /// written too.
+    #[serde(default)]
+    pub i_start: usize,
+}
+
+fn default_bins() -> usize {
+    51
+}
+
+fn default_v_max() -> f64 {
+    5.0
+}
+
+impl Default for PhaseSpaceDeck {
+    fn default() -> Self {
+        Self { bins: default_bins(), v_max: default_v_max(), i_start: 0 }
+    }
+}
+
+/// How the particles of a sub-population are obtained.
+///
+/// - `test_species`: extra real particles of the species' charge and mass,
+///   with the background's weight, drawn from the target and spread
+///   uniformly in space, at a density `fraction` of the species (whose own
+///   density drops by the same amount, keeping `omega_p`). The background
+///   drifts to cancel the net current of the sub-population, which would
+///   otherwise drive a uniform field oscillating at `omega_p`. The
+///   sub-population is made of plasma particles, so it feels the full
+///   drag and it exists at any target; but it perturbs the plasma by its
+///   fraction, and its noise level is set by its own particle count.
+/// - `selection`: background particles join the sub-population with
+///   probability `g(v0) / (M f(v0))` of their initial velocity `v0`
+///   (rejection sampling, `M = max g / f` over the window, so the target is
+///   clipped where it exceeds `M f`). The plasma stays exactly thermal; the
+///   sub-population holds about `N / M` particles.
+/// - `reweighting`: every background particle enters the histogram with
+///   weight `g(v0) / f(v0)`. Any number of sub-populations from one thermal
+///   run at no cost; the noise is set by the effective sample size
+///   `(sum w)^2 / sum w^2`, reported, which falls quickly for targets far in
+///   the tail of `f`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// A separate species of real particles.
+    TestSpecies,
+    /// Rejection on the initial velocity of background particles.
+    Selection,
+    /// Background particles weighted by `g(v0) / f(v0)`.
+    Reweighting,
+}
+
+/// A tagged sub-population of a species.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubPopulationDeck {
+    /// Name (unique; the dataset folder `<run>/<name>/f`).
+    pub name: String,
+    /// The species it belongs to (mobile, with a thermal distribution).
+    pub species: String,
+    /// How it is made.
+    pub method: Method,
+    /// Target initial distribution, momenta in units of the species' `v_th`.
+    pub target: Distribution,
+    /// Density fraction (`test_species` only), in `(0, 0.5]`.
+    #[serde(default)]
+    pub fraction: f64,
+    /// Number of particles whose velocities are saved at every dump (all if
+    /// larger than the sub-population; `reweighting` tracks background particles
+    /// drawn with probability proportional to their weight).
+    #[serde(default)]
+    pub tracks: usize,
+    /// Save positions too.
+    #[serde(default)]
+    pub track_positions: bool,
 }
 
 /// The periodic box.
@@ -284,6 +393,58 @@ impl Default for OutputDeck {
 }
 
 impl Distribution {
+    /// The same distribution with every momentum multiplied by `f` (> 0).
+    pub fn scaled(&self, f: f64) -> Self {
+        let s3 = |v: &[f64; 3]| [v[0] * f, v[1] * f, v[2] * f];
+        match self {
+            Self::Maxwellian { u_th, drift } => Self::Maxwellian { u_th: u_th * f, drift: s3(drift) },
+            Self::BiMaxwellian { u_th, drift } => Self::BiMaxwellian { u_th: s3(u_th), drift: s3(drift) },
+            Self::Ring { radius, width, centre, u_th_z } => Self::Ring {
+                radius: radius * f,
+                width: width * f,
+                centre: [centre[0] * f, centre[1] * f],
+                u_th_z: u_th_z * f,
+            },
+            Self::Sum { components } => Self::Sum {
+                components: components
+                    .iter()
+                    .map(|c| Component { fraction: c.fraction, distribution: c.distribution.scaled(f) })
+                    .collect(),
+            },
+        }
+    }
+
+    /// Probability density of the in-plane momentum `(u_x, u_y)` (the
+    /// marginal over `u_z`), normalised to one. A ring's radius is a Gaussian
+    /// truncated at zero, as it is sampled.
+    pub fn pdf2(&self, ux: f64, uy: f64) -> f64 {
+        let gauss = |x: f64, m: f64, s: f64| {
+            if s > 0.0 {
+                (-(x - m) * (x - m) / (2.0 * s * s)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt())
+            } else {
+                0.0
+            }
+        };
+        match self {
+            Self::Maxwellian { u_th, drift } => gauss(ux, drift[0], *u_th) * gauss(uy, drift[1], *u_th),
+            Self::BiMaxwellian { u_th, drift } => gauss(ux, drift[0], u_th[0]) * gauss(uy, drift[1], u_th[1]),
+            Self::Ring { radius, width, centre, .. } => {
+                let r = (ux - centre[0]).hypot(uy - centre[1]);
+                if r <= 0.0 || *width <= 0.0 {
+                    return 0.0;
+                }
+                // P(radius >= 0) = Phi(R / w) normalises the truncation.
+                let z = radius / (width * std::f64::consts::SQRT_2);
+                let norm = 0.5 * (1.0 + erf(z));
+                gauss(r, *radius, *width) / (2.0 * std::f64::consts::PI * r * norm)
+            }
+            Self::Sum { components } => {
+                let total: f64 = components.iter().map(|c| c.fraction).sum();
+                components.iter().map(|c| c.fraction / total * c.distribution.pdf2(ux, uy)).sum()
+            }
+        }
+    }
+
     /// Mean and per-axis variance of the momentum.
     pub fn moments(&self) -> ([f64; 3], [f64; 3]) {
         match self {
@@ -356,6 +517,61 @@ impl Distribution {
     }
 }
 
+impl SpeciesDeck {
+    /// Thermal spread `v_th`: the rms of `u_x` of the initial distribution
+    /// about its mean (0 when cold).
+    pub fn thermal_spread(&self) -> f64 {
+        self.distribution.as_ref().map_or(0.0, |d| d.moments().1[0].sqrt())
+    }
+}
+
+impl SubPopulationDeck {
+    /// Particles of a test species: `fraction / (1 - F)` of the species'
+    /// `ppc cells`, at the weight `n (1 - F) / ppc` of the background, where
+    /// `F` is the total fraction of the species' test species.
+    pub fn test_particles(&self, ppc: usize, cells: usize, total_fraction: f64) -> usize {
+        (self.fraction / (1.0 - total_fraction) * (ppc * cells) as f64).round() as usize
+    }
+}
+
+impl Deck {
+    /// Total density fraction of the test species of species `name`.
+    pub fn test_fraction(&self, name: &str) -> f64 {
+        self.sub_populations
+            .iter()
+            .filter(|sp| sp.species == name && sp.method == Method::TestSpecies)
+            .map(|sp| sp.fraction)
+            .sum()
+    }
+}
+
+/// `max g / f` over `[-v, v]^2` (401 x 401 points), the rejection bound of
+/// a selection; both densities in the same units.
+pub fn selection_bound(g: &Distribution, f: &Distribution, v: f64) -> f64 {
+    let n = 401;
+    let mut m: f64 = 0.0;
+    for i in 0..n {
+        let ux = -v + 2.0 * v * i as f64 / (n - 1) as f64;
+        for j in 0..n {
+            let uy = -v + 2.0 * v * j as f64 / (n - 1) as f64;
+            let (gv, fv) = (g.pdf2(ux, uy), f.pdf2(ux, uy));
+            if fv > 0.0 && gv > 0.0 {
+                m = m.max(gv / fv);
+            }
+        }
+    }
+    m
+}
+
+/// The error function (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
+fn erf(x: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.3275911 * x.abs());
+    let poly =
+        t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    let y = 1.0 - poly * (-x * x).exp();
+    if x >= 0.0 { y } else { -y }
+}
+
 /// Quantities derived from a deck, printed before a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Derived {
@@ -393,8 +609,30 @@ pub struct Derived {
     /// plasma of finite-size particles (the theory crate holds the
     /// coefficient), `1/omega_p`.
     pub collision_time: f64,
+    /// Expected size of each sub-population.
+    pub sub_populations: Vec<SubPopulationInfo>,
     /// Advice that does not refuse the deck.
     pub warnings: Vec<String>,
+}
+
+/// Expected size of a sub-population and of its outputs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubPopulationInfo {
+    /// Its name.
+    pub name: String,
+    /// How it is made.
+    pub method: Method,
+    /// Expected member particles (reweighting: all of the species).
+    pub particles: usize,
+    /// Selection: the rejection bound `M = max g / f`; test species: the
+    /// background's compensating drift (units of `v_th`); reweighting: 0.
+    pub parameter: f64,
+    /// Tracked particles.
+    pub tracks: usize,
+    /// Bytes of the track file.
+    pub track_bytes: usize,
+    /// Bytes of the histograms (all dumps).
+    pub histogram_bytes: usize,
 }
 
 impl std::fmt::Display for Derived {
@@ -414,6 +652,20 @@ impl std::fmt::Display for Derived {
         writeln!(f, "macro-particles            {}", self.particles)?;
         writeln!(f, "expected memory            {:.1} MiB", self.memory_bytes as f64 / (1 << 20) as f64)?;
         writeln!(f, "collision time (order)     {:.3e} / omega_p", self.collision_time)?;
+        for sp in &self.sub_populations {
+            writeln!(
+                f,
+                "sub-population {:<14} {:?}: ~{} particles (parameter {:.4}), {} tracks ({:.1} MiB), \
+                 histograms {:.1} MiB",
+                sp.name,
+                sp.method,
+                sp.particles,
+                sp.parameter,
+                sp.tracks,
+                sp.track_bytes as f64 / (1 << 20) as f64,
+                sp.histogram_bytes as f64 / (1 << 20) as f64
+            )?;
+        }
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
         }
@@ -512,6 +764,90 @@ impl Deck {
                  with mobile = false)"
             ));
         }
+        let ps = &self.phase_space;
+        if ps.bins == 0 || !(ps.v_max.is_finite() && ps.v_max > 0.0) {
+            return refuse(format!(
+                "phase_space needs bins >= 1 and v_max > 0, got {} and {}",
+                ps.bins, ps.v_max
+            ));
+        }
+        let n_dumps = t.n_steps / t.dump_every + 1;
+        let mut sub_info = Vec::new();
+        let mut extra_particles = 0usize;
+        for sp in &self.sub_populations {
+            let what = format!("sub-population '{}'", sp.name);
+            let name_ok = !sp.name.is_empty()
+                && !sp.name.starts_with('.')
+                && sp.name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            if !name_ok {
+                return refuse(format!(
+                    "{what}: a name is letters, digits, '_', '-', '.' (it names a folder)"
+                ));
+            }
+            if !names.insert(sp.name.as_str()) {
+                return refuse(format!("{what}: the name is already used by a species or sub-population"));
+            }
+            let Some(owner) = self.species.iter().find(|s| s.name == sp.species) else {
+                return refuse(format!("{what}: no species '{}'", sp.species));
+            };
+            let v_th = owner.thermal_spread();
+            if !owner.mobile || v_th <= 0.0 {
+                return refuse(format!(
+                    "{what}: species '{}' must be mobile and thermal (v_th > 0)",
+                    sp.species
+                ));
+            }
+            sp.target.check(&what)?;
+            let n_species = owner.ppc * g.nx * g.ny;
+            let (particles, parameter) = match sp.method {
+                Method::TestSpecies => {
+                    if !(sp.fraction > 0.0 && sp.fraction <= 0.5) {
+                        return refuse(format!("{what}: fraction {} must be in (0, 0.5]", sp.fraction));
+                    }
+                    let total = self.test_fraction(&owner.name);
+                    if total > 0.5 {
+                        return refuse(format!(
+                            "species '{}': test species take {total} of its density; at most 0.5",
+                            owner.name
+                        ));
+                    }
+                    let n = sp.test_particles(owner.ppc, g.nx * g.ny, total);
+                    if n == 0 {
+                        return refuse(format!("{what}: fraction {} gives no particle", sp.fraction));
+                    }
+                    extra_particles += n;
+                    let drift = sp.target.moments().0;
+                    let comp = sp.fraction / (1.0 - total) * drift[0].hypot(drift[1]);
+                    (n, comp)
+                }
+                Method::Selection | Method::Reweighting => {
+                    if sp.fraction != 0.0 {
+                        return refuse(format!("{what}: fraction is for test_species only"));
+                    }
+                    if sp.method == Method::Selection {
+                        let bg = owner.distribution.as_ref().expect("thermal").scaled(1.0 / v_th);
+                        let m = selection_bound(&sp.target, &bg, ps.v_max.max(6.0));
+                        if !(m.is_finite() && m > 0.0) {
+                            return refuse(format!("{what}: the target has no overlap with the species"));
+                        }
+                        ((n_species as f64 / m) as usize, m)
+                    } else {
+                        (n_species, 0.0)
+                    }
+                }
+            };
+            let tracks = sp.tracks.min(particles);
+            let per_dump = if sp.track_positions { 5 } else { 3 };
+            sub_info.push(SubPopulationInfo {
+                name: sp.name.clone(),
+                method: sp.method,
+                particles,
+                parameter,
+                tracks,
+                track_bytes: 8 * tracks * (1 + per_dump * n_dumps) + 8 * n_dumps,
+                histogram_bytes: 8 * ps.bins * ps.bins * n_dumps,
+            });
+        }
         let omega_p = wp2.sqrt();
         let omega_p_dt = omega_p * t.dt;
         if omega_p_dt >= 2.0 {
@@ -521,11 +857,12 @@ impl Deck {
         }
         let r = self.species.iter().find(|sp| sp.mobile).expect("checked above");
         let wps = (r.density * r.charge * r.charge / r.mass).sqrt();
-        let u_th = r.distribution.as_ref().map_or(0.0, |d| d.moments().1[0].sqrt());
+        let u_th = r.thermal_spread();
         let debye = u_th / wps;
         let ppd = r.ppc as f64 * debye * debye / (g.dx * g.dy);
         let particles: usize =
-            self.species.iter().filter(|sp| sp.mobile).map(|sp| sp.ppc * g.nx * g.ny).sum();
+            self.species.iter().filter(|sp| sp.mobile).map(|sp| sp.ppc * g.nx * g.ny).sum::<usize>()
+                + extra_particles;
         let padded = (g.nx + 2 * crate::grid::GUARD) * (g.ny + 2 * crate::grid::GUARD) * 8;
         let memory_bytes =
             particles * BYTES_PER_PARTICLE + padded * (12 + 3 * threads.max(1)) + g.nx * g.ny * 48;
@@ -551,7 +888,7 @@ impl Deck {
             dy_over_debye: g.dy / debye,
             particles_per_debye_area: ppd,
             steps_per_dump: t.dump_every,
-            n_dumps: t.n_steps / t.dump_every + 1,
+            n_dumps,
             dump_dt: t.dt * t.dump_every as f64,
             t_end: t.dt * t.n_steps as f64,
             courant,
@@ -559,6 +896,7 @@ impl Deck {
             particles,
             memory_bytes,
             collision_time: ppd / wps,
+            sub_populations: sub_info,
             warnings,
         })
     }

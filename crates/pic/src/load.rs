@@ -96,6 +96,59 @@ pub fn load(
     all
 }
 
+/// Load `n` particles uniformly over the whole `nx x ny` box (a test
+/// species), ids `0..n`. Blocks of 4096 particles draw from their own
+/// streams (`stream_base | block`), independent of the thread count.
+pub fn load_uniform(
+    n: usize,
+    nx: usize,
+    ny: usize,
+    dist: &Distribution,
+    seed: u64,
+    stream_base: u64,
+) -> Particles {
+    const B: usize = 4096;
+    let blocks: Vec<Particles> = (0..n.div_ceil(B))
+        .into_par_iter()
+        .map(|blk| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(stream_base | blk as u64);
+            let m = B.min(n - blk * B);
+            let mut p = Particles::with_capacity(m);
+            for k in 0..m {
+                let (x, y) = (rng.random::<f64>() * nx as f64, rng.random::<f64>() * ny as f64);
+                let u = sample(dist, &mut rng);
+                p.push(
+                    x.min(nx as f64 * (1.0 - f64::EPSILON)),
+                    y.min(ny as f64 * (1.0 - f64::EPSILON)),
+                    u,
+                    (blk * B + k) as u64,
+                );
+            }
+            p
+        })
+        .collect();
+    let mut all = Particles::with_capacity(n);
+    for mut b in blocks {
+        all.append(&mut b);
+    }
+    all
+}
+
+/// A 64-bit hash of `(seed, stream, id)` mapped to a uniform number in
+/// `(0, 1)`: order-independent random draws per particle (SplitMix64
+/// finaliser, Steele, Lea & Flood, OOPSLA 2014).
+pub fn uniform_hash(seed: u64, stream: u64, id: u64) -> f64 {
+    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    for _ in 0..2 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+    }
+    ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

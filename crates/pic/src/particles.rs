@@ -19,6 +19,10 @@ pub struct Particles {
     pub uz: Vec<f64>,
     /// Identifier, stable for the whole run.
     pub id: Vec<u64>,
+    /// Sub-population membership bits (selection); empty when unused.
+    pub tag: Vec<u32>,
+    /// Initial in-plane momentum (reweighting); empty when unused.
+    pub u0: Vec<[f32; 2]>,
 }
 
 impl Particles {
@@ -31,6 +35,8 @@ impl Particles {
             uy: Vec::with_capacity(n),
             uz: Vec::with_capacity(n),
             id: Vec::with_capacity(n),
+            tag: Vec::new(),
+            u0: Vec::new(),
         }
     }
 
@@ -54,7 +60,7 @@ impl Particles {
         self.id.push(id);
     }
 
-    /// Append all particles of `other`.
+    /// Append all particles of `other` (positions, momenta and ids only).
     pub fn append(&mut self, other: &mut Particles) {
         self.x.append(&mut other.x);
         self.y.append(&mut other.y);
@@ -106,6 +112,12 @@ impl Particles {
         scratch.ids.clear();
         scratch.ids.extend(perm.iter().map(|&p| self.id[p as usize]));
         std::mem::swap(&mut self.id, &mut scratch.ids);
+        if !self.tag.is_empty() {
+            self.tag = perm.iter().map(|&p| self.tag[p as usize]).collect();
+        }
+        if !self.u0.is_empty() {
+            self.u0 = perm.iter().map(|&p| self.u0[p as usize]).collect();
+        }
     }
 }
 

@@ -17,10 +17,10 @@ use rayon::prelude::*;
 
 use crate::PicError;
 use crate::advance::{self, Chunk, Coeffs, EmFields, EsFields, Sources};
-use crate::deck::{Deck, EsScheme, SolverKind};
+use crate::deck::{Deck, EsScheme, Method, SolverKind};
 use crate::filter::binomial;
 use crate::grid::Grid;
-use crate::load::load;
+use crate::load::{load, load_uniform};
 use crate::particles::{Particles, SortScratch};
 use crate::poisson::PoissonSolver;
 use crate::push::kinetic;
@@ -37,9 +37,9 @@ pub struct Species {
     pub mass: f64,
     /// Density, `n_0`.
     pub density: f64,
-    /// Macro-particles per cell.
+    /// Macro-particles per cell (0 for a test species spread over the box).
     pub ppc: usize,
-    /// Density carried by one macro-particle spread over one cell, `density / ppc`.
+    /// Density carried by one macro-particle spread over one cell.
     pub weight: f64,
     /// The macro-particles.
     pub particles: Particles,
@@ -92,7 +92,7 @@ pub struct Simulation {
     pub sort_every: usize,
     /// External uniform magnetic field.
     pub b0: [f64; 3],
-    /// Mobile species.
+    /// Mobile species, in deck order, each followed by its test species.
     pub species: Vec<Species>,
     /// Charge density of the immobile background species.
     pub background_rho: f64,
@@ -184,22 +184,60 @@ impl Simulation {
         let grid = Grid { nx: deck.grid.nx, ny: deck.grid.ny, dx: deck.grid.dx, dy: deck.grid.dy };
         let mut species = Vec::new();
         let mut background_rho = 0.0;
+        let cells = grid.nx * grid.ny;
         for (s, sd) in deck.species.iter().enumerate() {
             if !sd.mobile {
                 background_rho += sd.charge * sd.density;
                 continue;
             }
-            let particles =
+            // Test species take their density from the species.
+            let total = deck.test_fraction(&sd.name);
+            let density = sd.density * (1.0 - total);
+            let mut particles =
                 load(grid.nx, grid.ny, sd.ppc, sd.positions, sd.distribution.as_ref(), deck.seed, s as u32);
+            let weight = density / sd.ppc as f64;
+            let mut tests = Vec::new();
+            let mut current = [0.0; 3];
+            for (k, sub) in deck.sub_populations.iter().enumerate() {
+                if sub.species != sd.name || sub.method != Method::TestSpecies {
+                    continue;
+                }
+                let n = sub.test_particles(sd.ppc, cells, total);
+                let target = sub.target.scaled(sd.thermal_spread());
+                let p = load_uniform(n, grid.nx, grid.ny, &target, deck.seed, (1000 + k as u64) << 32);
+                for (c, u) in current.iter_mut().zip([&p.ux, &p.uy, &p.uz]) {
+                    *c += u.iter().sum::<f64>();
+                }
+                tests.push(Species {
+                    name: sub.name.clone(),
+                    charge: sd.charge,
+                    mass: sd.mass,
+                    density: sd.density * sub.fraction,
+                    ppc: 0,
+                    weight,
+                    particles: p,
+                });
+            }
+            if !tests.is_empty() {
+                // The background drifts to cancel the test species' current
+                // (equal weights: the momenta sum to zero).
+                let nb = particles.len() as f64;
+                for (u, c) in
+                    [&mut particles.ux, &mut particles.uy, &mut particles.uz].into_iter().zip(current)
+                {
+                    u.iter_mut().for_each(|v| *v -= c / nb);
+                }
+            }
             species.push(Species {
                 name: sd.name.clone(),
                 charge: sd.charge,
                 mass: sd.mass,
-                density: sd.density,
+                density,
                 ppc: sd.ppc,
-                weight: sd.density / sd.ppc as f64,
+                weight,
                 particles,
             });
+            species.append(&mut tests);
         }
         let em = deck.solver.kind == SolverKind::Em;
         let chunks = chunks.max(1);

@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use collop_pic::deck::{
-    Deck, Distribution, EsScheme, GridDeck, OutputDeck, Positions, SolverDeck, SolverKind, SpeciesDeck,
-    TimeDeck,
+    Deck, Distribution, EsScheme, GridDeck, OutputDeck, PhaseSpaceDeck, Positions, SolverDeck, SolverKind,
+    SpeciesDeck, TimeDeck,
 };
 
 /// Electrons over an immobile ion background in an `nx x ny` periodic box.
@@ -74,6 +74,8 @@ impl Setup {
                 },
             ],
             output: OutputDeck::default(),
+            phase_space: PhaseSpaceDeck::default(),
+            sub_populations: Vec::new(),
         }
     }
 }
