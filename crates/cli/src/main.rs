@@ -1,1 +1,51 @@
-fn main() {}
+//! `collop`: learn plasma collision operators from phase-space data.
+//!
+//! The binary only parses arguments, builds the pieces from the library
+//! crates, runs them and writes results; the science lives in the crates.
+
+mod demo;
+mod info;
+mod model;
+mod output;
+mod rollout;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Learn plasma collision operators from phase-space data with a
+/// differentiable kinetic simulator.
+#[derive(Debug, Parser)]
+#[command(name = "collop", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Built-in demonstration, no input files: synthesise an
+    /// Ornstein-Uhlenbeck dataset, roll operators forward, print the errors.
+    Demo(demo::DemoArgs),
+    /// Describe a dataset: frames, times, grid, and moments per dump.
+    Info(info::InfoArgs),
+    /// Roll a model forward from the first frame of a dataset and score it
+    /// against every later frame.
+    Rollout(rollout::RolloutArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => demo::run(&a),
+        Command::Info(a) => info::run(&a),
+        Command::Rollout(a) => rollout::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -71,6 +71,23 @@ impl RolloutErrors {
     }
 }
 
+/// Roll `theta` forward from the first frame of `series` over all its
+/// frames (one rollout step per dump) and score every step against the
+/// series: the reference's evaluation of a model on a dataset.
+pub fn rollout_errors(
+    sim: &crate::Simulator<'_>,
+    theta: &[f64],
+    series: &collop_core::PhaseSpaceSeries,
+) -> Result<(RolloutErrors, crate::Rollout), crate::FpError> {
+    let n_steps = series.len() - 1;
+    let f0 = series.frames.slice(ndarray::s![0..1, .., ..]);
+    let out = sim.rollout(theta, series.dt, f0, 0, n_steps)?;
+    let per_step = (1..=n_steps)
+        .map(|k| FrameErrors::between(out.frames.slice(ndarray::s![k, 0, .., ..]), series.frame(k)))
+        .collect();
+    Ok((RolloutErrors::from_steps(per_step), out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

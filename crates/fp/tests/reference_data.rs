@@ -11,7 +11,8 @@
 
 use std::path::PathBuf;
 
-use collop_fp::{Edges, FokkerPlanck, FrameErrors, Operator, RolloutConfig, Scheme, Simulator};
+use collop_fp::metrics::rollout_errors;
+use collop_fp::{Edges, FokkerPlanck, Operator, RolloutConfig, Scheme, Simulator};
 use collop_io::read_dataset;
 use collop_theory::static_shielding_fields;
 
@@ -35,18 +36,15 @@ fn rollout_mae(folder: &str, amplitude: Option<f64>) -> Option<f64> {
     let root = reference_data()?;
     let data = read_dataset(root.join(folder)).unwrap();
     let s = &data.series;
-    let n_steps = s.len() - 1;
-    let f0 = s.frames.slice(ndarray::s![0..1, .., ..]);
     let op = FokkerPlanck::new(s.grid, Scheme::Reference(Edges::Guard)).unwrap();
     let theta = match amplitude {
         Some(c) => static_shielding_fields(&s.grid, c).unwrap().to_grid_units(),
         None => vec![0.0; op.nparams()], // the frozen distribution
     };
-    let out = Simulator::new(&op, RolloutConfig::reference()).rollout(&theta, s.dt, f0, 0, n_steps).unwrap();
-    let per_step: Vec<FrameErrors> = (1..=n_steps)
-        .map(|k| FrameErrors::between(out.frames.slice(ndarray::s![k, 0, .., ..]), s.frame(k)))
-        .collect();
-    Some(FrameErrors::mean(&per_step).mae)
+    let sim = Simulator::new(&op, RolloutConfig::reference());
+    let (errors, _) = rollout_errors(&sim, &theta, s).unwrap();
+    assert_eq!(errors.per_step.len(), 95, "dumps 6..=100 are scored");
+    Some(errors.mean.mae)
 }
 
 fn assert_close(measured: f64, expected: f64, what: &str) {

@@ -1,0 +1,149 @@
+//! `collop rollout`: roll a model over a dataset and score it.
+
+use std::path::PathBuf;
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use collop_fp::metrics::{RolloutErrors, rollout_errors};
+use collop_fp::{Operator, Simulator};
+use serde::Serialize;
+
+use crate::model::{ModelKind, NumericsArgs};
+
+/// Arguments of `collop rollout`.
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    /// Dataset folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Model to roll out.
+    #[arg(long, value_enum)]
+    pub model: ModelKind,
+    /// Amplitude C (v_th^3 omega_p) of the theory model.
+    #[arg(long)]
+    pub amplitude: Option<f64>,
+    #[command(flatten)]
+    pub numerics: NumericsArgs,
+    /// One JSON object on stdout: time-averaged metrics and `per_step` arrays.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Metrics per step as arrays, for JSON.
+#[derive(Serialize)]
+struct PerStep {
+    mae: Vec<f64>,
+    mse: Vec<f64>,
+    l1: Vec<f64>,
+    l2: Vec<f64>,
+    l1_norm: Vec<f64>,
+    l2_norm: Vec<f64>,
+}
+
+impl PerStep {
+    fn of(e: &RolloutErrors) -> Self {
+        let col = |f: fn(&collop_fp::FrameErrors) -> f64| e.per_step.iter().map(f).collect();
+        Self {
+            mae: col(|x| x.mae),
+            mse: col(|x| x.mse),
+            l1: col(|x| x.l1),
+            l2: col(|x| x.l2),
+            l1_norm: col(|x| x.l1_norm),
+            l2_norm: col(|x| x.l2_norm),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Report {
+    dataset: String,
+    model: String,
+    operator: String,
+    steps: usize,
+    substeps: Vec<usize>,
+    mae: f64,
+    mse: f64,
+    l1: f64,
+    l2: f64,
+    l1_norm: f64,
+    l2_norm: f64,
+    per_step: PerStep,
+    warnings: Vec<String>,
+}
+
+/// Run `collop rollout`.
+pub fn run(a: &RolloutArgs) -> Result<()> {
+    let mut text = String::new();
+    let result = report(a, &mut text);
+    crate::output::print(&text)?;
+    result
+}
+
+fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
+    let data = collop_io::read_dataset(&a.data).with_context(|| format!("reading {}", a.data.display()))?;
+    let s = &data.series;
+    if s.len() < 2 {
+        bail!("{}: a rollout needs at least two frames, the dataset has {}", data.path.display(), s.len());
+    }
+    let op = a.numerics.operator(s.grid)?;
+    let (theta, model) = match (a.model, a.amplitude) {
+        (ModelKind::Frozen, None) => (vec![0.0; op.nparams()], "frozen".to_string()),
+        (ModelKind::Frozen, Some(_)) => bail!("--amplitude applies to --model theory only"),
+        (ModelKind::Theory, Some(c)) if c.is_finite() => {
+            let fields = collop_theory::static_shielding_fields(&s.grid, c)?;
+            (fields.to_grid_units(), format!("theory (static shielding, C = {c})"))
+        }
+        (ModelKind::Theory, Some(c)) => bail!("--amplitude {c}: must be a finite number"),
+        (ModelKind::Theory, None) => {
+            bail!(
+                "--model theory needs --amplitude C (in v_th^3 omega_p; about 0.034 for the reference data)"
+            )
+        }
+    };
+    let sim = Simulator::new(&op, a.numerics.rollout_config()?);
+    let (errors, out) = rollout_errors(&sim, &theta, s)?;
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    let m = errors.mean;
+    let report = Report {
+        dataset: data.path.display().to_string(),
+        model,
+        operator: op.describe(),
+        steps: errors.per_step.len(),
+        substeps: out.substeps.clone(),
+        mae: m.mae,
+        mse: m.mse,
+        l1: m.l1,
+        l2: m.l2,
+        l1_norm: m.l1_norm,
+        l2_norm: m.l2_norm,
+        per_step: PerStep::of(&errors),
+        warnings: out.warnings.clone(),
+    };
+    if a.json {
+        writeln!(text, "{}", serde_json::to_string(&report)?)?;
+    } else {
+        writeln!(text, "dataset   {}", report.dataset)?;
+        writeln!(text, "model     {}", report.model)?;
+        writeln!(text, "operator  {}", report.operator)?;
+        writeln!(text, "steps     {} (sub-steps per dump: {})", report.steps, summarise(&report.substeps))?;
+        writeln!(text, "time-averaged errors over the rollout from the first frame:")?;
+        writeln!(
+            text,
+            "  mae {:.4e}   mse {:.4e}   l1 {:.4e}   l2 {:.4e}   l1_norm {:.4e}   l2_norm {:.4e}",
+            m.mae, m.mse, m.l1, m.l2, m.l1_norm, m.l2_norm
+        )?;
+    }
+    Ok(())
+}
+
+fn summarise(v: &[usize]) -> String {
+    match (v.iter().min(), v.iter().max()) {
+        (Some(a), Some(b)) if a == b => a.to_string(),
+        (Some(a), Some(b)) => format!("{a}..{b}"),
+        _ => "none".into(),
+    }
+}

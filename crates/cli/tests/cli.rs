@@ -1,0 +1,158 @@
+//! The `collop` binary end to end: demo, info, rollout, and its errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use collop_core::VelocityGrid;
+use ndarray::Array3;
+
+fn collop(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_collop")).args(args).output().expect("run collop");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// A small dataset: a Gaussian blob drifting right by one cell per dump.
+fn write_dataset(dir: &Path) -> Array3<f64> {
+    let grid = VelocityGrid::square(12, 3.0).unwrap();
+    let frames = Array3::from_shape_fn((5, 12, 12), |(k, i, j)| {
+        let (x, y) = (grid.vx(i) - 0.5 * k as f64, grid.vy(j));
+        1000.0 * (-(x * x + y * y)).exp()
+    });
+    let meta = collop_io::DatasetMeta::new(grid, 0.5, 3, 1.5);
+    collop_io::write_dataset(dir, &meta, frames.view()).unwrap();
+    frames
+}
+
+#[test]
+fn demo_runs_on_built_in_defaults() {
+    let (ok, out, err) = collop(&["demo"]);
+    assert!(ok, "{err}");
+    for line in ["frozen distribution", "reference scheme, guard cells", "conservative scheme"] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    // The conservative row keeps the density exactly.
+    let row = out.lines().find(|l| l.contains("conservative scheme")).unwrap();
+    assert!(row.trim_end().ends_with("1.0000000"), "{row}");
+}
+
+#[test]
+fn info_reports_frames_times_and_moments() {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path());
+    let (ok, out, err) = collop(&["info", dir.path().to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["frames"], 5);
+    assert_eq!(v["first_dump"], 3);
+    assert_eq!(v["dumps"][4], 7);
+    assert!((v["times"][2].as_f64().unwrap() - 2.5).abs() < 1e-12);
+    // The blob moves by 0.5 v_th per dump; the density is normalised to 1.
+    let m = &v["moments"];
+    assert!((m[0]["density"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let shift = m[2]["mean_vx"].as_f64().unwrap() - m[0]["mean_vx"].as_f64().unwrap();
+    assert!((shift - 1.0).abs() < 0.02, "mean moved by {shift}");
+}
+
+#[test]
+fn frozen_rollout_json_matches_direct_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = write_dataset(dir.path());
+    let (ok, out, err) =
+        collop(&["rollout", "--data", dir.path().to_str().unwrap(), "--model", "frozen", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let norm: f64 = raw.index_axis(ndarray::Axis(0), 0).sum();
+    let mut maes = Vec::new();
+    for k in 1..5 {
+        let d: f64 = raw
+            .index_axis(ndarray::Axis(0), k)
+            .iter()
+            .zip(raw.index_axis(ndarray::Axis(0), 0).iter())
+            .map(|(a, b)| (a - b).abs() / norm)
+            .sum();
+        maes.push(d / 144.0);
+    }
+    let expected = maes.iter().sum::<f64>() / 4.0;
+    assert!(
+        (v["mae"].as_f64().unwrap() - expected).abs() < 1e-14 * expected.max(1.0),
+        "{} vs {expected}",
+        v["mae"]
+    );
+    assert_eq!(v["per_step"]["mae"].as_array().unwrap().len(), 4);
+    for key in ["mse", "l1", "l2", "l1_norm", "l2_norm"] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key}");
+    }
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["rollout", "--data", d, "--model", "theory"], "--amplitude"),
+        (&["rollout", "--data", d, "--model", "frozen", "--substeps", "x"], "--substeps"),
+        (&["rollout", "--data", d, "--model", "frozen", "--substeps", "0"], "at least one"),
+        (&["rollout", "--data", "/no/such/folder", "--model", "frozen"], "not an existing folder"),
+        (
+            &[
+                "rollout",
+                "--data",
+                d,
+                "--model",
+                "theory",
+                "--amplitude",
+                "1",
+                "--scheme",
+                "conservative",
+                "--substeps",
+                "1",
+            ],
+            "unstable time step",
+        ),
+    ];
+    for (args, needle) in cases {
+        let (ok, _, err) = collop(args);
+        assert!(!ok, "{args:?} must fail");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+fn reference_data() -> Option<PathBuf> {
+    let root = match std::env::var_os("COLLOP_SHARED_DATA") {
+        Some(p) => PathBuf::from(p).join("carvalho2026"),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/carvalho2026")),
+    };
+    if root.is_dir() {
+        Some(root)
+    } else {
+        eprintln!("skipping: reference data not found at {root:?} (set COLLOP_SHARED_DATA)");
+        None
+    }
+}
+
+/// The command the issue names reproduces the reference's theory error.
+#[test]
+fn rollout_theory_on_reference_data() {
+    let Some(root) = reference_data() else { return };
+    let data = root.join("ring_normal_2_0.2");
+    let (ok, out, err) = collop(&[
+        "rollout",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "theory",
+        "--amplitude",
+        "0.035",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mae = v["mae"].as_f64().unwrap();
+    assert!((mae - 8.957e-5).abs() < 5e-3 * 8.957e-5, "MAE {mae}");
+    assert_eq!(v["steps"], 95);
+}
