@@ -414,6 +414,27 @@ impl Distribution {
         }
     }
 
+    /// The same distribution displaced by `d` in momentum.
+    pub fn shifted(&self, d: [f64; 3]) -> Self {
+        let add = |v: &[f64; 3]| [v[0] + d[0], v[1] + d[1], v[2] + d[2]];
+        match self {
+            Self::Maxwellian { u_th, drift } => Self::Maxwellian { u_th: *u_th, drift: add(drift) },
+            Self::BiMaxwellian { u_th, drift } => Self::BiMaxwellian { u_th: *u_th, drift: add(drift) },
+            Self::Ring { radius, width, centre, u_th_z } => Self::Ring {
+                radius: *radius,
+                width: *width,
+                centre: [centre[0] + d[0], centre[1] + d[1]],
+                u_th_z: *u_th_z,
+            },
+            Self::Sum { components } => Self::Sum {
+                components: components
+                    .iter()
+                    .map(|c| Component { fraction: c.fraction, distribution: c.distribution.shifted(d) })
+                    .collect(),
+            },
+        }
+    }
+
     /// Probability density of the in-plane momentum `(u_x, u_y)` (the
     /// marginal over `u_z`), normalised to one. A ring's radius is a Gaussian
     /// truncated at zero, as it is sampled.

@@ -18,12 +18,14 @@
 //! [`deck`] for the input deck.
 
 pub mod deck;
+pub mod diag;
 pub mod filter;
 pub mod grid;
 pub mod load;
 pub mod particles;
 pub mod poisson;
 pub mod push;
+pub mod run;
 pub mod shape;
 pub mod sim;
 pub mod yee;
@@ -33,4 +35,5 @@ mod error;
 
 pub use deck::{Deck, Derived};
 pub use error::PicError;
+pub use run::{Observer, Progress, RunOptions, RunSummary, Silent, run};
 pub use sim::{EnergyRecord, Simulation, Species};

@@ -41,6 +41,9 @@ pub struct Species {
     pub ppc: usize,
     /// Density carried by one macro-particle spread over one cell.
     pub weight: f64,
+    /// Drift added to the initial momenta to cancel the current of the
+    /// species' test species, `c`.
+    pub drift: [f64; 3],
     /// The macro-particles.
     pub particles: Particles,
 }
@@ -215,17 +218,19 @@ impl Simulation {
                     density: sd.density * sub.fraction,
                     ppc: 0,
                     weight,
+                    drift: [0.0; 3],
                     particles: p,
                 });
             }
+            let mut drift = [0.0; 3];
             if !tests.is_empty() {
                 // The background drifts to cancel the test species' current
                 // (equal weights: the momenta sum to zero).
                 let nb = particles.len() as f64;
-                for (u, c) in
-                    [&mut particles.ux, &mut particles.uy, &mut particles.uz].into_iter().zip(current)
-                {
-                    u.iter_mut().for_each(|v| *v -= c / nb);
+                let arrays = [&mut particles.ux, &mut particles.uy, &mut particles.uz];
+                for ((u, c), d) in arrays.into_iter().zip(current).zip(&mut drift) {
+                    *d = -c / nb;
+                    u.iter_mut().for_each(|v| *v += *d);
                 }
             }
             species.push(Species {
@@ -235,6 +240,7 @@ impl Simulation {
                 density,
                 ppc: sd.ppc,
                 weight,
+                drift,
                 particles,
             });
             species.append(&mut tests);

@@ -123,11 +123,13 @@ fn momentum_scheme_conserves_total_momentum() {
 }
 
 /// The long check: dx = lambda_D, shape order 2, 1000 plasma
-/// periods, total energy within 1 %. About two minutes in release.
+/// periods, total energy within 1 %. About three minutes in release.
 #[test]
 #[ignore = "1000 plasma periods: minutes; run with --ignored in release"]
 fn thermal_plasma_energy_over_1000_periods() {
-    let setup = Setup { order: 2, nx: 32, ny: 32, dx: 0.1, dt: 0.06, ppc: 16, u_th: 0.1, ..Setup::default() };
+    // 64 particles per Debye area: with 16 (ppc 16 on the same cells) the
+    // numerical heating reached 1.04 % after 1000 periods.
+    let setup = Setup { order: 2, nx: 16, ny: 16, dx: 0.1, dt: 0.06, ppc: 64, u_th: 0.1, ..Setup::default() };
     let (worst, last, rate) = energy_history(&setup, EsScheme::Momentum, 1000.0);
     eprintln!(
         "em order 2, dx = lambda_D, 1000 periods: max |dE/E| = {worst:.2e}, final {last:.2e}, rate {rate:.2e}"

@@ -1,0 +1,605 @@
+//! A whole run: deck in, run directory out, with progress reporting,
+//! checkpoints and resume.
+//!
+//! The run directory holds
+//!
+//! ```text
+//! deck.toml               the resolved deck
+//! derived.json            derived quantities (Debye length, Courant number, ...)
+//! energy.csv              step, time, electric, magnetic, kinetic per species, total
+//! run.json                seed, version, threads, timing, energy error, sample sizes
+//! checkpoint.bin          the latest checkpoint (when enabled)
+//! <sub-population>/f/     NNNNNN.npy histograms + args.yaml (the reference layout)
+//! <sub-population>/tracks.npz   ids, t, vx, vy, vz [, x, y], v_th_c
+//! ```
+//!
+//! Every file is written atomically. A resumed run restarts from the last
+//! checkpoint and, the run being deterministic for a given seed, thread
+//! count and kernel build, recomputes exactly the dumps written after it:
+//! those already on disk are kept, none is lost or written twice.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use collop_io::{DatasetMeta, DatasetWriter, MetaValue, WriteMode};
+use serde::Serialize;
+
+use crate::PicError;
+use crate::deck::{Deck, Derived, SolverKind};
+use crate::diag::Diagnostics;
+use crate::sim::{EnergyRecord, Simulation};
+
+/// How to run a deck.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    /// Threads (0: all available cores).
+    pub threads: usize,
+    /// Continue from `checkpoint.bin` in the run directory if there is one.
+    pub resume: bool,
+    /// Replace datasets already in the run directory (otherwise refused
+    /// unless resuming).
+    pub overwrite: bool,
+    /// Use the AVX2 + FMA kernels where the CPU has them.
+    pub simd: bool,
+    /// Steps between progress reports (0: only at dumps).
+    pub progress_every: usize,
+    /// Stop (as if interrupted) once this many steps have been taken in
+    /// this invocation; `None` runs to the end.
+    pub stop_after: Option<u64>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { threads: 0, resume: false, overwrite: false, simd: true, progress_every: 50, stop_after: None }
+    }
+}
+
+/// What a run reports while it goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    /// Steps done.
+    pub step: u64,
+    /// Steps in the run.
+    pub n_steps: u64,
+    /// Simulation time, `1/omega_p`.
+    pub time: f64,
+    /// Particle-steps per second since the previous report.
+    pub particle_steps_per_second: f64,
+    /// `|E_total / E_total(0) - 1|` at the latest energy record.
+    pub energy_error: f64,
+    /// Dumps written (or found on disk) so far.
+    pub dumps: usize,
+}
+
+/// Receives progress from [`run`] (called from the run's worker thread,
+/// hence `Send`); every method has an empty default.
+pub trait Observer {
+    /// The run starts (or resumes at `start_step`), after validation.
+    fn started(&mut self, _derived: &Derived, _start_step: u64) {}
+    /// Regular progress.
+    fn progress(&mut self, _progress: &Progress) {}
+    /// Dump `dump` was written at `time`.
+    fn dumped(&mut self, _dump: usize, _time: f64) {}
+    /// A checkpoint was written at `step`.
+    fn checkpointed(&mut self, _step: u64) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Effective sample size of a sub-population.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SampleSize {
+    /// Sub-population.
+    pub name: String,
+    /// Contributing particles.
+    pub particles: usize,
+    /// `(sum w)^2 / sum w^2` (the particle count for unit weights).
+    pub effective: f64,
+}
+
+/// The outcome of [`run`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// Steps done in total.
+    pub steps: u64,
+    /// Whether the run reached its last step (false when stopped early).
+    pub finished: bool,
+    /// Dumps on disk.
+    pub dumps: usize,
+    /// Particle-steps done by this invocation.
+    pub particle_steps: u64,
+    /// Wall time of this invocation, s.
+    pub wall_seconds: f64,
+    /// Largest `|E_total / E_total(0) - 1|` of the energy history.
+    pub max_energy_error: f64,
+    /// Sample sizes of the sub-populations at `t = 0`.
+    pub sample_sizes: Vec<SampleSize>,
+    /// Threads used.
+    pub threads: usize,
+    /// Whether the AVX2 + FMA kernels ran.
+    pub simd: bool,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Version of collop-pic.
+    pub version: String,
+}
+
+/// Run `deck`, writing into `out_dir` (created if needed); see the module
+/// documentation for the layout.
+pub fn run(
+    deck: &Deck,
+    out_dir: &Path,
+    opts: &RunOptions,
+    observer: &mut (dyn Observer + Send),
+) -> Result<RunSummary, PicError> {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| PicError::Run(format!("cannot start {threads} threads: {e}")))?;
+    pool.install(|| run_in_pool(deck, out_dir, opts, threads, observer))
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PicError + '_ {
+    move |e| PicError::io(path, e)
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), PicError> {
+    collop_io::write_text(path, text).map_err(|e| PicError::Run(e.to_string()))
+}
+
+fn run_in_pool(
+    deck: &Deck,
+    out_dir: &Path,
+    opts: &RunOptions,
+    threads: usize,
+    observer: &mut (dyn Observer + Send),
+) -> Result<RunSummary, PicError> {
+    let derived = deck.derived(threads)?;
+    std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
+    let mut sim = Simulation::new(deck, threads)?;
+    sim.use_simd(opts.simd);
+    let mut diag = Diagnostics::new(deck, &mut sim)?;
+    let sample_sizes: Vec<SampleSize> = (0..diag.pops.len())
+        .map(|k| {
+            let (effective, particles) = diag.effective_sample_size(&sim, k);
+            SampleSize { name: diag.pops[k].name.clone(), particles, effective }
+        })
+        .collect();
+    let mut energy: Vec<EnergyRecord> = Vec::new();
+    let mut next_dump = 0usize;
+    let ckpt = out_dir.join("checkpoint.bin");
+    let resuming = opts.resume && ckpt.exists();
+    if resuming {
+        let state = Checkpoint::read(&ckpt)?;
+        state.restore(deck, &mut sim, &mut diag, &mut energy, &mut next_dump)?;
+    }
+    write_text(&out_dir.join("deck.toml"), &deck.to_toml())?;
+    write_text(&out_dir.join("derived.json"), &serde_json::to_string_pretty(&derived).unwrap_or_default())?;
+    let mode = if resuming || opts.resume {
+        WriteMode::Resume
+    } else if opts.overwrite {
+        WriteMode::Overwrite
+    } else {
+        WriteMode::New
+    };
+    let mut writers = Vec::new();
+    for (k, pop) in diag.pops.iter().enumerate() {
+        let meta = dataset_meta(deck, &derived, &diag, k, &sample_sizes[k]);
+        let folder = out_dir.join(&pop.name).join("f");
+        writers.push(DatasetWriter::create(&folder, &meta, mode).map_err(|e| PicError::Run(e.to_string()))?);
+    }
+    observer.started(&derived, sim.step_count());
+
+    let n_steps = deck.time.n_steps as u64;
+    let dump_every = deck.time.dump_every as u64;
+    let energy_every = deck.output.energy_every as u64;
+    let ckpt_every = deck.output.checkpoint_every_dumps;
+    let particles = sim.particle_count() as u64;
+    let start = Instant::now();
+    let (mut last_report, mut last_step) = (Instant::now(), sim.step_count());
+    let mut taken = 0u64;
+    let mut finished = false;
+    loop {
+        let step = sim.step_count();
+        if step % dump_every == 0 && (step / dump_every) as usize >= next_dump {
+            let dump = (step / dump_every) as usize;
+            for (k, w) in writers.iter_mut().enumerate() {
+                let h = diag.histogram(&sim, k);
+                w.write_frame(dump, h.view()).map_err(|e| PicError::Run(e.to_string()))?;
+            }
+            diag.record_tracks(&sim);
+            next_dump = dump + 1;
+            observer.dumped(dump, sim.time());
+            if ckpt_every > 0 && dump > 0 && dump % ckpt_every == 0 && step < n_steps {
+                Checkpoint::capture(deck, &sim, &diag, &energy, next_dump).write(&ckpt)?;
+                write_energy(out_dir, &sim, &energy)?;
+                observer.checkpointed(step);
+            }
+        }
+        if step >= n_steps {
+            finished = true;
+            break;
+        }
+        if opts.stop_after.is_some_and(|s| taken >= s) {
+            break;
+        }
+        if (energy_every > 0 && step % energy_every == 0) || step % dump_every == 0 {
+            let rec = sim.step_with_energy();
+            if !rec.total.is_finite() {
+                return Err(PicError::Run(format!("energy is {} at step {step}", rec.total)));
+            }
+            energy.push(rec);
+        } else {
+            sim.step();
+        }
+        taken += 1;
+        let s = sim.step_count();
+        if opts.progress_every > 0 && s % opts.progress_every as u64 == 0 {
+            let dt = last_report.elapsed().as_secs_f64();
+            let rate = if dt > 0.0 { (s - last_step) as f64 * particles as f64 / dt } else { 0.0 };
+            observer.progress(&Progress {
+                step: s,
+                n_steps,
+                time: sim.time(),
+                particle_steps_per_second: rate,
+                energy_error: energy_error(&energy),
+                dumps: next_dump,
+            });
+            last_report = Instant::now();
+            last_step = s;
+        }
+    }
+    write_energy(out_dir, &sim, &energy)?;
+    for (pop, w) in diag.pops.iter().zip(writers) {
+        w.finish().map_err(|e| PicError::Run(e.to_string()))?;
+        if !pop.tracks.ids.is_empty() {
+            let arrays = pop.track_arrays();
+            let views: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+                arrays.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+            let path = out_dir.join(&pop.name).join("tracks.npz");
+            collop_io::write_npz(&path, &views).map_err(|e| PicError::Run(e.to_string()))?;
+        }
+    }
+    let summary = RunSummary {
+        steps: sim.step_count(),
+        finished,
+        dumps: next_dump,
+        particle_steps: taken * particles,
+        wall_seconds: start.elapsed().as_secs_f64(),
+        max_energy_error: energy
+            .first()
+            .map_or(0.0, |e0| energy.iter().map(|e| (e.total / e0.total - 1.0).abs()).fold(0.0, f64::max)),
+        sample_sizes,
+        threads,
+        simd: sim.simd(),
+        seed: deck.seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    write_text(&out_dir.join("run.json"), &serde_json::to_string_pretty(&summary).unwrap_or_default())?;
+    Ok(summary)
+}
+
+fn energy_error(energy: &[EnergyRecord]) -> f64 {
+    match (energy.first(), energy.last()) {
+        (Some(a), Some(b)) => (b.total / a.total - 1.0).abs(),
+        _ => 0.0,
+    }
+}
+
+fn write_energy(out_dir: &Path, sim: &Simulation, energy: &[EnergyRecord]) -> Result<(), PicError> {
+    let mut s = String::from("step,time,electric,magnetic");
+    for sp in &sim.species {
+        s.push_str(&format!(",kinetic_{}", sp.name));
+    }
+    s.push_str(",total\n");
+    for r in energy {
+        s.push_str(&format!("{},{:.10e},{:.10e},{:.10e}", r.step, r.time, r.electric, r.magnetic));
+        for k in &r.kinetic {
+            s.push_str(&format!(",{k:.10e}"));
+        }
+        s.push_str(&format!(",{:.10e}\n", r.total));
+    }
+    write_text(&out_dir.join("energy.csv"), &s)
+}
+
+/// `args.yaml` of sub-population `k`: the reference keys plus the PIC
+/// parameters (`ppc`, `vth_c`, `shape_order`, `dx_over_debye`, ...).
+fn dataset_meta(
+    deck: &Deck,
+    derived: &Derived,
+    diag: &Diagnostics,
+    k: usize,
+    ess: &SampleSize,
+) -> DatasetMeta {
+    let pop = &diag.pops[k];
+    let dump_dt = deck.time.dt * deck.time.dump_every as f64;
+    let i_start = deck.phase_space.i_start;
+    let v = deck.phase_space.v_max;
+    let vc = v * pop.v_th;
+    let owner = deck.species.iter().find(|s| s.name == deck.sub_populations[k].species).expect("validated");
+    DatasetMeta::new(diag.grid, dump_dt, i_start, i_start as f64 * dump_dt)
+        .with_v_range_c([-vc, vc, -vc, vc])
+        .with_extra("v_max", MetaValue::from(v))
+        .with_extra("v_max_c", MetaValue::from(vc))
+        .with_extra("v_range_units", "[v_th]")
+        .with_extra("v_range_c_units", "[c]")
+        .with_extra("fdist_name", pop.name.as_str())
+        .with_extra("fdist_subname", "f")
+        .with_extra("method", format!("{:?}", pop.method).to_lowercase())
+        .with_extra("species", owner.name.as_str())
+        .with_extra("ppc", MetaValue::from(owner.ppc as i64))
+        .with_extra("vth_c", MetaValue::from(pop.v_th))
+        .with_extra("shape_order", MetaValue::from(deck.solver.shape_order as i64))
+        .with_extra("dx_over_debye", MetaValue::from(derived.dx_over_debye))
+        .with_extra("particles_per_debye_area", MetaValue::from(derived.particles_per_debye_area))
+        .with_extra("solver", if deck.solver.kind == SolverKind::Em { "em" } else { "es" })
+        .with_extra("pic_dt", MetaValue::from(deck.time.dt))
+        .with_extra("seed", MetaValue::from(deck.seed as i64))
+        .with_extra("particles", MetaValue::from(ess.particles as i64))
+        .with_extra("effective_sample_size", MetaValue::from(ess.effective))
+}
+
+/// The state needed to continue a run bit for bit.
+struct Checkpoint {
+    deck: String,
+    step: u64,
+    next_dump: u64,
+    chunks: u64,
+    simd: bool,
+    species: Vec<crate::particles::Particles>,
+    fields: Vec<Vec<f64>>,
+    energy: Vec<EnergyRecord>,
+    tracks: Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+const MAGIC: &[u8; 12] = b"COLLOPPIC\x00\x01\x00";
+
+struct Out<W: Write>(W);
+
+impl<W: Write> Out<W> {
+    fn u64(&mut self, v: u64) -> std::io::Result<()> {
+        self.0.write_all(&v.to_le_bytes())
+    }
+    fn f64s(&mut self, v: &[f64]) -> std::io::Result<()> {
+        self.u64(v.len() as u64)?;
+        for x in v {
+            self.0.write_all(&x.to_le_bytes())?;
+        }
+        Ok(())
+    }
+    fn u64s(&mut self, v: &[u64]) -> std::io::Result<()> {
+        self.u64(v.len() as u64)?;
+        v.iter().try_for_each(|x| self.0.write_all(&x.to_le_bytes()))
+    }
+    fn u32s(&mut self, v: &[u32]) -> std::io::Result<()> {
+        self.u64(v.len() as u64)?;
+        v.iter().try_for_each(|x| self.0.write_all(&x.to_le_bytes()))
+    }
+    fn f32x2(&mut self, v: &[[f32; 2]]) -> std::io::Result<()> {
+        self.u64(v.len() as u64)?;
+        v.iter().try_for_each(|x| {
+            self.0.write_all(&x[0].to_le_bytes())?;
+            self.0.write_all(&x[1].to_le_bytes())
+        })
+    }
+}
+
+struct In<R: Read>(R);
+
+impl<R: Read> In<R> {
+    fn bytes<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.0.read_exact(&mut b)?;
+        Ok(b)
+    }
+    fn u64(&mut self) -> std::io::Result<u64> {
+        Ok(u64::from_le_bytes(self.bytes::<8>()?))
+    }
+    fn len(&mut self) -> std::io::Result<usize> {
+        let n = self.u64()?;
+        if n > (1 << 40) {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "absurd length"));
+        }
+        Ok(n as usize)
+    }
+    fn f64s(&mut self) -> std::io::Result<Vec<f64>> {
+        let n = self.len()?;
+        (0..n).map(|_| Ok(f64::from_le_bytes(self.bytes::<8>()?))).collect()
+    }
+    fn u64s(&mut self) -> std::io::Result<Vec<u64>> {
+        let n = self.len()?;
+        (0..n).map(|_| self.u64()).collect()
+    }
+    fn u32s(&mut self) -> std::io::Result<Vec<u32>> {
+        let n = self.len()?;
+        (0..n).map(|_| Ok(u32::from_le_bytes(self.bytes::<4>()?))).collect()
+    }
+    fn f32x2(&mut self) -> std::io::Result<Vec<[f32; 2]>> {
+        let n = self.len()?;
+        (0..n)
+            .map(|_| Ok([f32::from_le_bytes(self.bytes::<4>()?), f32::from_le_bytes(self.bytes::<4>()?)]))
+            .collect()
+    }
+}
+
+impl Checkpoint {
+    fn capture(
+        deck: &Deck,
+        sim: &Simulation,
+        diag: &Diagnostics,
+        energy: &[EnergyRecord],
+        next_dump: usize,
+    ) -> Self {
+        let f = &sim.fields;
+        Self {
+            deck: deck.to_toml(),
+            step: sim.step_count(),
+            next_dump: next_dump as u64,
+            chunks: sim.chunks() as u64,
+            simd: sim.simd(),
+            species: sim.species.iter().map(|s| s.particles.clone()).collect(),
+            fields: [&f.ex, &f.ey, &f.ez, &f.bx, &f.by, &f.bz, &f.jx, &f.jy, &f.jz, &f.rho, &f.phi]
+                .iter()
+                .map(|a| a.to_vec())
+                .collect(),
+            energy: energy.to_vec(),
+            tracks: diag.pops.iter().map(|p| (p.tracks.times.clone(), p.tracks.data.clone())).collect(),
+        }
+    }
+
+    fn write(&self, path: &Path) -> Result<(), PicError> {
+        let tmp: PathBuf = path.with_extension("bin.tmp");
+        let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        let mut o = Out(std::io::BufWriter::new(file));
+        let result: std::io::Result<()> = (|| {
+            o.0.write_all(MAGIC)?;
+            o.u64(self.deck.len() as u64)?;
+            o.0.write_all(self.deck.as_bytes())?;
+            o.u64(self.step)?;
+            o.u64(self.next_dump)?;
+            o.u64(self.chunks)?;
+            o.u64(self.simd as u64)?;
+            o.u64(self.species.len() as u64)?;
+            for p in &self.species {
+                for a in [&p.x, &p.y, &p.ux, &p.uy, &p.uz] {
+                    o.f64s(a)?;
+                }
+                o.u64s(&p.id)?;
+                o.u32s(&p.tag)?;
+                o.f32x2(&p.u0)?;
+            }
+            o.u64(self.fields.len() as u64)?;
+            for a in &self.fields {
+                o.f64s(a)?;
+            }
+            o.u64(self.energy.len() as u64)?;
+            for r in &self.energy {
+                o.u64(r.step)?;
+                o.f64s(&[r.time, r.electric, r.magnetic, r.total])?;
+                o.f64s(&r.kinetic)?;
+            }
+            o.u64(self.tracks.len() as u64)?;
+            for (t, d) in &self.tracks {
+                o.f64s(t)?;
+                o.f64s(d)?;
+            }
+            o.0.flush()?;
+            o.0.get_ref().sync_all()
+        })();
+        result.map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io_err(path))
+    }
+
+    fn read(path: &Path) -> Result<Self, PicError> {
+        let file = std::fs::File::open(path).map_err(io_err(path))?;
+        let mut i = In(std::io::BufReader::new(file));
+        let bad = |what: String| PicError::Checkpoint(format!("{}: {what}", path.display()));
+        let magic = i.bytes::<12>().map_err(|e| bad(e.to_string()))?;
+        if &magic != MAGIC {
+            return Err(bad("not a collop-pic checkpoint (or another format version)".into()));
+        }
+        let result: std::io::Result<Self> = (|| {
+            let n = i.len()?;
+            let mut deck = vec![0u8; n];
+            i.0.read_exact(&mut deck)?;
+            let deck = String::from_utf8_lossy(&deck).into_owned();
+            let (step, next_dump, chunks, simd) = (i.u64()?, i.u64()?, i.u64()?, i.u64()? != 0);
+            let ns = i.len()?;
+            let mut species = Vec::with_capacity(ns);
+            for _ in 0..ns {
+                let (x, y, ux, uy, uz) = (i.f64s()?, i.f64s()?, i.f64s()?, i.f64s()?, i.f64s()?);
+                let (id, tag, u0) = (i.u64s()?, i.u32s()?, i.f32x2()?);
+                species.push(crate::particles::Particles { x, y, ux, uy, uz, id, tag, u0 });
+            }
+            let nf = i.len()?;
+            let fields = (0..nf).map(|_| i.f64s()).collect::<std::io::Result<Vec<_>>>()?;
+            let ne = i.len()?;
+            let mut energy = Vec::with_capacity(ne);
+            for _ in 0..ne {
+                let step = i.u64()?;
+                let v = i.f64s()?;
+                let kinetic = i.f64s()?;
+                if v.len() != 4 {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "energy record"));
+                }
+                energy.push(EnergyRecord {
+                    step,
+                    time: v[0],
+                    electric: v[1],
+                    magnetic: v[2],
+                    kinetic,
+                    total: v[3],
+                });
+            }
+            let nt = i.len()?;
+            let tracks = (0..nt).map(|_| Ok((i.f64s()?, i.f64s()?))).collect::<std::io::Result<Vec<_>>>()?;
+            Ok(Self { deck, step, next_dump, chunks, simd, species, fields, energy, tracks })
+        })();
+        result.map_err(|e| bad(e.to_string()))
+    }
+
+    fn restore(
+        self,
+        deck: &Deck,
+        sim: &mut Simulation,
+        diag: &mut Diagnostics,
+        energy: &mut Vec<EnergyRecord>,
+        next_dump: &mut usize,
+    ) -> Result<(), PicError> {
+        let bad = |what: String| PicError::Checkpoint(what);
+        if self.deck != deck.to_toml() {
+            return Err(bad("the checkpoint belongs to another deck".into()));
+        }
+        if self.species.len() != sim.species.len()
+            || self.fields.len() != 11
+            || self.tracks.len() != diag.pops.len()
+        {
+            return Err(bad("the checkpoint does not match the deck's species or sub-populations".into()));
+        }
+        if self.chunks != sim.chunks() as u64 || self.simd != sim.simd() {
+            // Still a valid continuation, but not bit-identical to an
+            // uninterrupted run: rounding differs.
+            eprintln!(
+                "warning: checkpoint written with {} threads (simd {}), resumed with {} (simd {}): \
+                 the continuation is valid but not bit-identical",
+                self.chunks,
+                self.simd,
+                sim.chunks(),
+                sim.simd()
+            );
+        }
+        let len = sim.grid.padded_len();
+        if self.fields.iter().any(|a| a.len() != len) {
+            return Err(bad("field arrays of the wrong size".into()));
+        }
+        for (sp, p) in sim.species.iter_mut().zip(self.species) {
+            sp.particles = p;
+        }
+        let f = &mut sim.fields;
+        let mut it = self.fields.into_iter();
+        for a in [
+            &mut f.ex, &mut f.ey, &mut f.ez, &mut f.bx, &mut f.by, &mut f.bz, &mut f.jx, &mut f.jy,
+            &mut f.jz, &mut f.rho, &mut f.phi,
+        ] {
+            *a = it.next().expect("eleven arrays");
+        }
+        sim.set_step_count(self.step);
+        for (pop, (t, d)) in diag.pops.iter_mut().zip(self.tracks) {
+            pop.tracks.times = t;
+            pop.tracks.data = d;
+        }
+        *energy = self.energy;
+        *next_dump = self.next_dump as usize;
+        Ok(())
+    }
+}

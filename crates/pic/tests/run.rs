@@ -1,0 +1,167 @@
+//! Whole runs: outputs in the reference layout, resume without lost or
+//! duplicated dumps, and the sub-populations' physics.
+
+use collop_core::Moments;
+use collop_pic::deck::Deck;
+use collop_pic::{RunOptions, Silent, run};
+
+/// A small thermal plasma (ppc 4, dx = lambda_D, the reference data's
+/// resolution) with the same blob made in the three ways.
+const DECK: &str = r#"
+seed = 11
+[grid]
+nx = 32
+ny = 32
+dx = 0.1
+dy = 0.1
+[time]
+dt = 0.05
+n_steps = 400
+dump_every = 40
+[solver]
+kind = "em"
+shape_order = 2
+[output]
+energy_every = 10
+checkpoint_every_dumps = 2
+[phase_space]
+bins = 51
+v_max = 5.0
+[[species]]
+name = "electrons"
+charge = -1.0
+mass = 1.0
+density = 1.0
+ppc = 16
+distribution = { kind = "maxwellian", u_th = 0.1 }
+[[species]]
+name = "ions"
+charge = 1.0
+mass = 1836.0
+density = 1.0
+mobile = false
+[[sub_populations]]
+name = "blob_test"
+species = "electrons"
+method = "test_species"
+fraction = 0.05
+target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
+tracks = 50
+track_positions = true
+[[sub_populations]]
+name = "blob_sel"
+species = "electrons"
+method = "selection"
+target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
+tracks = 20
+[[sub_populations]]
+name = "blob_rw"
+species = "electrons"
+method = "reweighting"
+target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
+"#;
+
+fn opts() -> RunOptions {
+    RunOptions { threads: 2, progress_every: 0, ..RunOptions::default() }
+}
+
+fn moments(path: &std::path::Path, k: usize) -> Moments {
+    let d = collop_io::read_dataset_raw(path).unwrap();
+    Moments::of(&d.series.grid, d.series.frame(k))
+}
+
+#[test]
+fn run_writes_reference_datasets_and_tracks() {
+    let deck = Deck::from_toml(DECK).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run(&deck, dir.path(), &opts(), &mut Silent).unwrap();
+    assert!(summary.finished);
+    assert_eq!(summary.dumps, 11);
+    for name in ["blob_test", "blob_sel", "blob_rw"] {
+        let d = collop_io::read_dataset_raw(dir.path().join(name)).unwrap();
+        assert_eq!(d.series.len(), 11, "{name}");
+        assert_eq!(d.series.grid.shape(), (51, 51));
+        let vc = d.meta.v_range_c.unwrap();
+        assert!((vc[1] - 0.5).abs() < 1e-12, "5 v_th with v_th = 0.1 c");
+        assert!((d.series.dt - 2.0).abs() < 1e-12);
+        assert!(d.meta.extra.contains_key("ppc") && d.meta.extra.contains_key("dx_over_debye"));
+        // The blob starts at (-2, 0) v_th with width 0.5. Four standard
+        // errors of the mean, 0.5 / sqrt(N_eff) (N_eff from about 220 for
+        // the selection, which lives in the tail of 16k thermal particles, to
+        // 860 for the test species), and of the variance, 0.25 sqrt(2 / N_eff),
+        // plus the binning's dv^2 / 12 = 0.003.
+        let n_eff = summary.sample_sizes.iter().find(|x| x.name == name).unwrap().effective;
+        let (se_m, se_t) = (0.5 / n_eff.sqrt(), 0.25 * (2.0 / n_eff).sqrt());
+        let m = Moments::of(&d.series.grid, d.series.frame(0));
+        assert!(
+            (m.mean_vx + 2.0).abs() < 4.0 * se_m && m.mean_vy.abs() < 4.0 * se_m,
+            "{name}: {m:?} {n_eff}"
+        );
+        assert!((m.temp_x - 0.25).abs() < 4.0 * se_t + 0.003, "{name}: {m:?} {n_eff}");
+    }
+    let tracks = collop_io::read_npz(dir.path().join("blob_test").join("tracks.npz")).unwrap();
+    let get = |n: &str| tracks.iter().find(|(k, _)| k == n).map(|(_, a)| a.clone()).unwrap();
+    assert_eq!(get("ids").shape(), &[50]);
+    assert_eq!(get("vx").shape(), &[11, 50]);
+    assert_eq!(get("x").shape(), &[11, 50]);
+    assert!(get("vx").iter().all(|v| v.is_finite()));
+    let energy = std::fs::read_to_string(dir.path().join("energy.csv")).unwrap();
+    assert!(energy.starts_with("step,time,electric,magnetic,kinetic_electrons,kinetic_blob_test,total"));
+    assert_eq!(energy.lines().count(), 1 + 40);
+    // Total energy of this noisy (ppc 16, dx = lambda_D) plasma drifts by
+    // well under a percent in 20 / omega_p.
+    assert!(summary.max_energy_error < 5e-3, "{}", summary.max_energy_error);
+    assert!(dir.path().join("checkpoint.bin").exists());
+}
+
+/// Interrupt after 130 steps (a checkpoint was written at dump 2, step 80),
+/// resume, and compare with an uninterrupted run: identical files.
+#[test]
+fn resume_neither_loses_nor_duplicates_dumps() {
+    let deck = Deck::from_toml(DECK).unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run(&deck, a.path(), &opts(), &mut Silent).unwrap();
+    let first = run(&deck, b.path(), &RunOptions { stop_after: Some(130), ..opts() }, &mut Silent).unwrap();
+    assert!(!first.finished);
+    let second = run(&deck, b.path(), &RunOptions { resume: true, ..opts() }, &mut Silent).unwrap();
+    assert!(second.finished);
+    assert_eq!(second.steps, 400);
+    for name in ["blob_test", "blob_sel", "blob_rw"] {
+        for dump in 0..=10 {
+            let f = format!("{name}/f/{dump:06}.npy");
+            let (x, y) =
+                (std::fs::read(a.path().join(&f)).unwrap(), std::fs::read(b.path().join(&f)).unwrap());
+            assert!(x == y, "{f} differs after resume");
+        }
+        assert!(!b.path().join(format!("{name}/f/000011.npy")).exists());
+    }
+    for f in ["energy.csv", "blob_test/tracks.npz", "blob_sel/tracks.npz"] {
+        let (x, y) = (std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap());
+        assert!(x == y, "{f} differs after resume");
+    }
+}
+
+/// Selected and reweighted sub-populations of the same target agree within
+/// their statistical errors: the means differ by less than four standard
+/// errors `sqrt(T / N_sel + T / N_eff)`, at the first and the last dump.
+#[test]
+fn selection_and_reweighting_agree() {
+    let deck = Deck::from_toml(DECK).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = run(&deck, dir.path(), &opts(), &mut Silent).unwrap();
+    let size = |n: &str| s.sample_sizes.iter().find(|x| x.name == n).unwrap().effective;
+    let (n_sel, n_rw) = (size("blob_sel"), size("blob_rw"));
+    assert!(n_sel > 100.0 && n_rw > 100.0, "{n_sel} {n_rw}");
+    for k in [0, 10] {
+        let (a, b) = (moments(&dir.path().join("blob_sel"), k), moments(&dir.path().join("blob_rw"), k));
+        let se = (a.temp_x / n_sel + b.temp_x / n_rw).sqrt();
+        assert!(
+            (a.mean_vx - b.mean_vx).abs() < 4.0 * se,
+            "dump {k}: {} vs {} (se {se})",
+            a.mean_vx,
+            b.mean_vx
+        );
+        let se_y = (a.temp_y / n_sel + b.temp_y / n_rw).sqrt();
+        assert!((a.mean_vy - b.mean_vy).abs() < 4.0 * se_y, "dump {k}: {} vs {}", a.mean_vy, b.mean_vy);
+    }
+}
