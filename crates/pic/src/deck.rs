@@ -626,9 +626,16 @@ pub struct Derived {
     pub particles: usize,
     /// Expected memory for `threads` threads, bytes.
     pub memory_bytes: usize,
-    /// Order-of-magnitude collision time `n lambda_D^2 / omega_p` of a 2D
-    /// plasma of finite-size particles (the theory crate holds the
-    /// coefficient), `1/omega_p`.
+    /// Collision time `tau = v_th^2 / D_xx(0)` of the reference species, `1/omega_p`:
+    /// the Landau/Lenard-Balescu velocity diffusion at `v = 0` of point
+    /// particles in a 2D Maxwellian plasma with static Debye shielding,
+    /// `D_xx(0) = (q/m)^2 (q^2 N) 2 int d^2k/(2 pi)^2 (k_x^2 / (k^2 + k_D^2)^2) pi <delta(k.v')>`
+    /// `= pi / (8 sqrt(2 pi)) omega_p v_th^2 / (N lambda_D^2)`, so
+    /// `tau = 8 sqrt(2 pi) / pi * N lambda_D^2 / omega_p ~ 6.4 N lambda_D^2 / omega_p`
+    /// with `N lambda_D^2` the macro-particles per Debye area. Finite-size
+    /// shapes lengthen it (by about 2 at `dx = lambda_D`); the drag on a
+    /// particle at speed `v` is slower by `e^{-x} (I_0(x) - I_1(x))`,
+    /// `x = v^2 / 4` (0.26 at `v = 2 v_th`). An estimate to plan runs with.
     pub collision_time: f64,
     /// Expected size of each sub-population.
     pub sub_populations: Vec<SubPopulationInfo>,
@@ -672,7 +679,7 @@ impl std::fmt::Display for Derived {
         writeln!(f, "dumps                      {} (t_end = {:.4} / omega_p)", self.n_dumps, self.t_end)?;
         writeln!(f, "macro-particles            {}", self.particles)?;
         writeln!(f, "expected memory            {:.1} MiB", self.memory_bytes as f64 / (1 << 20) as f64)?;
-        writeln!(f, "collision time (order)     {:.3e} / omega_p", self.collision_time)?;
+        writeln!(f, "collision time (estimate)  {:.3e} / omega_p", self.collision_time)?;
         for sp in &self.sub_populations {
             writeln!(
                 f,
@@ -916,7 +923,7 @@ impl Deck {
             omega_p_dt,
             particles,
             memory_bytes,
-            collision_time: ppd / wps,
+            collision_time: 8.0 * (2.0 * std::f64::consts::PI).sqrt() / std::f64::consts::PI * ppd / wps,
             sub_populations: sub_info,
             warnings,
         })
