@@ -304,7 +304,7 @@ impl<'o> Simulator<'o> {
                     pattern,
                     m: &sm.m,
                     f: &ch.data,
-                    out: &mut ch.scratch,
+                    out: Some(&mut ch.scratch),
                     pre_clamp: None,
                     bc: ch.bc,
                     clamp,
@@ -359,7 +359,7 @@ impl<'o> Simulator<'o> {
                             pattern,
                             m: &sm.m,
                             f: &ch.data,
-                            out: &mut ch.scratch,
+                            out: Some(&mut ch.scratch),
                             pre_clamp: None,
                             bc: ch.bc,
                             clamp,
@@ -463,11 +463,13 @@ impl<'o> Simulator<'o> {
                         let rec = &mut record[k * len..(k + 1) * len];
                         let input: &[f64] = if k == 0 { &ch.f0 } else { cur };
                         if clamp {
+                            // The state after the last sub-step is only needed through its record.
+                            let out = if k + 1 == total_sub { None } else { Some(&mut next[..]) };
                             forward(ForwardArgs {
                                 pattern,
                                 m: &sm.m,
                                 f: input,
-                                out: next,
+                                out,
                                 pre_clamp: Some(rec),
                                 bc,
                                 clamp,
@@ -477,12 +479,12 @@ impl<'o> Simulator<'o> {
                                 pattern,
                                 m: &sm.m,
                                 f: input,
-                                out: next,
+                                out: Some(rec),
                                 pre_clamp: None,
                                 bc,
                                 clamp,
                             });
-                            rec.copy_from_slice(next);
+                            next.copy_from_slice(rec);
                         }
                         std::mem::swap(cur, next);
                         k += 1;
@@ -517,7 +519,7 @@ impl<'o> Simulator<'o> {
                             clamp_input,
                             pre_clamp: if clamp { Some(out_rec) } else { None },
                             lambda_out: lambda,
-                            lambda_in,
+                            lambda_in: if k > 0 || want_df0 { Some(&mut lambda_in[..]) } else { None },
                             dm: &mut dm[ks * nnz..(ks + 1) * nnz],
                             mu,
                             bc,

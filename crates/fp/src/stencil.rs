@@ -272,7 +272,7 @@ fn tile_sum<const FMA: bool, const T: usize>(
 /// Where the tiles of one output row go: the row itself (clamped if asked)
 /// and, optionally, a record of the unclamped values.
 struct RowOut<'a> {
-    out: &'a mut [f64],
+    out: Option<&'a mut [f64]>,
     pre_clamp: Option<&'a mut [f64]>,
     clamp: bool,
 }
@@ -283,13 +283,15 @@ impl RowOut<'_> {
         if let Some(g) = self.pre_clamp.as_deref_mut() {
             g[b..b + T].copy_from_slice(&acc);
         }
-        if self.clamp {
-            // In registers: a compare and blend, not a masked store.
-            for v in acc.iter_mut() {
-                *v = clamp_value(*v);
+        if let Some(out) = self.out.as_deref_mut() {
+            if self.clamp {
+                // In registers: a compare and blend, not a masked store.
+                for v in acc.iter_mut() {
+                    *v = clamp_value(*v);
+                }
             }
+            out[b..b + T].copy_from_slice(&acc);
         }
-        self.out[b..b + T].copy_from_slice(&acc);
     }
 }
 
@@ -323,8 +325,9 @@ pub(crate) struct ForwardArgs<'a> {
     pub m: &'a [f64],
     /// Input state, `n * bc`.
     pub f: &'a [f64],
-    /// Output state `max(M f, 0)` (or `M f` without clamp), `n * bc`.
-    pub out: &'a mut [f64],
+    /// Output state `max(M f, 0)` (or `M f` without clamp), `n * bc`; may be
+    /// omitted when only the pre-clamp record is wanted.
+    pub out: Option<&'a mut [f64]>,
     /// If given, receives the pre-clamp values `M f`.
     pub pre_clamp: Option<&'a mut [f64]>,
     /// Width of the chunk.
@@ -335,11 +338,11 @@ pub(crate) struct ForwardArgs<'a> {
 
 #[inline(always)]
 fn forward_impl<const FMA: bool>(a: ForwardArgs<'_>) {
-    let ForwardArgs { pattern, m, f, out, mut pre_clamp, bc, clamp } = a;
+    let ForwardArgs { pattern, m, f, mut out, mut pre_clamp, bc, clamp } = a;
     for r in 0..pattern.n() {
         let entries = pattern.row(r).map(|k| (m[k], pattern.col(k)));
         let row_out = RowOut {
-            out: &mut out[r * bc..(r + 1) * bc],
+            out: out.as_deref_mut().map(|o| &mut o[r * bc..(r + 1) * bc]),
             pre_clamp: pre_clamp.as_deref_mut().map(|g| &mut g[r * bc..(r + 1) * bc]),
             clamp,
         };
@@ -359,8 +362,10 @@ pub(crate) struct BackwardArgs<'a> {
     pub pre_clamp: Option<&'a [f64]>,
     /// Adjoint of the step's output.
     pub lambda_out: &'a [f64],
-    /// Receives the adjoint of the step's input `M^T (mask * lambda_out)` (overwritten).
-    pub lambda_in: &'a mut [f64],
+    /// Receives the adjoint of the step's input `M^T (mask * lambda_out)`
+    /// (overwritten); omitted when nobody needs it (the first step, unless
+    /// the gradient with respect to the initial state is asked for).
+    pub lambda_in: Option<&'a mut [f64]>,
     /// Accumulates `d loss / d M_k = sum_b mu[r, b] f[c, b]`.
     pub dm: &'a mut [f64],
     /// Scratch of length `n * bc`: receives `mu = mask * lambda_out`.
@@ -408,7 +413,7 @@ fn row_dots<const FMA: bool, const CLAMP_X: bool>(
 
 #[inline(always)]
 fn backward_impl<const FMA: bool>(a: BackwardArgs<'_>) {
-    let BackwardArgs { pattern, m, f, clamp_input, pre_clamp, lambda_out, lambda_in, dm, mu, bc } = a;
+    let BackwardArgs { pattern, m, f, clamp_input, pre_clamp, lambda_out, mut lambda_in, dm, mu, bc } = a;
     let n = pattern.n();
     // One sweep over the rows: mu_r = mask * lambda_out (d max(g, 0)/dg = 1 for
     // g >= 0, torch.clamp's convention), the row's dot products for dM, and
@@ -431,12 +436,16 @@ fn backward_impl<const FMA: bool>(a: BackwardArgs<'_>) {
         } else {
             row_dots::<FMA, false>(pattern, r, mu_r, f, bc, dm);
         }
-        if r >= pattern.band {
-            transposed_row::<FMA>(pattern, m, r - pattern.band, mu, bc, lambda_in);
+        if let Some(li) = lambda_in.as_deref_mut()
+            && r >= pattern.band
+        {
+            transposed_row::<FMA>(pattern, m, r - pattern.band, mu, bc, li);
         }
     }
-    for c in n.saturating_sub(pattern.band)..n {
-        transposed_row::<FMA>(pattern, m, c, mu, bc, lambda_in);
+    if let Some(li) = lambda_in {
+        for c in n.saturating_sub(pattern.band)..n {
+            transposed_row::<FMA>(pattern, m, c, mu, bc, li);
+        }
     }
 }
 
@@ -452,7 +461,7 @@ fn transposed_row<const FMA: bool>(
     lambda_in: &mut [f64],
 ) {
     let entries = pattern.col_entries(c).map(|(r, k)| (m[k], r));
-    let row_out = RowOut { out: &mut lambda_in[c * bc..(c + 1) * bc], pre_clamp: None, clamp: false };
+    let row_out = RowOut { out: Some(&mut lambda_in[c * bc..(c + 1) * bc]), pre_clamp: None, clamp: false };
     row_sum::<FMA, _>(entries, mu, bc, row_out);
 }
 
@@ -628,7 +637,15 @@ mod tests {
         let bc = 11; // awkward width: SIMD body plus remainder
         let f: Vec<f64> = (0..3 * bc).map(|i| ((i * 7 % 13) as f64 - 6.0) / 5.0).collect();
         let mut out = vec![0.0; 3 * bc];
-        forward(ForwardArgs { pattern: &p, m: &m, f: &f, out: &mut out, pre_clamp: None, bc, clamp: false });
+        forward(ForwardArgs {
+            pattern: &p,
+            m: &m,
+            f: &f,
+            out: Some(&mut out),
+            pre_clamp: None,
+            bc,
+            clamp: false,
+        });
         for b in 0..bc {
             let x: Vec<f64> = (0..3).map(|c| f[c * bc + b]).collect();
             let mut y = vec![0.0; 3];
@@ -649,7 +666,7 @@ mod tests {
             clamp_input: false,
             pre_clamp: None,
             lambda_out: &l,
-            lambda_in: &mut lin,
+            lambda_in: Some(&mut lin),
             dm: &mut dm,
             mu: &mut mu,
             bc,

@@ -59,6 +59,11 @@ fn check_gradient(sim: &Simulator, op: &dyn Operator, case: &Case, dt: f64, loss
     let window = Window { f0: case.f0.view(), targets: case.targets.view(), first_step };
     let grad = sim.loss_and_gradient(&case.theta, dt, &window, loss, true).unwrap();
     let df0 = grad.df0.as_ref().unwrap();
+    // Skipping the initial-state adjoint changes nothing else.
+    let lean = sim.loss_and_gradient(&case.theta, dt, &window, loss, false).unwrap();
+    assert!(lean.df0.is_none());
+    assert_eq!(lean.dtheta, grad.dtheta, "{name}: dtheta with and without df0");
+    assert_eq!(lean.loss, grad.loss);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let eval = |theta: &[f64], f0: &Array3<f64>| {
         let w = Window { f0: f0.view(), targets: case.targets.view(), first_step };
