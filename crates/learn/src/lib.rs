@@ -1,0 +1,5 @@
+//! # collop-learn: learning collision operators
+//!
+//! (being written)
+
+pub mod nn;

@@ -1,0 +1,1 @@
+//! Multi-layer perceptrons with a hand-written backward pass (being written).

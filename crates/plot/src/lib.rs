@@ -1,0 +1,1 @@
+//! collop-plot (being written).
