@@ -152,6 +152,17 @@ pub enum Method {
     Reweighting,
 }
 
+impl Method {
+    /// The deck's name of the method.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::TestSpecies => "test_species",
+            Self::Selection => "selection",
+            Self::Reweighting => "reweighting",
+        }
+    }
+}
+
 /// A tagged sub-population of a species.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

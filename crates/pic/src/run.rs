@@ -335,7 +335,7 @@ fn dataset_meta(
         .with_extra("v_range_c_units", "[c]")
         .with_extra("fdist_name", pop.name.as_str())
         .with_extra("fdist_subname", "f")
-        .with_extra("method", format!("{:?}", pop.method).to_lowercase())
+        .with_extra("method", pop.method.name())
         .with_extra("species", owner.name.as_str())
         .with_extra("ppc", MetaValue::from(owner.ppc as i64))
         .with_extra("vth_c", MetaValue::from(pop.v_th))
