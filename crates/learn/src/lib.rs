@@ -1,5 +1,20 @@
 //! # collop-learn: learning collision operators
 //!
-//! (being written)
+//! A [`Model`] maps its parameters `phi` to the parameters `theta` of a
+//! simulator [`collop_fp::Operator`], with an exact vector-Jacobian product,
+//! so that the gradient of a rollout loss reaches `phi` by the chain rule:
+//! `dL/dphi = (dtheta/dphi)^T dL/dtheta`, with `dL/dtheta` from the
+//! simulator's adjoint.
+//!
+//! Linear parametrisations ([`LinearModel`], built by [`linear_model`]):
+//! free Fokker-Planck tensors with or without transpose / axis symmetry,
+//! radial par/perp profiles, free kernels, and their time-dependent versions
+//! (linear interpolation between time nodes, [`TimeNodes`]).
 
+mod error;
+pub mod linear;
+pub mod model;
 pub mod nn;
+
+pub use error::LearnError;
+pub use model::{LinearKind, LinearModel, Model, Symmetry, TimeNodes, fp_fields, linear_model, radial_nodes};

@@ -1,0 +1,492 @@
+//! Parametrisations: maps from a model's parameters `phi` to the parameters
+//! `theta` of a simulator operator, with their exact vector-Jacobian products.
+
+use collop_core::{FpFields, VelocityGrid};
+use collop_fp::{Difference, FokkerPlanck, KernelOperator, Operator, Scheme};
+use collop_theory::cell_speed_and_direction;
+
+use crate::LearnError;
+use crate::linear::SparseLinear;
+
+/// A learnable collision operator: parameters `phi` produce the parameters
+/// `theta` of an [`Operator`] (for Fokker-Planck operators, coefficient
+/// fields in grid units per time slot; for kernel operators, kernels).
+pub trait Model: Sync + Send {
+    /// The simulator operator the model drives.
+    fn operator(&self) -> &dyn Operator;
+    /// Number of model parameters.
+    fn nparams(&self) -> usize;
+    /// Initial parameters.
+    fn init(&self) -> Vec<f64>;
+    /// `theta = theta(phi)` (length `operator().nparams()`, overwritten).
+    fn theta(&self, phi: &[f64], theta: &mut [f64]);
+    /// `dphi += (d theta / d phi)^T dtheta`.
+    fn theta_vjp(&self, phi: &[f64], dtheta: &[f64], dphi: &mut [f64]);
+    /// Regularisation `R(phi)`; adds `dR/dphi` to `dphi`.
+    fn regularisation(&self, _phi: &[f64], _dphi: &mut [f64]) -> f64 {
+        0.0
+    }
+    /// One-line description.
+    fn describe(&self) -> String;
+}
+
+/// Symmetry imposed on a Fokker-Planck tensor model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Symmetry {
+    /// All five fields free.
+    None,
+    /// `A_y(v_x, v_y) = A_x(v_y, v_x)`, `D_yy = D_xx^T`, `D_xy` free.
+    Transpose,
+    /// Transpose symmetry plus reflection in `v_x`: `A_x` odd, `D_xx` even,
+    /// `D_xy` odd in `v_x`; half the grid is free.
+    Axis,
+}
+
+/// Linear interpolation in time between `n_nodes` nodes spread uniformly
+/// over dump steps `0..=last`, evaluated (and extrapolated) at slots
+/// `0..n_slots`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeNodes {
+    n_nodes: usize,
+    /// Per slot: `(node, weight)` pairs.
+    weights: Vec<[(usize, f64); 2]>,
+}
+
+impl TimeNodes {
+    /// One node: time independent.
+    pub fn constant() -> Self {
+        Self { n_nodes: 1, weights: vec![[(0, 1.0), (0, 0.0)]] }
+    }
+
+    /// `n_nodes >= 2` nodes over steps `0..=last_step`, slots `0..n_slots`.
+    pub fn uniform(n_nodes: usize, last_step: usize, n_slots: usize) -> Result<Self, LearnError> {
+        if n_nodes == 1 {
+            return Ok(Self::constant());
+        }
+        if n_nodes == 0 || last_step == 0 || n_slots == 0 {
+            return Err(LearnError::Config(format!(
+                "time nodes: {n_nodes} nodes over {last_step} steps, {n_slots} slots; need at least one node, \
+                 a window of at least two steps and one slot"
+            )));
+        }
+        let spacing = last_step as f64 / (n_nodes - 1) as f64;
+        let weights = (0..n_slots)
+            .map(|s| {
+                let x = s as f64 / spacing;
+                // Interval [k, k+1], the last one extended for extrapolation.
+                let k = (x.floor() as usize).min(n_nodes - 2);
+                let w = x - k as f64;
+                [(k, 1.0 - w), (k + 1, w)]
+            })
+            .collect();
+        Ok(Self { n_nodes, weights })
+    }
+
+    /// Number of nodes.
+    pub fn n_nodes(&self) -> usize {
+        self.n_nodes
+    }
+
+    /// Number of slots.
+    pub fn n_slots(&self) -> usize {
+        self.weights.len()
+    }
+}
+
+/// A model linear in its parameters: per time node, `fields = P phi_node`;
+/// per slot, `theta_slot = sum_node w(slot, node) fields_node`. Covers the
+/// free, symmetric and par/perp tensor models, their time-dependent
+/// versions, and free kernels.
+pub struct LinearModel {
+    op: Box<dyn Operator + Send>,
+    spatial: SparseLinear,
+    time: TimeNodes,
+    /// Ranges of `phi` (per node) that form one field, for the regularisation.
+    field_ranges: Vec<std::ops::Range<usize>>,
+    lambda: [f64; 2],
+    name: String,
+}
+
+impl LinearModel {
+    fn new(
+        op: Box<dyn Operator + Send>,
+        spatial: SparseLinear,
+        time: TimeNodes,
+        field_ranges: Vec<std::ops::Range<usize>>,
+        name: String,
+    ) -> Result<Self, LearnError> {
+        let per_slot = op.nparams() / op.n_slots();
+        if spatial.rows() != per_slot || op.n_slots() != time.n_slots() {
+            return Err(LearnError::Config(format!(
+                "model '{name}': spatial map gives {} values per slot for {} slots, the operator takes {per_slot} \
+                 per slot for {} slots",
+                spatial.rows(),
+                time.n_slots(),
+                op.n_slots()
+            )));
+        }
+        Ok(Self { op, spatial, time, field_ranges, lambda: [0.0, 0.0], name })
+    }
+
+    /// Regularisation weights of time-dependent models:
+    /// `lambda1 mean|first differences| + lambda2 sqrt(mean(second differences^2) + 1e-10)`
+    /// over the time nodes, summed over fields.
+    pub fn with_time_regularisation(mut self, lambda1: f64, lambda2: f64) -> Self {
+        self.lambda = [lambda1, lambda2];
+        self
+    }
+
+    /// Parameters per time node.
+    pub fn params_per_node(&self) -> usize {
+        self.spatial.cols()
+    }
+
+    /// The time interpolation.
+    pub fn time_nodes(&self) -> &TimeNodes {
+        &self.time
+    }
+
+    /// Fields of node `k` in the operator's per-slot layout.
+    pub fn node_values(&self, phi: &[f64], k: usize) -> Vec<f64> {
+        let per = self.params_per_node();
+        let mut out = vec![0.0; self.spatial.rows()];
+        self.spatial.apply(&phi[k * per..(k + 1) * per], &mut out);
+        out
+    }
+}
+
+impl Model for LinearModel {
+    fn operator(&self) -> &dyn Operator {
+        self.op.as_ref()
+    }
+
+    fn nparams(&self) -> usize {
+        self.time.n_nodes() * self.spatial.cols()
+    }
+
+    fn init(&self) -> Vec<f64> {
+        vec![0.0; self.nparams()]
+    }
+
+    fn theta(&self, phi: &[f64], theta: &mut [f64]) {
+        let per = self.spatial.rows();
+        let nodes: Vec<Vec<f64>> = (0..self.time.n_nodes()).map(|k| self.node_values(phi, k)).collect();
+        for (s, w) in self.time.weights.iter().enumerate() {
+            let out = &mut theta[s * per..(s + 1) * per];
+            for (o, (a, b)) in out.iter_mut().zip(nodes[w[0].0].iter().zip(&nodes[w[1].0])) {
+                *o = w[0].1 * a + w[1].1 * b;
+            }
+        }
+    }
+
+    fn theta_vjp(&self, _phi: &[f64], dtheta: &[f64], dphi: &mut [f64]) {
+        let per = self.spatial.rows();
+        let pn = self.params_per_node();
+        let mut dnode = vec![vec![0.0; per]; self.time.n_nodes()];
+        for (s, w) in self.time.weights.iter().enumerate() {
+            let d = &dtheta[s * per..(s + 1) * per];
+            for &(k, wk) in w {
+                if wk != 0.0 {
+                    for (a, b) in dnode[k].iter_mut().zip(d) {
+                        *a += wk * b;
+                    }
+                }
+            }
+        }
+        for (k, dn) in dnode.iter().enumerate() {
+            self.spatial.apply_transpose(dn, &mut dphi[k * pn..(k + 1) * pn]);
+        }
+    }
+
+    fn regularisation(&self, phi: &[f64], dphi: &mut [f64]) -> f64 {
+        let nn = self.time.n_nodes();
+        let pn = self.params_per_node();
+        let [l1, l2] = self.lambda;
+        if nn < 2 || (l1 == 0.0 && l2 == 0.0) {
+            return 0.0;
+        }
+        let mut total = 0.0;
+        for range in &self.field_ranges {
+            if l1 != 0.0 {
+                let count = ((nn - 1) * range.len()) as f64;
+                for k in 0..nn - 1 {
+                    for p in range.clone() {
+                        let d = phi[(k + 1) * pn + p] - phi[k * pn + p];
+                        total += l1 * d.abs() / count;
+                        let s = l1 * d.signum() * f64::from(u8::from(d != 0.0)) / count;
+                        dphi[(k + 1) * pn + p] += s;
+                        dphi[k * pn + p] -= s;
+                    }
+                }
+            }
+            if l2 != 0.0 && nn >= 3 {
+                let count = ((nn - 2) * range.len()) as f64;
+                let second = |k: usize, p: usize| {
+                    phi[(k + 1) * pn + p] - 2.0 * phi[k * pn + p] + phi[(k - 1) * pn + p]
+                };
+                let ms: f64 = (1..nn - 1)
+                    .flat_map(|k| range.clone().map(move |p| (k, p)))
+                    .map(|(k, p)| second(k, p).powi(2))
+                    .sum::<f64>()
+                    / count;
+                let root = (ms + 1e-10).sqrt();
+                total += l2 * root;
+                // d sqrt(m + eps) = dm / (2 sqrt(m + eps)), dm/dd2 = 2 d2 / count.
+                for k in 1..nn - 1 {
+                    for p in range.clone() {
+                        let g = l2 * second(k, p) / (count * root);
+                        dphi[(k + 1) * pn + p] += g;
+                        dphi[k * pn + p] -= 2.0 * g;
+                        dphi[(k - 1) * pn + p] += g;
+                    }
+                }
+            }
+        }
+        total
+    }
+
+    fn describe(&self) -> String {
+        let t = if self.time.n_nodes() > 1 {
+            format!(", {} time nodes", self.time.n_nodes())
+        } else {
+            String::new()
+        };
+        format!("{}{t} ({} parameters) -> {}", self.name, self.nparams(), self.op.describe())
+    }
+}
+
+/// Map of the free Fokker-Planck tensor model with a symmetry: `phi` to the
+/// five grid-unit fields, and the field ranges of `phi`.
+fn tensor_map(
+    grid: &VelocityGrid,
+    symmetry: Symmetry,
+) -> Result<(SparseLinear, Vec<std::ops::Range<usize>>), LearnError> {
+    let n = grid.len();
+    let (nx, ny) = grid.shape();
+    if symmetry != Symmetry::None && !(nx == ny && grid.x_range == grid.y_range) {
+        return Err(LearnError::Config(format!(
+            "{symmetry:?} symmetry swaps v_x and v_y and needs a square grid with equal ranges; the grid is {grid}"
+        )));
+    }
+    let idx = |i: usize, j: usize| (i * ny + j) as u32;
+    match symmetry {
+        Symmetry::None => Ok((SparseLinear::identity(5 * n), (0..5).map(|f| f * n..(f + 1) * n).collect())),
+        Symmetry::Transpose => {
+            // phi = [A_x, D_xx, D_xy].
+            let mut t = Vec::with_capacity(5 * n);
+            for i in 0..nx {
+                for j in 0..ny {
+                    let (k, kt) = (idx(i, j), idx(j, i));
+                    let n32 = n as u32;
+                    t.push((k, k, 1.0)); // A_x
+                    t.push((n32 + k, kt, 1.0)); // A_y(i, j) = A_x(j, i)
+                    t.push((2 * n32 + k, n32 + k, 1.0)); // D_xx
+                    t.push((3 * n32 + k, n32 + kt, 1.0)); // D_yy(i, j) = D_xx(j, i)
+                    t.push((4 * n32 + k, 2 * n32 + k, 1.0)); // D_xy
+                }
+            }
+            Ok((SparseLinear::new(5 * n, 3 * n, t), (0..3).map(|f| f * n..(f + 1) * n).collect()))
+        }
+        Symmetry::Axis => {
+            // Free cells: i >= nx / 2 (the upper half in v_x, the centre column included).
+            let half = nx / 2;
+            let free_cols = nx - half;
+            let m = free_cols * ny;
+            let free = |i: usize, j: usize| -> (u32, f64, bool) {
+                // Index of the free cell mirroring (i, j) and whether (i, j) is mirrored.
+                if i >= half {
+                    (((i - half) * ny + j) as u32, 1.0, false)
+                } else {
+                    (((nx - 1 - i - half) * ny + j) as u32, 1.0, true)
+                }
+            };
+            let centre = nx % 2 == 1;
+            let mut t = Vec::new();
+            let n32 = n as u32;
+            let m32 = m as u32;
+            for i in 0..nx {
+                for j in 0..ny {
+                    let k = idx(i, j);
+                    // A_x odd and D_xy odd in v_x (zero on the centre column), D_xx even.
+                    let (p, _, mirrored) = free(i, j);
+                    let odd = if mirrored { -1.0 } else { 1.0 };
+                    let on_axis = centre && i == half;
+                    if !on_axis {
+                        t.push((k, p, odd));
+                        t.push((4 * n32 + k, 2 * m32 + p, odd));
+                    }
+                    t.push((2 * n32 + k, m32 + p, 1.0));
+                    // A_y(i, j) = A_x(j, i), D_yy(i, j) = D_xx(j, i).
+                    let (pt, _, mt) = free(j, i);
+                    let odd_t = if mt { -1.0 } else { 1.0 };
+                    if !(centre && j == half) {
+                        t.push((n32 + k, pt, odd_t));
+                    }
+                    t.push((3 * n32 + k, m32 + pt, 1.0));
+                }
+            }
+            Ok((SparseLinear::new(5 * n, 3 * m, t), (0..3).map(|f| f * m..(f + 1) * m).collect()))
+        }
+    }
+}
+
+/// Map of the par/perp model: radial profiles `A_par, D_par, D_perp` on
+/// `n_radial` nodes uniform over `[0, sqrt(v_x,max^2 + v_y,max^2)]`, linearly
+/// interpolated to each cell's `|v|` and rotated onto `(x, y)` as the theory
+/// fields (`A_par > 0` points outward). Profiles are in grid units of `v_x`
+/// (`A / dv_x`, `D / dv_x^2`).
+fn par_perp_map(grid: &VelocityGrid, n_radial: usize) -> Result<SparseLinear, LearnError> {
+    if n_radial < 2 {
+        return Err(LearnError::Config(format!(
+            "par/perp profiles need at least 2 radial nodes, got {n_radial}"
+        )));
+    }
+    let n = grid.len();
+    let vmax = grid.x_range[0]
+        .abs()
+        .max(grid.x_range[1].abs())
+        .hypot(grid.y_range[0].abs().max(grid.y_range[1].abs()));
+    let h = vmax / (n_radial - 1) as f64;
+    let (hx, hy) = (grid.dvx(), grid.dvy());
+    // Grid-unit rescaling of each Cartesian field relative to the x-based profiles.
+    let (sx, sy) = (1.0, hx / hy);
+    let (sxx, syy, sxy) = (1.0, (hx / hy).powi(2), hx / hy);
+    let mut t = Vec::new();
+    let nr = n_radial as u32;
+    for i in 0..grid.nx {
+        for j in 0..grid.ny {
+            let k = grid.index(i, j) as u32;
+            let (v, [c, s]) = cell_speed_and_direction(grid, i, j);
+            let x = (v / h).min((n_radial - 1) as f64);
+            let lo = (x.floor() as usize).min(n_radial - 2);
+            let w = x - lo as f64;
+            for (node, wn) in [(lo as u32, 1.0 - w), (lo as u32 + 1, w)] {
+                let n32 = n as u32;
+                let (a, dpar, dperp) = (node, nr + node, 2 * nr + node);
+                t.push((k, a, wn * c * sx));
+                t.push((n32 + k, a, wn * s * sy));
+                t.push((2 * n32 + k, dpar, wn * c * c * sxx));
+                t.push((2 * n32 + k, dperp, wn * s * s * sxx));
+                t.push((3 * n32 + k, dpar, wn * s * s * syy));
+                t.push((3 * n32 + k, dperp, wn * c * c * syy));
+                t.push((4 * n32 + k, dpar, wn * c * s * sxy));
+                t.push((4 * n32 + k, dperp, -wn * c * s * sxy));
+            }
+        }
+    }
+    Ok(SparseLinear::new(5 * n, 3 * n_radial, t))
+}
+
+/// Radial node speeds of a par/perp model on `grid`.
+pub fn radial_nodes(grid: &VelocityGrid, n_radial: usize) -> Vec<f64> {
+    let vmax = grid.x_range[0]
+        .abs()
+        .max(grid.x_range[1].abs())
+        .hypot(grid.y_range[0].abs().max(grid.y_range[1].abs()));
+    (0..n_radial).map(|k| k as f64 * vmax / (n_radial - 1).max(1) as f64).collect()
+}
+
+/// Map of the free kernel model, optionally with the transpose symmetry
+/// `K_y(v_x, v_y; l, m) = K_x(v_y, v_x; m, l)`.
+fn kernel_map(
+    grid: &VelocityGrid,
+    k: usize,
+    transpose: bool,
+) -> Result<(SparseLinear, Vec<std::ops::Range<usize>>), LearnError> {
+    let n = grid.len();
+    let per = 2 * k * k * n;
+    if !transpose {
+        return Ok((SparseLinear::identity(per), (0..2).map(|c| c * per / 2..(c + 1) * per / 2).collect()));
+    }
+    if !(grid.nx == grid.ny && grid.x_range == grid.y_range) {
+        return Err(LearnError::Config(format!(
+            "kernel transpose symmetry needs a square grid; the grid is {grid}"
+        )));
+    }
+    let ny = grid.ny;
+    let mut t = Vec::with_capacity(per);
+    for l in 0..k {
+        for m in 0..k {
+            for i in 0..grid.nx {
+                for j in 0..ny {
+                    let q = i * ny + j;
+                    let qt = j * ny + i;
+                    let kx = (l * k + m) * n + q;
+                    t.push((kx as u32, kx as u32, 1.0));
+                    let ky = ((k + l) * k + m) * n + q;
+                    let src = (m * k + l) * n + qt;
+                    t.push((ky as u32, src as u32, 1.0));
+                }
+            }
+        }
+    }
+    let ranges = std::iter::once(0..per / 2).collect();
+    Ok((SparseLinear::new(per, per / 2, t), ranges))
+}
+
+/// Which family of linear model to build.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LinearKind {
+    /// Free Fokker-Planck fields with a symmetry.
+    FpTensor(Symmetry),
+    /// Radial profiles on this many nodes.
+    ParPerp(usize),
+    /// Free kernels of size `k`, outer difference, transpose symmetry.
+    Kernel {
+        /// Kernel size.
+        k: usize,
+        /// Outer difference.
+        difference: Difference,
+        /// Impose `K_y(v_x, v_y; l, m) = K_x(v_y, v_x; m, l)`.
+        transpose: bool,
+    },
+}
+
+/// Build a linear model on `grid`. `time` gives the time nodes (use
+/// [`TimeNodes::constant`] for a time-independent model); Fokker-Planck
+/// models use `scheme` (and the optional clamp `D_xx, D_yy >= 0`).
+pub fn linear_model(
+    grid: VelocityGrid,
+    kind: LinearKind,
+    scheme: Scheme,
+    clamp_d: bool,
+    time: TimeNodes,
+) -> Result<LinearModel, LearnError> {
+    let slots = time.n_slots();
+    match kind {
+        LinearKind::FpTensor(sym) => {
+            let (map, ranges) = tensor_map(&grid, sym)?;
+            let op = FokkerPlanck::with_slots(grid, scheme, slots)?.with_diffusion_clamp(clamp_d);
+            LinearModel::new(Box::new(op), map, time, ranges, format!("FP tensor, {sym:?} symmetry"))
+        }
+        LinearKind::ParPerp(nr) => {
+            let map = par_perp_map(&grid, nr)?;
+            let op = FokkerPlanck::with_slots(grid, scheme, slots)?.with_diffusion_clamp(clamp_d);
+            let ranges = (0..3).map(|f| f * nr..(f + 1) * nr).collect();
+            LinearModel::new(Box::new(op), map, time, ranges, format!("FP par/perp, {nr} radial nodes"))
+        }
+        LinearKind::Kernel { k, difference, transpose } => {
+            let (map, ranges) = kernel_map(&grid, k, transpose)?;
+            let op = KernelOperator::with_slots(grid, k, difference, slots)?;
+            let sym = if transpose { ", transpose symmetry" } else { "" };
+            LinearModel::new(Box::new(op), map, time, ranges, format!("kernel tensor, k = {k}{sym}"))
+        }
+    }
+}
+
+/// The Fokker-Planck fields (physical units) of every slot of a model's
+/// `theta`, if its operator is a Fokker-Planck operator.
+pub fn fp_fields(grid: &VelocityGrid, theta: &[f64]) -> Result<Vec<FpFields>, LearnError> {
+    let per = 5 * grid.len();
+    if theta.len() % per != 0 {
+        return Err(LearnError::Data(format!(
+            "{} values are not whole slots of {per} Fokker-Planck fields",
+            theta.len()
+        )));
+    }
+    theta
+        .chunks_exact(per)
+        .map(|t| FpFields::from_grid_units(*grid, t).map_err(|e| LearnError::Data(e.to_string())))
+        .collect()
+}

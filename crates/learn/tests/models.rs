@@ -1,0 +1,179 @@
+//! Every linear parametrisation: exact vector-Jacobian products (against
+//! finite differences, which are exact up to round-off for a linear map, and
+//! the dot-product test), the symmetries it promises, and agreement with the
+//! theory crate's radial fields.
+
+use collop_core::{FpFields, VelocityGrid};
+use collop_fp::{Difference, Edges, Scheme};
+use collop_learn::{LinearKind, Model, Symmetry, TimeNodes, linear_model};
+use collop_theory::{RadialCoefficients, fields_from_radial_fn};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn random(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// `<theta(u), w> = <u, theta_vjp(w)>` for the linear map (dot-product test),
+/// and the regularisation gradient against central differences.
+fn conformance(model: &dyn Model, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let np = model.nparams();
+    let nt = model.operator().nparams();
+    let u = random(&mut rng, np);
+    let w = random(&mut rng, nt);
+    let mut theta = vec![0.0; nt];
+    model.theta(&u, &mut theta);
+    let mut g = vec![0.0; np];
+    model.theta_vjp(&u, &w, &mut g);
+    let (lhs, rhs) = (dot(&theta, &w), dot(&u, &g));
+    assert!((lhs - rhs).abs() <= 1e-12 * (lhs.abs() + 1.0), "{}: {lhs} vs {rhs}", model.describe());
+    // Regularisation.
+    let mut dr = vec![0.0; np];
+    let r = model.regularisation(&u, &mut dr);
+    let v = random(&mut rng, np);
+    let eps = 1e-6;
+    let shift = |s: f64| -> Vec<f64> { u.iter().zip(&v).map(|(a, b)| a + s * b).collect() };
+    let mut scratch = vec![0.0; np];
+    let fd = (model.regularisation(&shift(eps), &mut scratch)
+        - model.regularisation(&shift(-eps), &mut scratch))
+        / (2.0 * eps);
+    let an = dot(&v, &dr);
+    assert!((fd - an).abs() <= 1e-6 * (an.abs() + 1e-8), "{}: R = {r}, dR {an} vs FD {fd}", model.describe());
+}
+
+fn grid() -> VelocityGrid {
+    VelocityGrid::square(9, 3.0).unwrap()
+}
+
+#[test]
+fn all_linear_models_conform() {
+    let scheme = Scheme::Reference(Edges::Guard);
+    let kinds = [
+        LinearKind::FpTensor(Symmetry::None),
+        LinearKind::FpTensor(Symmetry::Transpose),
+        LinearKind::FpTensor(Symmetry::Axis),
+        LinearKind::ParPerp(7),
+        LinearKind::Kernel { k: 2, difference: Difference::Forward, transpose: false },
+        LinearKind::Kernel { k: 3, difference: Difference::Centred, transpose: true },
+    ];
+    for (s, kind) in kinds.into_iter().enumerate() {
+        for g in [grid(), VelocityGrid::square(8, 3.0).unwrap()] {
+            let m = linear_model(g, kind, scheme, false, TimeNodes::constant()).unwrap();
+            conformance(&m, s as u64);
+            let td = linear_model(g, kind, scheme, false, TimeNodes::uniform(4, 9, 12).unwrap())
+                .unwrap()
+                .with_time_regularisation(0.3, 0.7);
+            conformance(&td, 100 + s as u64);
+        }
+    }
+}
+
+fn fields_of(model: &dyn Model, phi: &[f64]) -> FpFields {
+    let g = *model.operator().grid();
+    let mut theta = vec![0.0; model.operator().nparams()];
+    model.theta(phi, &mut theta);
+    FpFields::from_grid_units(g, &theta[..5 * g.len()]).unwrap()
+}
+
+#[test]
+fn symmetries_hold() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for g in [grid(), VelocityGrid::square(8, 3.0).unwrap()] {
+        let n = g.nx;
+        let t = linear_model(
+            g,
+            LinearKind::FpTensor(Symmetry::Transpose),
+            Scheme::Conservative,
+            false,
+            TimeNodes::constant(),
+        )
+        .unwrap();
+        let f = fields_of(&t, &random(&mut rng, t.nparams()));
+        for i in 0..n {
+            for j in 0..n {
+                assert_eq!(f.a_y[[i, j]], f.a_x[[j, i]]);
+                assert_eq!(f.d_yy[[i, j]], f.d_xx[[j, i]]);
+            }
+        }
+        let a = linear_model(
+            g,
+            LinearKind::FpTensor(Symmetry::Axis),
+            Scheme::Conservative,
+            false,
+            TimeNodes::constant(),
+        )
+        .unwrap();
+        assert_eq!(a.nparams(), 3 * (n - n / 2) * n, "half the grid is free");
+        let f = fields_of(&a, &random(&mut rng, a.nparams()));
+        for i in 0..n {
+            for j in 0..n {
+                let m = n - 1 - i;
+                assert_eq!(f.a_x[[m, j]], -f.a_x[[i, j]], "A_x odd in v_x");
+                assert_eq!(f.d_xx[[m, j]], f.d_xx[[i, j]], "D_xx even in v_x");
+                assert_eq!(f.d_xy[[m, j]], -f.d_xy[[i, j]], "D_xy odd in v_x");
+                assert_eq!(f.a_y[[i, j]], f.a_x[[j, i]]);
+            }
+        }
+    }
+}
+
+/// Profiles linear in |v| are represented exactly by linear interpolation,
+/// so the par/perp model reproduces the theory crate's rotation to round-off.
+#[test]
+fn par_perp_matches_theory_rotation() {
+    let g = VelocityGrid::square(11, 4.0).unwrap();
+    let nr = 9;
+    let m =
+        linear_model(g, LinearKind::ParPerp(nr), Scheme::Conservative, false, TimeNodes::constant()).unwrap();
+    let nodes = collop_learn::radial_nodes(&g, nr);
+    let profile =
+        |v: f64| RadialCoefficients { a_par: -0.1 * v, d_par: 0.2 + 0.01 * v, d_perp: 0.3 - 0.02 * v };
+    let (h, h2) = (g.dvx(), g.dvx() * g.dvx());
+    let mut phi = vec![0.0; 3 * nr];
+    for (k, &v) in nodes.iter().enumerate() {
+        let p = profile(v);
+        phi[k] = p.a_par / h;
+        phi[nr + k] = p.d_par / h2;
+        phi[2 * nr + k] = p.d_perp / h2;
+    }
+    let ours = fields_of(&m, &phi);
+    let theory = fields_from_radial_fn(&g, profile);
+    for (a, b) in ours.as_array().iter().zip(theory.as_array()) {
+        for (x, y) in a.iter().zip(b.iter()) {
+            assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+        }
+    }
+}
+
+/// Time nodes interpolate linearly and extrapolate beyond the last node.
+#[test]
+fn time_interpolation_is_linear_and_extrapolates() {
+    let g = VelocityGrid::square(4, 2.0).unwrap();
+    let nodes = 3;
+    let m = linear_model(
+        g,
+        LinearKind::FpTensor(Symmetry::None),
+        Scheme::Conservative,
+        false,
+        TimeNodes::uniform(nodes, 8, 12).unwrap(),
+    )
+    .unwrap();
+    let per = 5 * g.len();
+    // phi_node = (1 + node) everywhere: linear in time, 1 at step 0, 3 at step 8.
+    let phi: Vec<f64> = (0..nodes * per).map(|p| 1.0 + (p / per) as f64).collect();
+    let mut theta = vec![0.0; m.operator().nparams()];
+    m.theta(&phi, &mut theta);
+    for s in 0..12 {
+        let expected = 1.0 + s as f64 / 4.0;
+        assert!(
+            (theta[s * per + 7] - expected).abs() < 1e-12,
+            "slot {s}: {} vs {expected}",
+            theta[s * per + 7]
+        );
+    }
+}
