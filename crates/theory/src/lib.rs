@@ -19,7 +19,8 @@
 //!   particles with static shielding, from the profiles
 //!   [`static_shielding_profiles`], which keep the Maxwellian stationary.
 //! - Isotropic operators in general: [`RadialCoefficients`] rotated onto
-//!   `(v_x, v_y)` by [`radial_to_cartesian`], on a grid by
+//!   `(v_x, v_y)` by [`radial_to_cartesian`] (and back by
+//!   [`cartesian_to_radial`]), on a grid by
 //!   [`fields_from_radial_fn`] or [`fields_from_radial_cells`].
 //! - [`bessel_i0e`], [`bessel_i1e`]: `e^{-x} I_0(x)`, `e^{-x} I_1(x)`.
 //!
@@ -49,6 +50,6 @@ pub use finite_size::{static_shielding_fields, static_shielding_profiles};
 pub use maxwellian::{BiMaxwellian, Sampling, ring_on_grid};
 pub use ornstein_uhlenbeck::OrnsteinUhlenbeck;
 pub use radial::{
-    RadialCoefficients, cell_speed_and_direction, fields_from_radial_cells, fields_from_radial_fn,
-    radial_direction, radial_to_cartesian,
+    RadialCoefficients, cartesian_to_radial, cell_speed_and_direction, fields_from_radial_cells,
+    fields_from_radial_fn, radial_direction, radial_to_cartesian,
 };

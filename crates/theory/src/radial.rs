@@ -62,6 +62,31 @@ pub fn radial_to_cartesian(direction: [f64; 2], c: RadialCoefficients) -> [f64; 
     ]
 }
 
+/// Radial coefficients seen along `direction = [cos, sin]` (a unit vector,
+/// see [`radial_direction`]) in the Cartesian coefficients
+/// `[A_x, A_y, D_xx, D_yy, D_xy]` ([`collop_core::FIELD_NAMES`] order): the
+/// projections onto `e_par = (cos, sin)` and `e_perp = (-sin, cos)`,
+///
+/// ```text
+/// a_par  = A . e_par         = A_x cos + A_y sin,
+/// d_par  = e_par . D . e_par  = D_xx cos^2 + 2 D_xy cos sin + D_yy sin^2,
+/// d_perp = e_perp . D . e_perp = D_xx sin^2 - 2 D_xy cos sin + D_yy cos^2.
+/// ```
+///
+/// A left inverse of [`radial_to_cartesian`]: `cartesian_to_radial(e, radial_to_cartesian(e, c)) = c`.
+/// What a non-isotropic field has beyond the radial form (the drift across
+/// `v`, `A . e_perp`, and the off-diagonal `e_par . D . e_perp`) is dropped.
+pub fn cartesian_to_radial(direction: [f64; 2], cartesian: [f64; 5]) -> RadialCoefficients {
+    let [cos, sin] = direction;
+    let [ax, ay, dxx, dyy, dxy] = cartesian;
+    let (c2, s2, cs2) = (cos * cos, sin * sin, 2.0 * cos * sin);
+    RadialCoefficients {
+        a_par: ax * cos + ay * sin,
+        d_par: dxx * c2 + dxy * cs2 + dyy * s2,
+        d_perp: dxx * s2 - dxy * cs2 + dyy * c2,
+    }
+}
+
 /// Speed `|v|` and direction of the centre of cell `(i, j)`.
 ///
 /// A centre within round-off of the origin (`|v| <= 1e-9 min(dv_x, dv_y)`,
@@ -156,6 +181,30 @@ mod tests {
             assert!((dxy * ex + dyy * ey - C.d_par * ey).abs() < 1e-15);
             assert!((ax - C.a_par * ex).abs() < 1e-15 && (ay - C.a_par * ey).abs() < 1e-15);
         }
+    }
+
+    #[test]
+    fn cartesian_to_radial_inverts_the_rotation() {
+        // Round trip radial -> Cartesian -> radial at directions all around
+        // the circle and at the origin convention (to round-off).
+        let dirs = (0..24)
+            .map(|k| {
+                let th = 0.1 + k as f64 * std::f64::consts::PI / 12.0;
+                radial_direction(th.cos(), th.sin())
+            })
+            .chain([radial_direction(0.0, 0.0)]);
+        for dir in dirs {
+            let back = cartesian_to_radial(dir, radial_to_cartesian(dir, C));
+            assert!((back.a_par - C.a_par).abs() < 1e-15, "{back:?}");
+            assert!((back.d_par - C.d_par).abs() < 1e-15, "{back:?}");
+            assert!((back.d_perp - C.d_perp).abs() < 1e-15, "{back:?}");
+        }
+        // Components outside the radial form are dropped: a drift across v
+        // and an off-diagonal e_par.D.e_perp project to zero.
+        let [cos, sin] = radial_direction(1.0, 2.0);
+        let across = [-sin, cos, -2.0 * cos * sin, 2.0 * cos * sin, cos * cos - sin * sin];
+        let r = cartesian_to_radial([cos, sin], across);
+        assert!(r.a_par.abs() < 1e-15 && r.d_par.abs() < 1e-15 && r.d_perp.abs() < 1e-15, "{r:?}");
     }
 
     #[test]
