@@ -1,0 +1,490 @@
+//! Training: windows of PIC frames, the rollout-loss objective, optimisers
+//! (Adam, L-BFGS) and the staged schedule, with observers for logging and
+//! checkpoints (the argmin pattern: problem, iteration, observation apart).
+
+use collop_core::PhaseSpaceSeries;
+use collop_fp::{Loss, PreparedWindow, RolloutConfig, Simulator, Window};
+use ndarray::{Array3, Array4, Axis, s};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::{LearnError, Model};
+
+/// One stage of the schedule: unrolled steps per window, epochs, learning rate.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// Dump steps rolled out per window (the loss compares each).
+    pub unroll: usize,
+    /// Optimiser iterations (full-batch epochs).
+    pub epochs: usize,
+    /// Learning rate (Adam) or initial trial step (L-BFGS).
+    pub lr: f64,
+}
+
+/// The reference's schedule (arXiv 2601.10885): unroll 1, 2, 5, 10 for
+/// 1000, 200, 200, 500 epochs at learning rate 1e-3.
+pub fn reference_schedule() -> Vec<Stage> {
+    [(1, 1000), (2, 200), (5, 200), (10, 500)].map(|(unroll, epochs)| Stage { unroll, epochs, lr: 1e-3 }).to_vec()
+}
+
+/// Which windows are held out for validation: a seeded random fraction of
+/// the starting frames `(dataset, frame)`, the same for every stage.
+#[derive(Debug, Clone)]
+pub struct Split {
+    validation: std::collections::HashSet<(usize, usize)>,
+}
+
+impl Split {
+    /// Hold out `fraction` of the window starts of `data` (rounded), chosen with `seed`.
+    pub fn new(data: &[PhaseSpaceSeries], fraction: f64, seed: u64) -> Result<Self, LearnError> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(LearnError::Config(format!("validation fraction {fraction} must be in [0, 1)")));
+        }
+        let mut starts: Vec<(usize, usize)> =
+            data.iter().enumerate().flat_map(|(d, s)| (0..s.len().saturating_sub(1)).map(move |k| (d, k))).collect();
+        starts.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let n_val = (fraction * starts.len() as f64).round() as usize;
+        Ok(Self { validation: starts.into_iter().take(n_val).collect() })
+    }
+
+    /// No validation windows.
+    pub fn none() -> Self {
+        Self { validation: Default::default() }
+    }
+
+    /// Whether the window starting at frame `k` of dataset `d` is held out.
+    pub fn is_validation(&self, d: usize, k: usize) -> bool {
+        self.validation.contains(&(d, k))
+    }
+
+    /// Number of held-out starts.
+    pub fn len(&self) -> usize {
+        self.validation.len()
+    }
+
+    /// Whether nothing is held out.
+    pub fn is_empty(&self) -> bool {
+        self.validation.is_empty()
+    }
+}
+
+/// Windows of `unroll + 1` consecutive frames, grouped into batches that
+/// share a time step (and, for time-dependent models, a starting step), in
+/// the simulator's layout.
+pub struct WindowSet {
+    groups: Vec<(f64, PreparedWindow)>,
+    total: usize,
+}
+
+impl WindowSet {
+    /// The windows of `data` with `unroll` steps, training (`validation =
+    /// false`) or held-out ones, grouped for `time_dependent` models by start.
+    pub fn new(
+        data: &[PhaseSpaceSeries],
+        unroll: usize,
+        split: &Split,
+        validation: bool,
+        time_dependent: bool,
+    ) -> Result<Self, LearnError> {
+        if unroll == 0 {
+            return Err(LearnError::Config("unroll must be at least 1 step".into()));
+        }
+        // (dt bits, start or 0) -> list of (dataset, start).
+        let mut keyed: std::collections::BTreeMap<(u64, usize), Vec<(usize, usize)>> = Default::default();
+        for (d, series) in data.iter().enumerate() {
+            for k in 0..series.len().saturating_sub(unroll) {
+                if split.is_validation(d, k) == validation {
+                    let key = (series.dt.to_bits(), if time_dependent { k } else { 0 });
+                    keyed.entry(key).or_default().push((d, k));
+                }
+            }
+        }
+        let mut groups = Vec::new();
+        let mut total = 0;
+        for ((dt_bits, first), members) in keyed {
+            let (nx, ny) = data[members[0].0].grid.shape();
+            let b = members.len();
+            let mut f0 = Array3::zeros((b, nx, ny));
+            let mut targets = Array4::zeros((unroll, b, nx, ny));
+            for (m, &(d, k)) in members.iter().enumerate() {
+                f0.index_axis_mut(Axis(0), m).assign(&data[d].frame(k));
+                for u in 0..unroll {
+                    targets.slice_mut(s![u, m, .., ..]).assign(&data[d].frame(k + 1 + u));
+                }
+            }
+            let window = Window { f0: f0.view(), targets: targets.view(), first_step: first };
+            groups.push((f64::from_bits(dt_bits), PreparedWindow::new(&window)?));
+            total += b;
+        }
+        Ok(Self { groups, total })
+    }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    /// Whether there are no windows.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+/// The training objective: the rollout loss over a window set (the mean over
+/// windows) plus the model's regularisation, as a function of `phi`.
+pub struct Objective<'m> {
+    model: &'m dyn Model,
+    sim: Simulator<'m>,
+    loss: Loss,
+    theta: Vec<f64>,
+    dtheta: Vec<f64>,
+    /// Gradient evaluations so far.
+    pub evaluations: usize,
+}
+
+impl<'m> Objective<'m> {
+    /// The objective of `model` with rollout settings `cfg` and loss `loss`.
+    pub fn new(model: &'m dyn Model, cfg: RolloutConfig, loss: Loss) -> Self {
+        let nt = model.operator().nparams();
+        Self {
+            model,
+            sim: Simulator::new(model.operator(), cfg),
+            loss,
+            theta: vec![0.0; nt],
+            dtheta: vec![0.0; nt],
+            evaluations: 0,
+        }
+    }
+
+    /// Loss over `set` at `phi`; its gradient is written to `grad` if given.
+    pub fn evaluate(&mut self, set: &WindowSet, phi: &[f64], grad: Option<&mut [f64]>) -> Result<f64, LearnError> {
+        if set.is_empty() {
+            return Err(LearnError::Data("no windows to evaluate the loss on".into()));
+        }
+        self.model.theta(phi, &mut self.theta);
+        self.dtheta.fill(0.0);
+        let mut total = 0.0;
+        for (dt, w) in &set.groups {
+            let weight = w.batch() as f64 / set.total as f64;
+            let g = self.sim.loss_and_gradient_prepared(&self.theta, *dt, w, self.loss, false)?;
+            total += weight * g.loss;
+            for (a, b) in self.dtheta.iter_mut().zip(&g.dtheta) {
+                *a += weight * b;
+            }
+        }
+        self.evaluations += 1;
+        let mut scratch;
+        let dphi = match grad {
+            Some(g) => {
+                g.fill(0.0);
+                self.model.theta_vjp(phi, &self.dtheta, g);
+                g
+            }
+            None => {
+                scratch = vec![0.0; phi.len()];
+                &mut scratch[..]
+            }
+        };
+        total += self.model.regularisation(phi, dphi);
+        if !total.is_finite() || dphi.iter().any(|v| !v.is_finite()) {
+            return Err(LearnError::Diverged(format!(
+                "loss {total} or its gradient is not finite; lower the learning rate or use more sub-steps"
+            )));
+        }
+        Ok(total)
+    }
+}
+
+/// The state of an optimiser, kept across stages and saved in checkpoints.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptimiserState {
+    /// Adam moments and step count.
+    Adam {
+        /// First moment.
+        m: Vec<f64>,
+        /// Second moment.
+        v: Vec<f64>,
+        /// Steps taken.
+        t: u64,
+    },
+    /// L-BFGS curvature pairs.
+    Lbfgs {
+        /// Steps `s_k`.
+        s: Vec<Vec<f64>>,
+        /// Gradient changes `y_k`.
+        y: Vec<Vec<f64>>,
+    },
+}
+
+/// Which optimiser to use.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", deny_unknown_fields)]
+pub enum OptimiserKind {
+    /// Adam (Kingma & Ba 2015) with the PyTorch defaults beta = (0.9, 0.999), eps = 1e-8.
+    Adam,
+    /// Limited-memory BFGS (Nocedal 1980) with `history` pairs and a
+    /// backtracking Armijo line search; for smooth full-batch problems.
+    Lbfgs {
+        /// Curvature pairs kept.
+        history: usize,
+    },
+}
+
+impl OptimiserKind {
+    /// A fresh state for `n` parameters.
+    pub fn fresh_state(&self, n: usize) -> OptimiserState {
+        match self {
+            OptimiserKind::Adam => OptimiserState::Adam { m: vec![0.0; n], v: vec![0.0; n], t: 0 },
+            OptimiserKind::Lbfgs { .. } => OptimiserState::Lbfgs { s: Vec::new(), y: Vec::new() },
+        }
+    }
+}
+
+/// One optimiser iteration: evaluate, update `phi`; returns the loss at
+/// the parameters the iteration started from.
+pub fn iterate(
+    kind: &OptimiserKind,
+    state: &mut OptimiserState,
+    lr: f64,
+    objective: &mut Objective<'_>,
+    set: &WindowSet,
+    phi: &mut [f64],
+) -> Result<f64, LearnError> {
+    let n = phi.len();
+    let mut grad = vec![0.0; n];
+    let loss = objective.evaluate(set, phi, Some(&mut grad))?;
+    match (kind, state) {
+        (OptimiserKind::Adam, OptimiserState::Adam { m, v, t }) => {
+            let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+            *t += 1;
+            let (c1, c2) = (1.0 - b1.powi(*t as i32), 1.0 - b2.powi(*t as i32));
+            for k in 0..n {
+                m[k] = b1 * m[k] + (1.0 - b1) * grad[k];
+                v[k] = b2 * v[k] + (1.0 - b2) * grad[k] * grad[k];
+                phi[k] -= lr * (m[k] / c1) / ((v[k] / c2).sqrt() + eps);
+            }
+        }
+        (OptimiserKind::Lbfgs { history }, OptimiserState::Lbfgs { s, y }) => {
+            // Two-loop recursion for d = -H g.
+            let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+            let mut q = grad.clone();
+            let mut alphas = Vec::with_capacity(s.len());
+            for (sk, yk) in s.iter().zip(y.iter()).rev() {
+                let rho = 1.0 / dot(yk, sk);
+                let a = rho * dot(sk, &q);
+                for (qi, yi) in q.iter_mut().zip(yk) {
+                    *qi -= a * yi;
+                }
+                alphas.push((a, rho));
+            }
+            let gamma = match (s.last(), y.last()) {
+                (Some(sk), Some(yk)) => dot(sk, yk) / dot(yk, yk),
+                _ => lr / dot(&grad, &grad).sqrt().max(1e-300),
+            };
+            for qi in q.iter_mut() {
+                *qi *= gamma;
+            }
+            for ((sk, yk), (a, rho)) in s.iter().zip(y.iter()).zip(alphas.into_iter().rev()) {
+                let b = rho * dot(yk, &q);
+                for (qi, si) in q.iter_mut().zip(sk) {
+                    *qi += (a - b) * si;
+                }
+            }
+            let mut d: Vec<f64> = q.iter().map(|v| -v).collect();
+            let mut slope = dot(&grad, &d);
+            if slope >= 0.0 {
+                // Not a descent direction: restart from steepest descent.
+                s.clear();
+                y.clear();
+                let scale = lr / dot(&grad, &grad).sqrt().max(1e-300);
+                d = grad.iter().map(|g| -scale * g).collect();
+                slope = dot(&grad, &d);
+            }
+            // Backtracking Armijo line search.
+            let mut step = 1.0;
+            let mut trial = vec![0.0; n];
+            let mut new_grad = vec![0.0; n];
+            let mut accepted = false;
+            for _ in 0..30 {
+                for k in 0..n {
+                    trial[k] = phi[k] + step * d[k];
+                }
+                match objective.evaluate(set, &trial, Some(&mut new_grad)) {
+                    Ok(l) if l <= loss + 1e-4 * step * slope => {
+                        accepted = true;
+                        break;
+                    }
+                    Ok(_) | Err(LearnError::Diverged(_)) | Err(LearnError::Fp(_)) => step *= 0.5,
+                    Err(e) => return Err(e),
+                }
+            }
+            if accepted {
+                let sk: Vec<f64> = d.iter().map(|v| step * v).collect();
+                let yk: Vec<f64> = new_grad.iter().zip(&grad).map(|(a, b)| a - b).collect();
+                if dot(&sk, &yk) > 1e-12 * dot(&yk, &yk).sqrt() * dot(&sk, &sk).sqrt() {
+                    s.push(sk);
+                    y.push(yk);
+                    if s.len() > *history {
+                        s.remove(0);
+                        y.remove(0);
+                    }
+                }
+                phi.copy_from_slice(&trial);
+            } else {
+                s.clear();
+                y.clear();
+            }
+        }
+        _ => return Err(LearnError::Config("optimiser state does not match the optimiser".into())),
+    }
+    Ok(loss)
+}
+
+/// What an observer sees after every epoch.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EpochRecord {
+    /// Stage index.
+    pub stage: usize,
+    /// Epoch within the stage.
+    pub epoch: usize,
+    /// Epoch counted over all stages.
+    pub global_epoch: usize,
+    /// Unrolled steps of the stage.
+    pub unroll: usize,
+    /// Training loss at the parameters the epoch started from.
+    pub train_loss: f64,
+    /// Validation loss at the same parameters, if there is a validation set.
+    pub val_loss: Option<f64>,
+    /// Learning rate.
+    pub lr: f64,
+    /// Gradient evaluations so far.
+    pub evaluations: usize,
+    /// Wall time since training started, seconds.
+    pub elapsed: f64,
+}
+
+/// Watches training; logging, checkpoints and progress bars are observers,
+/// never code inside the optimiser.
+pub trait Observer {
+    /// After every epoch, with the parameters the record refers to, the
+    /// updated parameters and the optimiser state after the update.
+    fn on_epoch(&mut self, _record: &EpochRecord, _phi_scored: &[f64], _state: &TrainState) -> Result<(), LearnError> {
+        Ok(())
+    }
+    /// After a stage, with the state (its best parameters included).
+    fn on_stage_end(&mut self, _stage: usize, _state: &TrainState) -> Result<(), LearnError> {
+        Ok(())
+    }
+}
+
+/// Everything needed to resume training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainState {
+    /// Current parameters.
+    pub phi: Vec<f64>,
+    /// Optimiser state.
+    pub optimiser: OptimiserState,
+    /// Stage to run next (or running).
+    pub stage: usize,
+    /// Epochs of that stage already done.
+    pub epoch: usize,
+    /// Epochs done over all stages.
+    pub global_epoch: usize,
+    /// Best parameters overall and their score (validation loss, or
+    /// training loss without a validation set).
+    pub best: Option<(f64, Vec<f64>)>,
+    /// Best parameters of each finished or running stage.
+    pub stage_best: Vec<Option<(f64, Vec<f64>)>>,
+}
+
+impl TrainState {
+    /// A fresh state from initial parameters.
+    pub fn new(phi: Vec<f64>, kind: &OptimiserKind, n_stages: usize) -> Self {
+        let optimiser = kind.fresh_state(phi.len());
+        Self { phi, optimiser, stage: 0, epoch: 0, global_epoch: 0, best: None, stage_best: vec![None; n_stages] }
+    }
+}
+
+/// Settings of a training run.
+#[derive(Debug, Clone)]
+pub struct TrainSettings {
+    /// Stages run in order.
+    pub stages: Vec<Stage>,
+    /// Optimiser.
+    pub optimiser: OptimiserKind,
+    /// Loss.
+    pub loss: Loss,
+    /// Rollout settings during training.
+    pub rollout: RolloutConfig,
+}
+
+/// Run (or resume) the schedule on `data` from `state`, reporting to `observers`.
+pub fn train(
+    model: &dyn Model,
+    data: &[PhaseSpaceSeries],
+    split: &Split,
+    settings: &TrainSettings,
+    state: &mut TrainState,
+    observers: &mut [&mut dyn Observer],
+) -> Result<(), LearnError> {
+    if data.is_empty() {
+        return Err(LearnError::Data("no datasets to train on".into()));
+    }
+    let grid = *model.operator().grid();
+    for s in data {
+        if !s.grid.same_as(&grid) {
+            return Err(LearnError::Data(format!("a dataset's grid ({}) differs from the model's ({grid})", s.grid)));
+        }
+    }
+    let time_dependent = model.operator().n_slots() > 1;
+    let start = std::time::Instant::now();
+    let mut objective = Objective::new(model, settings.rollout, settings.loss);
+    while state.stage < settings.stages.len() {
+        let stage = settings.stages[state.stage];
+        let train_set = WindowSet::new(data, stage.unroll, split, false, time_dependent)?;
+        if train_set.is_empty() {
+            return Err(LearnError::Data(format!(
+                "stage {}: no training windows of {} steps; the datasets are too short",
+                state.stage, stage.unroll
+            )));
+        }
+        let val_set = WindowSet::new(data, stage.unroll, split, true, time_dependent)?;
+        while state.epoch < stage.epochs {
+            let scored = state.phi.clone();
+            let train_loss = iterate(&settings.optimiser, &mut state.optimiser, stage.lr, &mut objective, &train_set, &mut state.phi)?;
+            let val_loss = if val_set.is_empty() { None } else { Some(objective.evaluate(&val_set, &scored, None)?) };
+            let score = val_loss.unwrap_or(train_loss);
+            if state.best.as_ref().is_none_or(|(b, _)| score < *b) {
+                state.best = Some((score, scored.clone()));
+            }
+            let sb = &mut state.stage_best[state.stage];
+            if sb.as_ref().is_none_or(|(b, _)| score < *b) {
+                *sb = Some((score, scored.clone()));
+            }
+            state.epoch += 1;
+            state.global_epoch += 1;
+            let record = EpochRecord {
+                stage: state.stage,
+                epoch: state.epoch,
+                global_epoch: state.global_epoch,
+                unroll: stage.unroll,
+                train_loss,
+                val_loss,
+                lr: stage.lr,
+                evaluations: objective.evaluations,
+                elapsed: start.elapsed().as_secs_f64(),
+            };
+            for o in observers.iter_mut() {
+                o.on_epoch(&record, &scored, state)?;
+            }
+        }
+        for o in observers.iter_mut() {
+            o.on_stage_end(state.stage, state)?;
+        }
+        state.stage += 1;
+        state.epoch = 0;
+    }
+    Ok(())
+}
