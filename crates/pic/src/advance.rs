@@ -262,13 +262,15 @@ pub(crate) fn advance_em<const O: usize, const KE: bool, A: Fma>(
     let mut x1 = [0.0; BLOCK];
     let mut y1 = [0.0; BLOCK];
     let mut vz = [0.0; BLOCK];
+    let mut i0 = [[0isize; 2]; BLOCK];
+    let mut s0 = [[[0.0; MAX_W]; 2]; BLOCK];
     let mut start = 0;
     while start < n {
         let m = (n - start).min(BLOCK);
         let (xs, ys) = (&mut c.x[start..start + m], &mut c.y[start..start + m]);
         let (uxs, uys, uzs) =
             (&mut c.ux[start..start + m], &mut c.uy[start..start + m], &mut c.uz[start..start + m]);
-        // Phase 1: gather.
+        // Phase 1: gather; keep the node shapes at x^n for the deposit.
         for q in 0..m {
             let (x, y) = (xs[q], ys[q]);
             let (ixn, sxn) = weights::<O>(x);
@@ -286,6 +288,8 @@ pub(crate) fn advance_em<const O: usize, const KE: bool, A: Fma>(
             b[0][q] = bx + k.b0[0];
             b[1][q] = by + k.b0[1];
             b[2][q] = bz + k.b0[2];
+            i0[q] = [ixn, iyn];
+            s0[q] = [sxn, syn];
         }
         // Phase 2: push and move, independent across particles (pipelines
         // the square roots and divisions instead of chaining them).
@@ -293,8 +297,8 @@ pub(crate) fn advance_em<const O: usize, const KE: bool, A: Fma>(
         // Phase 3: Esirkepov deposit from x^n to x^{n+1}, then wrap. The
         // shapes at x^n are recomputed: cheaper than keeping them.
         for q in 0..m {
-            let (ix0, sx0) = weights::<O>(xs[q]);
-            let (iy0, sy0) = weights::<O>(ys[q]);
+            let [ix0, iy0] = i0[q];
+            let [sx0, sy0] = s0[q];
             let (ix1, sx1) = weights::<O>(x1[q]);
             let (iy1, sy1) = weights::<O>(y1[q]);
             let fz = k.jz * vz[q];

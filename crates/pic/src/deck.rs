@@ -42,6 +42,11 @@
 //! density = 1.0
 //! mobile = false       # a uniform neutralising background
 //!
+//! [output]
+//! energy_every = 10           # steps between energy records
+//! checkpoint_every_dumps = 20 # 0: no checkpoints
+//! fields_every_dumps = 0      # field snapshots fields/NNNNNN.npz (0: none)
+//!
 //! [phase_space]
 //! bins = 51            # histogram cells per axis
 //! v_max = 5.0          # window [-v_max, v_max]^2 in units of the species' v_th
@@ -391,6 +396,9 @@ pub struct OutputDeck {
     /// Dumps between checkpoints (0: none).
     #[serde(default)]
     pub checkpoint_every_dumps: usize,
+    /// Dumps between field snapshots `fields/NNNNNN.npz` (0: none).
+    #[serde(default)]
+    pub fields_every_dumps: usize,
 }
 
 fn default_energy_every() -> usize {
@@ -399,7 +407,7 @@ fn default_energy_every() -> usize {
 
 impl Default for OutputDeck {
     fn default() -> Self {
-        Self { energy_every: default_energy_every(), checkpoint_every_dumps: 0 }
+        Self { energy_every: default_energy_every(), checkpoint_every_dumps: 0, fields_every_dumps: 0 }
     }
 }
 

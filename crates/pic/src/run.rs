@@ -9,6 +9,7 @@
 //! energy.csv              step, time, electric, magnetic, kinetic per species, total
 //! run.json                seed, version, threads, timing, energy error, sample sizes
 //! checkpoint.bin          the latest checkpoint (when enabled)
+//! fields/NNNNNN.npz       field snapshots ex, ey, ez, bx, by, bz, rho (nx x ny, when enabled)
 //! <sub-population>/f/     NNNNNN.npy histograms + args.yaml (the reference layout)
 //! <sub-population>/tracks.npz   ids, t, vx, vy, vz [, x, y], v_th_c
 //! ```
@@ -117,6 +118,9 @@ pub struct RunSummary {
     pub wall_seconds: f64,
     /// Largest `|E_total / E_total(0) - 1|` of the energy history.
     pub max_energy_error: f64,
+    /// Numerical heating rate: least-squares slope of `E_total / E_total(0)`
+    /// against time, per `1/omega_p`.
+    pub heating_rate: f64,
     /// Sample sizes of the sub-populations at `t = 0`.
     pub sample_sizes: Vec<SampleSize>,
     /// Threads used.
@@ -218,6 +222,10 @@ fn run_in_pool(
                 w.write_frame(dump, h.view()).map_err(|e| PicError::Run(e.to_string()))?;
             }
             diag.record_tracks(&sim);
+            let fe = deck.output.fields_every_dumps;
+            if fe > 0 && dump % fe == 0 {
+                write_fields(out_dir, &sim, dump)?;
+            }
             next_dump = dump + 1;
             observer.dumped(dump, sim.time());
             if ckpt_every > 0 && dump > 0 && dump % ckpt_every == 0 && step < n_steps {
@@ -279,6 +287,7 @@ fn run_in_pool(
         max_energy_error: energy
             .first()
             .map_or(0.0, |e0| energy.iter().map(|e| (e.total / e0.total - 1.0).abs()).fold(0.0, f64::max)),
+        heating_rate: heating_rate(&energy),
         sample_sizes,
         threads,
         simd: sim.simd(),
@@ -287,6 +296,47 @@ fn run_in_pool(
     };
     write_text(&out_dir.join("run.json"), &serde_json::to_string_pretty(&summary).unwrap_or_default())?;
     Ok(summary)
+}
+
+fn heating_rate(energy: &[EnergyRecord]) -> f64 {
+    if energy.len() < 2 {
+        return 0.0;
+    }
+    let n = energy.len() as f64;
+    let e0 = energy[0].total;
+    let mt = energy.iter().map(|r| r.time).sum::<f64>() / n;
+    let me = energy.iter().map(|r| r.total / e0).sum::<f64>() / n;
+    let cov: f64 = energy.iter().map(|r| (r.time - mt) * (r.total / e0 - me)).sum();
+    let var: f64 = energy.iter().map(|r| (r.time - mt).powi(2)).sum();
+    if var > 0.0 { cov / var } else { 0.0 }
+}
+
+/// The interior of every field (and the charge density) at `dump`.
+fn write_fields(out_dir: &Path, sim: &Simulation, dump: usize) -> Result<(), PicError> {
+    let dir = out_dir.join("fields");
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let g = sim.grid;
+    let f = &sim.fields;
+    let rho = match sim.kind {
+        SolverKind::Em => sim.charge_density(),
+        SolverKind::Es => f.rho.clone(),
+    };
+    let arrays: Vec<(&str, ndarray::ArrayD<f64>)> = [
+        ("ex", &f.ex),
+        ("ey", &f.ey),
+        ("ez", &f.ez),
+        ("bx", &f.bx),
+        ("by", &f.by),
+        ("bz", &f.bz),
+        ("rho", &rho),
+    ]
+    .into_iter()
+    .map(|(name, a)| (name, ndarray::Array2::from_shape_fn((g.nx, g.ny), |(i, j)| a[g.idx(i, j)]).into_dyn()))
+    .collect();
+    let views: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+        arrays.iter().map(|(n, a)| (*n, a.view())).collect();
+    let path = dir.join(format!("{dump:06}.npz"));
+    collop_io::write_npz(&path, &views).map_err(|e| PicError::Run(e.to_string()))
 }
 
 fn energy_error(energy: &[EnergyRecord]) -> f64 {

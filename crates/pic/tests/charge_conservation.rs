@@ -38,6 +38,26 @@ fn gauss_law_holds_to_round_off_for_every_shape_order() {
     }
 }
 
+/// Mobile ions (a second species, drifting) and a relativistic electron
+/// drift: Gauss's law still holds to round-off (same reasoning as above).
+#[test]
+fn gauss_law_with_mobile_ions_and_relativistic_drift() {
+    use collop_pic::deck::Distribution;
+    let mut deck = Setup { order: 2, u_th: 0.2, seed: 4, ..Setup::default() }.deck();
+    deck.species[0].distribution = Some(Distribution::Maxwellian { u_th: 0.2, drift: [1.5, -0.7, 0.3] });
+    deck.species[1].mobile = true;
+    deck.species[1].mass = 25.0;
+    deck.species[1].ppc = 4;
+    deck.species[1].distribution = Some(Distribution::Maxwellian { u_th: 0.02, drift: [-0.1, 0.0, 0.0] });
+    let mut sim = Simulation::new(&deck, 2).unwrap();
+    assert_eq!(sim.species.len(), 2);
+    for _ in 0..60 {
+        sim.step();
+    }
+    let r = sim.gauss_residual();
+    assert!(r < 1e-11, "residual {r}");
+}
+
 /// Same seed and chunk count: bit-identical runs, whatever the pool size.
 #[test]
 fn runs_are_reproducible_for_a_given_seed_and_thread_count() {

@@ -24,6 +24,7 @@ shape_order = 2
 [output]
 energy_every = 10
 checkpoint_every_dumps = 2
+fields_every_dumps = 5
 [phase_space]
 bins = 51
 v_max = 5.0
@@ -112,6 +113,10 @@ fn run_writes_reference_datasets_and_tracks() {
     // well under a percent in 20 / omega_p.
     assert!(summary.max_energy_error < 5e-3, "{}", summary.max_energy_error);
     assert!(dir.path().join("checkpoint.bin").exists());
+    let fields = collop_io::read_npz(dir.path().join("fields").join("000010.npz")).unwrap();
+    assert_eq!(fields.len(), 7);
+    assert!(fields.iter().all(|(_, a)| a.shape() == [32, 32]));
+    assert!(summary.heating_rate.abs() < 1e-3, "{}", summary.heating_rate);
 }
 
 /// Interrupt after 130 steps (a checkpoint was written at dump 2, step 80),
