@@ -1016,6 +1016,44 @@ mobile = false
     }
 
     #[test]
+    fn sub_populations_are_checked() {
+        let blob = |extra: &str| {
+            format!(
+                "{THERMAL}\n[[sub_populations]]\nname = \"blob\"\nspecies = \"electrons\"\n{extra}\n\
+                 target = {{ kind = \"maxwellian\", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }}\n"
+            )
+        };
+        let ok = Deck::from_toml(&blob("method = \"test_species\"\nfraction = 0.02")).unwrap();
+        let d = ok.validate().unwrap();
+        // 0.02 / 0.98 of 4 ppc x 256 cells.
+        assert_eq!(d.sub_populations[0].particles, 21);
+        assert_eq!(d.particles, 1024 + 21);
+        let sel = Deck::from_toml(&blob("method = \"selection\"")).unwrap().validate().unwrap();
+        // M = 4 exp(8/3) = 57.6 for this blob in a unit Maxwellian (401-point scan).
+        assert!((sel.sub_populations[0].parameter - 4.0 * (8.0f64 / 3.0).exp()).abs() < 0.5);
+        for (bad, why) in [
+            ("method = \"test_species\"", "fraction"),
+            ("method = \"test_species\"\nfraction = 0.7", "fraction"),
+            ("method = \"selection\"\nfraction = 0.1", "test_species only"),
+        ] {
+            let e = Deck::from_toml(&blob(bad)).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let e = Deck::from_toml(
+            &blob("method = \"reweighting\"")
+                .replace("species = \"electrons\"\nmethod", "species = \"ions\"\nmethod"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("mobile"), "{e}");
+        let e =
+            Deck::from_toml(&blob("method = \"reweighting\"").replace("name = \"blob\"", "name = \"../x\""))
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("folder"), "{e}");
+    }
+
+    #[test]
     fn mixture_moments() {
         let d = Distribution::Sum {
             components: vec![
