@@ -14,8 +14,27 @@
 //! Particles are B-spline shapes of order 1 to 4 ([`shape`]), pushed by the
 //! relativistic Boris scheme ([`push::boris`]); the electromagnetic current
 //! is deposited by Esirkepov's charge-conserving scheme, so Gauss's law
-//! holds to round-off at every step. See [`sim`] for the time step,
-//! [`deck`] for the input deck.
+//! holds to round-off at every step.
+//!
+//! - [`deck`]: the typed TOML deck, its validation and derived quantities;
+//! - [`sim`]: the simulation state and its time step ([`Simulation::step`]);
+//! - [`run()`]: a whole run into a run directory, with an [`Observer`] for
+//!   progress, checkpoints and resume (the [`mod@run`] module docs list the files);
+//! - [`diag`]: sub-populations (test species, selection, reweighting),
+//!   their velocity histograms and tracks;
+//! - kernels: [`push`] (Boris), [`shape`] (B-splines), [`yee`] (Maxwell),
+//!   [`poisson`] (FFT), [`filter`] (binomial), [`particles`] (storage, sort),
+//!   [`load`] (initial conditions).
+//!
+//! ```no_run
+//! use collop_pic::{Deck, RunOptions, Silent, run};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let deck = Deck::from_toml(&std::fs::read_to_string("deck.toml")?)?;
+//! print!("{}", deck.derived(2)?);
+//! let summary = run(&deck, "RUN".as_ref(), &RunOptions { threads: 2, ..RunOptions::default() }, &mut Silent)?;
+//! println!("{} dumps, max energy error {:.2e}", summary.dumps, summary.max_energy_error);
+//! # Ok(()) }
+//! ```
 
 pub mod deck;
 pub mod diag;
