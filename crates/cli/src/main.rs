@@ -3,11 +3,14 @@
 //! The binary only parses arguments, builds the pieces from the library
 //! crates, runs them and writes results; the science lives in the crates.
 
+mod config;
 mod demo;
 mod info;
 mod model;
 mod output;
 mod rollout;
+mod run;
+mod train;
 
 use std::process::ExitCode;
 
@@ -32,6 +35,10 @@ enum Command {
     /// Roll a model forward from the first frame of a dataset and score it
     /// against every later frame.
     Rollout(rollout::RolloutArgs),
+    /// Learn an operator from datasets into a run directory (TOML config).
+    Train(train::TrainArgs),
+    /// Score trained runs by full rollouts, with the frozen (and theory) baselines.
+    Test(train::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +47,8 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(&a),
         Command::Info(a) => info::run(&a),
         Command::Rollout(a) => rollout::run(&a),
+        Command::Train(a) => train::run_train(&a),
+        Command::Test(a) => train::run_test(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

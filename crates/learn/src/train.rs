@@ -26,7 +26,9 @@ pub struct Stage {
 /// The reference's schedule (arXiv 2601.10885): unroll 1, 2, 5, 10 for
 /// 1000, 200, 200, 500 epochs at learning rate 1e-3.
 pub fn reference_schedule() -> Vec<Stage> {
-    [(1, 1000), (2, 200), (5, 200), (10, 500)].map(|(unroll, epochs)| Stage { unroll, epochs, lr: 1e-3 }).to_vec()
+    [(1, 1000), (2, 200), (5, 200), (10, 500)]
+        .map(|(unroll, epochs)| Stage { unroll, epochs, lr: 1e-3 })
+        .to_vec()
 }
 
 /// Which windows are held out for validation: a seeded random fraction of
@@ -42,8 +44,11 @@ impl Split {
         if !(0.0..1.0).contains(&fraction) {
             return Err(LearnError::Config(format!("validation fraction {fraction} must be in [0, 1)")));
         }
-        let mut starts: Vec<(usize, usize)> =
-            data.iter().enumerate().flat_map(|(d, s)| (0..s.len().saturating_sub(1)).map(move |k| (d, k))).collect();
+        let mut starts: Vec<(usize, usize)> = data
+            .iter()
+            .enumerate()
+            .flat_map(|(d, s)| (0..s.len().saturating_sub(1)).map(move |k| (d, k)))
+            .collect();
         starts.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
         let n_val = (fraction * starts.len() as f64).round() as usize;
         Ok(Self { validation: starts.into_iter().take(n_val).collect() })
@@ -159,7 +164,12 @@ impl<'m> Objective<'m> {
     }
 
     /// Loss over `set` at `phi`; its gradient is written to `grad` if given.
-    pub fn evaluate(&mut self, set: &WindowSet, phi: &[f64], grad: Option<&mut [f64]>) -> Result<f64, LearnError> {
+    pub fn evaluate(
+        &mut self,
+        set: &WindowSet,
+        phi: &[f64],
+        grad: Option<&mut [f64]>,
+    ) -> Result<f64, LearnError> {
         if set.is_empty() {
             return Err(LearnError::Data("no windows to evaluate the loss on".into()));
         }
@@ -174,7 +184,9 @@ impl<'m> Objective<'m> {
                 *a += weight * b;
             }
         }
-        self.evaluations += 1;
+        if grad.is_some() {
+            self.evaluations += 1;
+        }
         let mut scratch;
         let dphi = match grad {
             Some(g) => {
@@ -370,7 +382,12 @@ pub struct EpochRecord {
 pub trait Observer {
     /// After every epoch, with the parameters the record refers to, the
     /// updated parameters and the optimiser state after the update.
-    fn on_epoch(&mut self, _record: &EpochRecord, _phi_scored: &[f64], _state: &TrainState) -> Result<(), LearnError> {
+    fn on_epoch(
+        &mut self,
+        _record: &EpochRecord,
+        _phi_scored: &[f64],
+        _state: &TrainState,
+    ) -> Result<(), LearnError> {
         Ok(())
     }
     /// After a stage, with the state (its best parameters included).
@@ -392,8 +409,10 @@ pub struct TrainState {
     pub epoch: usize,
     /// Epochs done over all stages.
     pub global_epoch: usize,
-    /// Best parameters overall and their score (validation loss, or
-    /// training loss without a validation set).
+    /// Best parameters of the current (after training, the last) stage and
+    /// their score (validation loss, or training loss without a validation
+    /// set): losses of different unroll lengths are not comparable, so the
+    /// model a run delivers is the best of its final stage.
     pub best: Option<(f64, Vec<f64>)>,
     /// Best parameters of each finished or running stage.
     pub stage_best: Vec<Option<(f64, Vec<f64>)>>,
@@ -403,7 +422,15 @@ impl TrainState {
     /// A fresh state from initial parameters.
     pub fn new(phi: Vec<f64>, kind: &OptimiserKind, n_stages: usize) -> Self {
         let optimiser = kind.fresh_state(phi.len());
-        Self { phi, optimiser, stage: 0, epoch: 0, global_epoch: 0, best: None, stage_best: vec![None; n_stages] }
+        Self {
+            phi,
+            optimiser,
+            stage: 0,
+            epoch: 0,
+            global_epoch: 0,
+            best: None,
+            stage_best: vec![None; n_stages],
+        }
     }
 }
 
@@ -435,7 +462,10 @@ pub fn train(
     let grid = *model.operator().grid();
     for s in data {
         if !s.grid.same_as(&grid) {
-            return Err(LearnError::Data(format!("a dataset's grid ({}) differs from the model's ({grid})", s.grid)));
+            return Err(LearnError::Data(format!(
+                "a dataset's grid ({}) differs from the model's ({grid})",
+                s.grid
+            )));
         }
     }
     let time_dependent = model.operator().n_slots() > 1;
@@ -451,10 +481,23 @@ pub fn train(
             )));
         }
         let val_set = WindowSet::new(data, stage.unroll, split, true, time_dependent)?;
+        if state.epoch == 0 {
+            // Losses of different unroll lengths are not comparable: the
+            // best parameters are those of the current stage (the reference's rule).
+            state.best = None;
+        }
         while state.epoch < stage.epochs {
             let scored = state.phi.clone();
-            let train_loss = iterate(&settings.optimiser, &mut state.optimiser, stage.lr, &mut objective, &train_set, &mut state.phi)?;
-            let val_loss = if val_set.is_empty() { None } else { Some(objective.evaluate(&val_set, &scored, None)?) };
+            let train_loss = iterate(
+                &settings.optimiser,
+                &mut state.optimiser,
+                stage.lr,
+                &mut objective,
+                &train_set,
+                &mut state.phi,
+            )?;
+            let val_loss =
+                if val_set.is_empty() { None } else { Some(objective.evaluate(&val_set, &scored, None)?) };
             let score = val_loss.unwrap_or(train_loss);
             if state.best.as_ref().is_none_or(|(b, _)| score < *b) {
                 state.best = Some((score, scored.clone()));

@@ -1,0 +1,364 @@
+//! `collop train` and `collop test`: learn an operator into a run
+//! directory, and score runs by full rollouts.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use collop_core::PhaseSpaceSeries;
+use collop_fp::metrics::{RolloutErrors, rollout_errors};
+use collop_fp::{Operator, Simulator};
+use collop_learn::{
+    EpochRecord, LearnError, Model, Observer, Split, TrainSettings, TrainState, fp_fields, train,
+};
+use ndarray::{ArrayD, IxDyn};
+use serde::Serialize;
+
+use crate::config::TrainConfig;
+use crate::run::{self, RunLogger};
+
+/// Arguments of `collop train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Configuration file (TOML).
+    pub config: PathBuf,
+    /// Run directory to create (or resume).
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// Continue an interrupted run from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// Arguments of `collop test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Run directories written by `collop train`.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Datasets to roll out (default: those the run was trained on).
+    #[arg(long)]
+    pub data: Vec<PathBuf>,
+    /// Also score the static-shielding theory model with this amplitude.
+    #[arg(long)]
+    pub amplitude: Option<f64>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Read every dataset of a config; all must share one grid.
+pub fn load_data(folders: &[PathBuf]) -> Result<Vec<(String, PhaseSpaceSeries)>> {
+    let mut out: Vec<(String, PhaseSpaceSeries)> = Vec::new();
+    for f in folders {
+        let d = collop_io::read_dataset(f).with_context(|| format!("reading {}", f.display()))?;
+        if let Some((name, first)) = out.first()
+            && !first.grid.same_as(&d.series.grid)
+        {
+            bail!("{}: grid {} differs from {name}'s {}", f.display(), d.series.grid, first.grid);
+        }
+        out.push((d.path.display().to_string(), d.series));
+    }
+    Ok(out)
+}
+
+/// Progress bar observer (on a terminal only).
+struct Progress {
+    bar: indicatif::ProgressBar,
+}
+
+impl Observer for Progress {
+    fn on_epoch(&mut self, r: &EpochRecord, _phi: &[f64], _s: &TrainState) -> Result<(), LearnError> {
+        self.bar.set_position(r.global_epoch as u64);
+        let val = r.val_loss.map(|v| format!(" val {v:.4e}")).unwrap_or_default();
+        self.bar
+            .set_message(format!("stage {} (unroll {}) train {:.4e}{val}", r.stage, r.unroll, r.train_loss));
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct RunInfo<'a> {
+    version: &'a str,
+    seed: u64,
+    model: String,
+    model_parameters: usize,
+    operator_parameters: usize,
+    datasets: Vec<&'a str>,
+    training_windows_held_out: usize,
+}
+
+/// Run `collop train`.
+pub fn run_train(a: &TrainArgs) -> Result<()> {
+    let cfg = TrainConfig::load(&a.config)?;
+    let dir = &a.out;
+    let exists = dir.join(run::CHECKPOINT).exists() || dir.join(run::MODEL).exists();
+    if exists && !a.resume {
+        bail!("{} already holds a run; use --resume to continue it, or another -o", dir.display());
+    }
+    if a.resume && !dir.join(run::CHECKPOINT).exists() {
+        bail!("--resume: {} has no checkpoint.npz to resume from", dir.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let data = load_data(&cfg.data.folders)?;
+    let series: Vec<PhaseSpaceSeries> = data.iter().map(|(_, s)| s.clone()).collect();
+    let n_steps = series.iter().map(|s| s.len() - 1).max().unwrap_or(0);
+    if n_steps == 0 {
+        bail!("the datasets have a single frame each; training needs at least two");
+    }
+    let model = cfg.model(series[0].grid, n_steps, &cfg.numerics)?;
+    let split = Split::new(&series, cfg.data.validation_fraction, cfg.seed)?;
+    let settings = TrainSettings {
+        stages: cfg.training.stages.clone(),
+        optimiser: cfg.training.optimiser,
+        loss: cfg.training.loss(),
+        rollout: cfg.numerics.rollout(),
+    };
+    let mut state = TrainState::new(model.init(), &settings.optimiser, settings.stages.len());
+    if a.resume {
+        run::load_checkpoint(dir, &mut state)?;
+        eprintln!(
+            "resuming at stage {}, epoch {} ({} epochs done)",
+            state.stage, state.epoch, state.global_epoch
+        );
+    } else {
+        collop_io::write_text(dir.join(run::CONFIG), &toml::to_string(&cfg)?)?;
+        let info = RunInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            seed: cfg.seed,
+            model: model.describe(),
+            model_parameters: model.nparams(),
+            operator_parameters: model.operator().nparams(),
+            datasets: data.iter().map(|(n, _)| n.as_str()).collect(),
+            training_windows_held_out: split.len(),
+        };
+        collop_io::write_text(dir.join(run::RUN_JSON), &serde_json::to_string_pretty(&info)?)?;
+    }
+    eprintln!("model: {}", model.describe());
+    let total: u64 = settings.stages.iter().map(|s| s.epochs as u64).sum();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} epochs {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_position(state.global_epoch as u64);
+    let mut progress = Progress { bar };
+    let mut logger =
+        RunLogger::new(dir, cfg.training.checkpoint_every, a.resume.then_some(state.global_epoch))?;
+    let start = std::time::Instant::now();
+    let mut evaluations = 0;
+    {
+        let mut counter = EvalCounter(&mut evaluations);
+        train(
+            &model,
+            &series,
+            &split,
+            &settings,
+            &mut state,
+            &mut [&mut logger, &mut progress, &mut counter],
+        )?;
+    }
+    progress.bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    save_model(dir, &model, &state)?;
+
+    let mut text = String::new();
+    let (best_score, _) = state.best.as_ref().context("training ran no epoch")?;
+    writeln!(text, "run       {}", dir.display())?;
+    writeln!(text, "model     {}", model.describe())?;
+    writeln!(
+        text,
+        "training  {} epochs, {evaluations} gradient evaluations, {seconds:.1} s",
+        state.global_epoch
+    )?;
+    writeln!(
+        text,
+        "best      {best_score:.4e} ({} loss)",
+        if split.is_empty() { "training" } else { "validation" }
+    )?;
+    writeln!(text, "test rollouts ({}):", describe_numerics(&cfg))?;
+    let theta = best_theta(&model, &state);
+    for (name, s) in &data {
+        let e = evaluate(&cfg, &model, &theta, s)?;
+        writeln!(text, "  {name}: mae {:.4e}  l1 {:.4e}", e.mean.mae, e.mean.l1)?;
+    }
+    crate::output::print(&text)
+}
+
+struct EvalCounter<'a>(&'a mut usize);
+
+impl Observer for EvalCounter<'_> {
+    fn on_epoch(&mut self, r: &EpochRecord, _phi: &[f64], _s: &TrainState) -> Result<(), LearnError> {
+        *self.0 = r.evaluations;
+        Ok(())
+    }
+}
+
+fn describe_numerics(cfg: &TrainConfig) -> String {
+    let e = &cfg.evaluation;
+    format!("{:?} scheme, {:?} edges, clamp f {}, clamp D {}", e.scheme, e.edges, e.clamp_f, e.clamp_d)
+}
+
+fn best_theta(model: &dyn Model, state: &TrainState) -> Vec<f64> {
+    let phi = state.best.as_ref().map(|(_, p)| p.as_slice()).unwrap_or(&state.phi);
+    let mut theta = vec![0.0; model.operator().nparams()];
+    model.theta(phi, &mut theta);
+    theta
+}
+
+/// Write model.npz: final and best parameters, the best operator parameters
+/// and, for Fokker-Planck models, the fields in physical units per slot.
+fn save_model(dir: &Path, model: &dyn Model, state: &TrainState) -> Result<()> {
+    let v = |x: &[f64]| ArrayD::from_shape_vec(IxDyn(&[x.len()]), x.to_vec()).expect("1D");
+    let theta = best_theta(model, state);
+    let mut named: Vec<(String, ArrayD<f64>)> =
+        vec![("phi".into(), v(&state.phi)), ("theta".into(), v(&theta))];
+    if let Some((_, p)) = &state.best {
+        named.push(("best_phi".into(), v(p)));
+    }
+    let grid = *model.operator().grid();
+    if let Ok(fields) = fp_fields(&grid, &theta) {
+        for (k, name) in collop_core::FIELD_NAMES.iter().enumerate() {
+            let mut a = ArrayD::zeros(IxDyn(&[fields.len(), grid.nx, grid.ny]));
+            for (s, f) in fields.iter().enumerate() {
+                a.index_axis_mut(ndarray::Axis(0), s).assign(&f.as_array()[k].clone().into_dyn());
+            }
+            named.push(((*name).to_string(), a));
+        }
+    }
+    let views: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+        named.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    collop_io::write_npz(dir.join(run::MODEL), &views)?;
+    Ok(())
+}
+
+/// Full rollout of learned operator parameters on one dataset, with the
+/// config's evaluation numerics.
+fn evaluate(
+    cfg: &TrainConfig,
+    train_model: &dyn Model,
+    theta: &[f64],
+    s: &PhaseSpaceSeries,
+) -> Result<RolloutErrors> {
+    let n_steps = train_model.operator().n_slots().max(1);
+    let eval_model = cfg.model(s.grid, n_steps.max(2), &cfg.evaluation)?;
+    if eval_model.operator().nparams() != theta.len() {
+        bail!(
+            "the evaluation operator takes {} parameters, the run has {}",
+            eval_model.operator().nparams(),
+            theta.len()
+        );
+    }
+    let sim = Simulator::new(eval_model.operator(), cfg.evaluation.rollout());
+    Ok(rollout_errors(&sim, theta, s)?.0)
+}
+
+#[derive(Serialize)]
+struct TestRow {
+    model: String,
+    dataset: String,
+    mae: f64,
+    mse: f64,
+    l1: f64,
+    l2: f64,
+    l1_norm: f64,
+    l2_norm: f64,
+    per_step_mae: Vec<f64>,
+}
+
+fn row(model: String, dataset: &str, e: &RolloutErrors) -> TestRow {
+    let m = e.mean;
+    TestRow {
+        model,
+        dataset: dataset.to_string(),
+        mae: m.mae,
+        mse: m.mse,
+        l1: m.l1,
+        l2: m.l2,
+        l1_norm: m.l1_norm,
+        l2_norm: m.l2_norm,
+        per_step_mae: e.per_step.iter().map(|x| x.mae).collect(),
+    }
+}
+
+/// Load a run: its config, the model (training numerics, for shapes) and
+/// the best operator parameters.
+pub fn load_run(dir: &Path) -> Result<(TrainConfig, Vec<f64>)> {
+    let cfg_path = dir.join(run::CONFIG);
+    let text = std::fs::read_to_string(&cfg_path)
+        .with_context(|| format!("{} is not a run directory", dir.display()))?;
+    let cfg: TrainConfig =
+        toml::from_str(&text).with_context(|| format!("{}: invalid config", cfg_path.display()))?;
+    let arrays = collop_io::read_npz(dir.join(run::MODEL)).with_context(|| {
+        format!("{}: no learned model yet (training unfinished? use collop train --resume)", dir.display())
+    })?;
+    let theta = arrays
+        .into_iter()
+        .find(|(n, _)| n == "theta")
+        .map(|(_, a)| a.iter().copied().collect())
+        .with_context(|| format!("{}: model.npz has no `theta`", dir.display()))?;
+    Ok((cfg, theta))
+}
+
+/// Run `collop test`.
+pub fn run_test(a: &TestArgs) -> Result<()> {
+    let mut rows = Vec::new();
+    for dir in &a.runs {
+        let (cfg, theta) = load_run(dir)?;
+        let folders = if a.data.is_empty() { cfg.data.folders.clone() } else { a.data.clone() };
+        for (name, s) in load_data(&folders)? {
+            let n_slots = theta.len()
+                / match cfg.model.kind {
+                    crate::config::ModelFamily::KernelTensor => {
+                        2 * cfg.model.kernel_size.pow(2) * s.grid.len()
+                    }
+                    _ => 5 * s.grid.len(),
+                };
+            let model = cfg.model(s.grid, n_slots.max(2), &cfg.evaluation)?;
+            if model.operator().nparams() != theta.len() {
+                bail!("{}: the run's parameters do not fit the grid of {name}", dir.display());
+            }
+            let sim = Simulator::new(model.operator(), cfg.evaluation.rollout());
+            let (e, _) = rollout_errors(&sim, &theta, &s)?;
+            rows.push(row(dir.display().to_string(), &name, &e));
+        }
+    }
+    // Baselines on the same datasets.
+    let folders: Vec<PathBuf> =
+        if a.data.is_empty() { load_run(&a.runs[0])?.0.data.folders } else { a.data.clone() };
+    for (name, s) in load_data(&folders)? {
+        let op = collop_fp::FokkerPlanck::new(s.grid, collop_fp::Scheme::Reference(collop_fp::Edges::Guard))?;
+        let sim = Simulator::new(&op, collop_fp::RolloutConfig::reference());
+        let (e, _) = rollout_errors(&sim, &vec![0.0; op.nparams()], &s)?;
+        rows.push(row("frozen".into(), &name, &e));
+        if let Some(c) = a.amplitude {
+            let theta = collop_theory::static_shielding_fields(&s.grid, c)?.to_grid_units();
+            let (e, _) = rollout_errors(&sim, &theta, &s)?;
+            rows.push(row(format!("theory C = {c}"), &name, &e));
+        }
+    }
+    let mut text = String::new();
+    if a.json {
+        writeln!(text, "{}", serde_json::to_string(&rows)?)?;
+    } else {
+        writeln!(text, "{:<40} {:<40} {:>11} {:>11} {:>11}", "model", "dataset", "MAE", "l1", "l2_norm")?;
+        for r in &rows {
+            writeln!(
+                text,
+                "{:<40} {:<40} {:>11.4e} {:>11.4e} {:>11.4e}",
+                short(&r.model),
+                short(&r.dataset),
+                r.mae,
+                r.l1,
+                r.l2_norm
+            )?;
+        }
+    }
+    crate::output::print(&text)
+}
+
+fn short(s: &str) -> String {
+    if s.chars().count() <= 40 { s.to_string() } else { format!("...{}", &s[s.len() - 37..]) }
+}
