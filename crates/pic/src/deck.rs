@@ -24,7 +24,7 @@
 //! shape_order = 2      # B-spline order 1..4
 //! filter_passes = 0    # binomial 1-2-1 passes on J (em) or rho (es)
 //! es_scheme = "momentum"  # or "energy" (es only)
-//! sort_every = 20      # steps between particle sorts by cell
+//! sort_every = 50      # steps between particle sorts by cell
 //!
 //! [[species]]
 //! name = "electrons"
@@ -277,7 +277,7 @@ fn default_order() -> usize {
 }
 
 fn default_sort() -> usize {
-    20
+    50
 }
 
 impl Default for SolverDeck {
