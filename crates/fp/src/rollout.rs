@@ -455,6 +455,12 @@ impl<'o> Simulator<'o> {
                 let len = n * bc;
                 w.size(len, total_sub, plan.slots.len() * nnz);
                 let ChunkWork { record, cur, next, lambda, lambda_in, mu, dm } = &mut **w;
+                // Buffers only grow (a training loop alternates batch sizes); use their heads.
+                let record = &mut record[..total_sub * len];
+                let (mut cur, mut next) = (&mut cur[..len], &mut next[..len]);
+                let (mut lambda, mut lambda_in, mu) =
+                    (&mut lambda[..len], &mut lambda_in[..len], &mut mu[..len]);
+                let dm = &mut dm[..plan.slots.len() * nnz];
                 // Forward sweep: record every sub-step's output (pre-clamp if clamped).
                 let mut k = 0;
                 for s in 0..n_steps {
@@ -486,7 +492,7 @@ impl<'o> Simulator<'o> {
                             });
                             next.copy_from_slice(rec);
                         }
-                        std::mem::swap(cur, next);
+                        std::mem::swap(&mut cur, &mut next);
                         k += 1;
                     }
                 }
@@ -524,8 +530,13 @@ impl<'o> Simulator<'o> {
                             mu,
                             bc,
                         });
-                        std::mem::swap(lambda, lambda_in);
+                        std::mem::swap(&mut lambda, &mut lambda_in);
                     }
+                }
+                if want_df0 && total_sub % 2 == 1 {
+                    // After an odd number of swaps the result sits in the
+                    // buffer the chunk calls `lambda_in`; move it home.
+                    lambda_in.copy_from_slice(lambda);
                 }
                 loss_sum
             })
@@ -552,7 +563,11 @@ impl<'o> Simulator<'o> {
         let df0 = want_df0.then(|| {
             let mut out = Array3::zeros((b, nx, ny));
             for (w, ch) in &jobs {
-                scatter_chunk(&w.lambda, ch.bc, out.slice_mut(ndarray::s![ch.b0..ch.b0 + ch.bc, .., ..]));
+                scatter_chunk(
+                    &w.lambda[..n * ch.bc],
+                    ch.bc,
+                    out.slice_mut(ndarray::s![ch.b0..ch.b0 + ch.bc, .., ..]),
+                );
             }
             out
         });
@@ -656,7 +671,7 @@ impl ChunkWork {
             (&mut self.mu, len),
             (&mut self.dm, dm),
         ] {
-            if v.len() != l {
+            if v.len() < l {
                 v.resize(l, 0.0);
             }
         }

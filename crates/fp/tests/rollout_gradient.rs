@@ -217,3 +217,22 @@ fn gradient_independent_of_thread_count() {
     }
     assert_eq!(a.df0, b.df0, "the state adjoint is computed column by column, identically");
 }
+
+/// An odd number of sub-steps in total (the adjoint buffers end swapped).
+#[test]
+fn odd_number_of_substeps_gradient() {
+    let g = VelocityGrid::new(7, 9, [-3.0, 3.0], [-3.0, 3.0]).unwrap();
+    let op = FokkerPlanck::new(g, Scheme::Reference(Edges::Guard)).unwrap();
+    let cfg =
+        RolloutConfig { substeps: Substeps::Fixed(1), clamp_f: true, stability: StabilityPolicy::Ignore };
+    let sim = Simulator::new(&op, cfg);
+    let case = make_case(&op, 3, 11, 31, true);
+    check_gradient(
+        &sim,
+        &op,
+        &case,
+        1.0,
+        Loss { kind: LossKind::Mse, accumulation: Accumulation::AllSteps },
+        3,
+    );
+}
