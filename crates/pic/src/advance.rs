@@ -226,7 +226,10 @@ fn scatter_current<A: Fma>(w: usize, s: usize, win: &Window, k: &Coeffs, fz: f64
     }
 }
 
-/// Electromagnetic step of a chunk: gather `E^n, B^n` at `x^n`, Boris push
+/// Electromagnetic step of a chunk: gather `E^n, B^n` at `x^n` (each
+/// component with the deposit's B-spline evaluated at its own Yee position,
+/// as OSIRIS does: neither exactly energy- nor momentum-conserving, with
+/// charge conserved exactly by the deposit), Boris push
 /// `u^{n-1/2} -> u^{n+1/2}`, move `x^{n+1} = x^n + dt u / gamma`, and deposit
 /// `J^{n+1/2}` by Esirkepov's charge-conserving scheme.
 ///

@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use rustfft::num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
 
@@ -88,16 +89,16 @@ impl PoissonSolver {
                 self.a[i * ny + j] = Complex64::new(rho[k + j], 0.0);
             }
         }
-        self.fwd_y.process_with_scratch(&mut self.a, &mut self.scratch);
+        rows(&self.fwd_y, &mut self.a, ny, &mut self.scratch);
         transpose(&self.a, &mut self.t, nx, ny);
-        self.fwd_x.process_with_scratch(&mut self.t, &mut self.scratch);
+        rows(&self.fwd_x, &mut self.t, nx, &mut self.scratch);
         let norm = 1.0 / (nx * ny) as f64;
         for (c, &w) in self.t.iter_mut().zip(&self.inv_k2) {
             *c *= w * norm;
         }
-        self.inv_x.process_with_scratch(&mut self.t, &mut self.scratch);
+        rows(&self.inv_x, &mut self.t, nx, &mut self.scratch);
         transpose(&self.t, &mut self.a, ny, nx);
-        self.inv_y.process_with_scratch(&mut self.a, &mut self.scratch);
+        rows(&self.inv_y, &mut self.a, ny, &mut self.scratch);
         for i in 0..nx {
             let k = g.idx(i, 0);
             for j in 0..ny {
@@ -105,6 +106,20 @@ impl PoissonSolver {
             }
         }
         g.fill_guards(phi);
+    }
+}
+
+/// The transform `fft` of every row (length `len`) of `data`: split among
+/// the pool's threads when there are several (each row is transformed the
+/// same way whichever thread does it), else with the reusable scratch.
+fn rows(fft: &Arc<dyn Fft<f64>>, data: &mut [Complex64], len: usize, scratch: &mut [Complex64]) {
+    let threads = rayon::current_num_threads();
+    let n_rows = data.len() / len;
+    if threads > 1 && n_rows >= 2 * threads {
+        let per = n_rows.div_ceil(threads) * len;
+        data.par_chunks_mut(per).for_each(|c| fft.process(c));
+    } else {
+        fft.process_with_scratch(data, scratch);
     }
 }
 
