@@ -21,13 +21,17 @@ pub struct Stage {
     pub epochs: usize,
     /// Learning rate (Adam) or initial trial step (L-BFGS).
     pub lr: f64,
+    /// Optimiser of this stage, if not the run's (its state starts fresh
+    /// when the kind changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimiser: Option<OptimiserKind>,
 }
 
 /// The reference's schedule (arXiv 2601.10885): unroll 1, 2, 5, 10 for
 /// 1000, 200, 200, 500 epochs at learning rate 1e-3.
 pub fn reference_schedule() -> Vec<Stage> {
     [(1, 1000), (2, 200), (5, 200), (10, 500)]
-        .map(|(unroll, epochs)| Stage { unroll, epochs, lr: 1e-3 })
+        .map(|(unroll, epochs)| Stage { unroll, epochs, lr: 1e-3, optimiser: None })
         .to_vec()
 }
 
