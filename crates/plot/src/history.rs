@@ -1,0 +1,128 @@
+//! Quantities against training epoch or simulation time: loss curves and
+//! rollout errors.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::PlotError;
+use crate::canvas::{self, TITLE_BAND};
+use crate::chart::{Curve, Frame, draw_chart};
+use crate::legend::{LegendEntry, LegendLayout};
+use crate::style::{CurveStyle, series_colour};
+
+const PANEL: (u32, u32) = (1100, 640);
+
+/// Series with more points than this are drawn as bare lines.
+const MARKER_LIMIT: usize = 40;
+
+/// Draw training losses against epoch on a log axis, e.g. `("train", ..)`
+/// and `("validation", ..)` with points `(epoch, loss)`, and a dashed
+/// vertical line at each epoch in `stage_starts` where a new stage of the
+/// training schedule begins (labelled stage 2, 3, ...); write the picture
+/// to `path` as a PNG 1100 pixels wide and 692 tall plus 48 for a legend row
+/// and 28 for each further row.
+///
+/// Errors: no series, a series without points, a non-finite value, a loss
+/// that is not positive (log axis); failures to draw or write.
+pub fn loss_curves<S: AsRef<str>>(
+    path: impl AsRef<Path>,
+    series: &[(S, Vec<(f64, f64)>)],
+    stage_starts: &[f64],
+    title: &str,
+) -> Result<(), PlotError> {
+    if let Some(x) = stage_starts.iter().find(|x| !x.is_finite()) {
+        return Err(PlotError::NonFinite(format!("stage boundary at epoch {x}")));
+    }
+    let lines: Vec<(f64, String)> =
+        stage_starts.iter().enumerate().map(|(k, &x)| (x, format!("stage {}", k + 2))).collect();
+    draw_history(path.as_ref(), series, "epoch", "loss", true, &lines, title)
+}
+
+/// Draw a rollout error (e.g. the mean absolute error against PIC) against
+/// time for several models, `(label, [(t, error)])` each, `y` on a log
+/// axis if `log_y`; write the picture to `path` as a PNG of the size of
+/// [`loss_curves`]' pictures. `y_label` names the error.
+///
+/// Errors: no series, a series without points, a non-finite value, a value
+/// that is not positive when `log_y`; failures to draw or write.
+pub fn error_vs_time<S: AsRef<str>>(
+    path: impl AsRef<Path>,
+    series: &[(S, Vec<(f64, f64)>)],
+    y_label: &str,
+    log_y: bool,
+    title: &str,
+) -> Result<(), PlotError> {
+    draw_history(path.as_ref(), series, "t (ω_p⁻¹)", y_label, log_y, &[], title)
+}
+
+/// Pixel size of a history picture with this legend.
+fn size(legend: &LegendLayout) -> (u32, u32) {
+    (PANEL.0, TITLE_BAND + PANEL.1 + legend.height())
+}
+
+fn check<S: AsRef<str>>(series: &[(S, Vec<(f64, f64)>)], log_y: bool) -> Result<(), PlotError> {
+    if series.is_empty() {
+        return Err(PlotError::InvalidInput("no series to draw".into()));
+    }
+    for (label, points) in series {
+        let label = label.as_ref();
+        if points.is_empty() {
+            return Err(PlotError::InvalidInput(format!("series '{label}' has no points")));
+        }
+        if let Some((x, y)) = points.iter().find(|(x, y)| !(x.is_finite() && y.is_finite())) {
+            return Err(PlotError::NonFinite(format!("series '{label}' has the point ({x}, {y})")));
+        }
+        if log_y && let Some((x, y)) = points.iter().find(|(_, y)| *y <= 0.0) {
+            return Err(PlotError::InvalidInput(format!(
+                "series '{label}' has y = {y} at x = {x}; a log axis needs y > 0"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn draw_history<S: AsRef<str>>(
+    path: &Path,
+    series: &[(S, Vec<(f64, f64)>)],
+    x_desc: &str,
+    y_desc: &str,
+    log_y: bool,
+    vertical_lines: &[(f64, String)],
+    title: &str,
+) -> Result<(), PlotError> {
+    check(series, log_y)?;
+    let style = |n: usize| if n > MARKER_LIMIT { CurveStyle::Line } else { CurveStyle::LineMarkers };
+    let columns: Vec<(Vec<f64>, Vec<f64>)> = series
+        .iter()
+        .map(|(_, p)| (p.iter().map(|q| q.0).collect(), p.iter().map(|q| q.1).collect()))
+        .collect();
+    let entries: Vec<LegendEntry<'_>> = series
+        .iter()
+        .enumerate()
+        .filter(|(_, (label, _))| !label.as_ref().is_empty())
+        .map(|(k, (label, p))| LegendEntry {
+            label: label.as_ref(),
+            colour: series_colour(k),
+            style: style(p.len()),
+            band: false,
+        })
+        .collect();
+    let legend = LegendLayout::new(&entries, PANEL.0)?;
+    canvas::render(path, size(&legend), |root| {
+        root.fill(&WHITE)?;
+        let body = canvas::below_title(root, title)?;
+        let curves: Vec<Curve<'_>> = columns
+            .iter()
+            .enumerate()
+            .map(|(k, (x, y))| Curve { x, y, band: None, colour: series_colour(k), style: style(x.len()) })
+            .collect();
+        let frame = Frame { caption: None, x_desc, y_desc, log_y, zero_line: false, vertical_lines };
+        draw_chart(&canvas::sub(&body, (0, 0), PANEL), &frame, &curves)?;
+        if !entries.is_empty() {
+            let strip = canvas::sub(&body, (0, PANEL.1 as i32), (PANEL.0, legend.height()));
+            legend.draw(&strip, &entries)?;
+        }
+        Ok(())
+    })
+}
