@@ -11,6 +11,8 @@ fn shipped_decks_are_valid() {
             let deck =
                 collop_pic::Deck::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let d = deck.validate().unwrap();
+            // The resolved deck written into a run directory reads back the same.
+            assert_eq!(collop_pic::Deck::from_toml(&deck.to_toml()).unwrap(), deck, "{}", path.display());
             assert!(d.courant < 1.0 && d.particles > 0, "{}", path.display());
             n += 1;
         }
