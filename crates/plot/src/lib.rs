@@ -23,7 +23,9 @@
 //! Shapes are drawn by plotters' bitmap backend; text is set by this crate
 //! with `ab_glyph` in DejaVu Sans embedded in the binary (from the `dejavu`
 //! crate), and the PNG is encoded with `png`: pure Rust, no system font or
-//! image library needed.
+//! image library needed. The font's licence (Bitstream Vera, DejaVu changes
+//! in the public domain) is in this crate's `LICENSE-DejaVu`; binaries that
+//! embed the font carry that notice.
 //!
 //! ```no_run
 //! use collop_core::VelocityGrid;
