@@ -36,6 +36,18 @@ fn bench(c: &mut Criterion) {
             }
         }
     }
+    // The second particle count: 64 per cell (1M particles).
+    for order in [2, 4] {
+        let mut deck = Deck::from_toml(BENCH_DECK).unwrap();
+        deck.solver.shape_order = order;
+        deck.species[0].ppc = 64;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let mut sim = pool.install(|| Simulation::new(&deck, 1).unwrap());
+        group.throughput(Throughput::Elements(sim.particle_count() as u64));
+        group.bench_function(format!("em/order{order}/ppc64/threads1"), |b| {
+            b.iter(|| pool.install(|| sim.step()))
+        });
+    }
     group.finish();
 }
 

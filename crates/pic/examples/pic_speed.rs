@@ -1,7 +1,7 @@
 //! Quick timing of the benchmark deck outside criterion, reporting wall and
 //! CPU time per particle-step (CPU time is robust to a busy machine):
 //! `cargo run --release -p collop-pic --example pic_speed -- em 2 1 100`
-//! (solver, shape order, threads, steps).
+//! (solver, shape order, threads, steps[, particles per cell]).
 
 use std::time::Instant;
 
@@ -25,9 +25,13 @@ fn main() {
     let order: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(2);
     let threads: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(1);
     let steps: usize = args.get(4).and_then(|v| v.parse().ok()).unwrap_or(100);
+    let ppc: Option<usize> = args.get(5).and_then(|v| v.parse().ok());
     let mut d = Deck::from_toml(deck::BENCH_DECK).unwrap();
     d.solver.kind = kind;
     d.solver.shape_order = order;
+    if let Some(ppc) = ppc {
+        d.species[0].ppc = ppc;
+    }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let mut sim = pool.install(|| Simulation::new(&d, threads).unwrap());
     pool.install(|| {
@@ -44,7 +48,8 @@ fn main() {
     let (wall, cpu) = (w0.elapsed().as_secs_f64(), cpu_seconds() - c0);
     let ps = (sim.particle_count() * steps) as f64;
     println!(
-        "{kind:?} order {order} threads {threads}: wall {:.1} ns/particle-step, cpu {:.1} ns/particle-step (cpu/thread {:.1})",
+        "{kind:?} order {order} threads {threads} ppc {}: wall {:.1} ns/particle-step, cpu {:.1} ns/particle-step (cpu/thread {:.1})",
+        d.species[0].ppc,
         wall / ps * 1e9,
         cpu / ps * 1e9,
         cpu / ps * 1e9 / threads as f64
