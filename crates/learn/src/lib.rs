@@ -15,11 +15,12 @@ mod error;
 pub mod linear;
 pub mod model;
 pub mod nn;
+pub mod synthetic;
 pub mod train;
 
 pub use error::LearnError;
-pub use train::{
-    EpochRecord, Objective, Observer, OptimiserKind, OptimiserState, Split, Stage, TrainSettings, TrainState, WindowSet,
-    iterate, reference_schedule, train,
-};
 pub use model::{LinearKind, LinearModel, Model, Symmetry, TimeNodes, fp_fields, linear_model, radial_nodes};
+pub use train::{
+    EpochRecord, Objective, Observer, OptimiserKind, OptimiserState, Split, Stage, TrainSettings, TrainState,
+    WindowSet, iterate, reference_schedule, train,
+};
