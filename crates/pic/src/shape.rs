@@ -91,6 +91,9 @@ pub fn weights<const O: usize>(x: f64) -> (isize, [f64; MAX_W]) {
 }
 
 /// Runtime-order version of [`weights`], for code off the hot path.
+///
+/// # Panics
+/// If `order > 4` (decks are validated before any shape is evaluated).
 pub fn weights_dyn(order: usize, x: f64) -> (isize, [f64; MAX_W]) {
     match order {
         0 => weights::<0>(x),
