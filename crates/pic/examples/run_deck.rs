@@ -30,6 +30,9 @@ impl Observer for Lines {
     fn checkpointed(&mut self, step: u64) {
         println!("checkpoint at step {step}");
     }
+    fn warning(&mut self, message: &str) {
+        println!("warning: {message}");
+    }
 }
 
 fn main() {

@@ -84,6 +84,8 @@ pub trait Observer {
     fn dumped(&mut self, _dump: usize, _time: f64) {}
     /// A checkpoint was written at `step`.
     fn checkpointed(&mut self, _step: u64) {}
+    /// Something the user should know that does not stop the run.
+    fn warning(&mut self, _message: &str) {}
 }
 
 /// An observer that ignores everything.
@@ -185,7 +187,12 @@ fn run_in_pool(
     let resuming = opts.resume && ckpt.exists();
     if resuming {
         let state = Checkpoint::read(&ckpt)?;
-        state.restore(deck, &mut sim, &mut diag, &mut energy, &mut next_dump)?;
+        if let Some(w) = state.restore(deck, &mut sim, &mut diag, &mut energy, &mut next_dump)? {
+            observer.warning(&w);
+        }
+    }
+    for w in &derived.warnings {
+        observer.warning(w);
     }
     write_text(&out_dir.join("deck.toml"), &deck.to_toml())?;
     write_text(&out_dir.join("derived.json"), &serde_json::to_string_pretty(&derived).unwrap_or_default())?;
@@ -605,7 +612,7 @@ impl Checkpoint {
         diag: &mut Diagnostics,
         energy: &mut Vec<EnergyRecord>,
         next_dump: &mut usize,
-    ) -> Result<(), PicError> {
+    ) -> Result<Option<String>, PicError> {
         let bad = |what: String| PicError::Checkpoint(what);
         if self.deck != deck.to_toml() {
             return Err(bad("the checkpoint belongs to another deck".into()));
@@ -616,18 +623,18 @@ impl Checkpoint {
         {
             return Err(bad("the checkpoint does not match the deck's species or sub-populations".into()));
         }
-        if self.chunks != sim.chunks() as u64 || self.simd != sim.simd() {
-            // Still a valid continuation, but not bit-identical to an
-            // uninterrupted run: rounding differs.
-            eprintln!(
-                "warning: checkpoint written with {} threads (simd {}), resumed with {} (simd {}): \
+        // Still a valid continuation, but not bit-identical to an
+        // uninterrupted run: rounding differs.
+        let warning = (self.chunks != sim.chunks() as u64 || self.simd != sim.simd()).then(|| {
+            format!(
+                "checkpoint written with {} threads (simd {}), resumed with {} (simd {}): \
                  the continuation is valid but not bit-identical",
                 self.chunks,
                 self.simd,
                 sim.chunks(),
                 sim.simd()
-            );
-        }
+            )
+        });
         let len = sim.grid.padded_len();
         if self.fields.iter().any(|a| a.len() != len) {
             return Err(bad("field arrays of the wrong size".into()));
@@ -650,6 +657,6 @@ impl Checkpoint {
         }
         *energy = self.energy;
         *next_dump = self.next_dump as usize;
-        Ok(())
+        Ok(warning)
     }
 }
