@@ -3,8 +3,7 @@
 
 use collop_core::VelocityGrid;
 use collop_fp::{
-    Accumulation, Edges, FokkerPlanck, Loss, LossKind, Operator, RolloutConfig, Scheme, StabilityPolicy,
-    Substeps,
+    Accumulation, Edges, FokkerPlanck, Loss, LossKind, RolloutConfig, Scheme, StabilityPolicy, Substeps,
 };
 use collop_learn::synthetic::synthesise;
 use collop_learn::{
