@@ -5,7 +5,7 @@ use collop_core::VelocityGrid;
 use collop_fp::{
     Accumulation, Edges, FokkerPlanck, Loss, LossKind, RolloutConfig, Scheme, StabilityPolicy, Substeps,
 };
-use collop_learn::synthetic::synthesise;
+use collop_learn::synthetic::{SyntheticSpec, synthesise};
 use collop_learn::{
     LinearKind, Model, OptimiserKind, Split, Stage, Symmetry, TimeNodes, TrainSettings, TrainState,
     linear_model, train,
@@ -35,7 +35,11 @@ fn main() {
     let t0 = std::time::Instant::now();
     let data: Vec<_> = [(&blob, 1), (&ring, 2)]
         .iter()
-        .map(|(f0, seed)| synthesise(&op, &theta_true, cfg, f0, 1.0, 40, Some(300_000), *seed).unwrap())
+        .map(|(f0, seed)| {
+            let spec =
+                SyntheticSpec { rollout: cfg, dt: 1.0, n_dumps: 40, particles: Some(300_000), seed: *seed };
+            synthesise(&op, &theta_true, f0, &spec).unwrap()
+        })
         .collect();
     eprintln!("data in {:.2} s", t0.elapsed().as_secs_f64());
     let lk = match kind {

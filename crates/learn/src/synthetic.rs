@@ -39,19 +39,31 @@ pub fn multinomial_counts(f: &Array2<f64>, n: u64, rng: &mut ChaCha8Rng) -> Resu
     Ok(out)
 }
 
-/// Roll `theta` of `op` forward from `f0` over `n_dumps` dumps of `dt`
-/// with `cfg`, and return the frames (exact, or as counts of `particles`
-/// particles per frame, normalised so that the first frame sums to one).
+/// How to make a synthetic dataset.
+#[derive(Debug, Clone, Copy)]
+pub struct SyntheticSpec {
+    /// Rollout settings of the true operator.
+    pub rollout: RolloutConfig,
+    /// Time between dumps.
+    pub dt: f64,
+    /// Dumps after the initial frame.
+    pub n_dumps: usize,
+    /// Particles per frame (multinomial noise), or exact frames.
+    pub particles: Option<u64>,
+    /// Seed of the noise.
+    pub seed: u64,
+}
+
+/// Roll `theta` of `op` forward from `f0` as `spec` says and return the
+/// frames (exact, or as counts of `particles` particles per frame),
+/// normalised so that the first frame sums to one.
 pub fn synthesise(
     op: &dyn Operator,
     theta: &[f64],
-    cfg: RolloutConfig,
     f0: &Array2<f64>,
-    dt: f64,
-    n_dumps: usize,
-    particles: Option<u64>,
-    seed: u64,
+    spec: &SyntheticSpec,
 ) -> Result<PhaseSpaceSeries, LearnError> {
+    let SyntheticSpec { rollout: cfg, dt, n_dumps, particles, seed } = *spec;
     let sim = Simulator::new(op, cfg);
     let batch = f0.clone().insert_axis(Axis(0));
     let out = sim.rollout(theta, dt, batch.view(), 0, n_dumps)?;
