@@ -1,0 +1,47 @@
+//! Speed of the coefficient network: forward, and forward + backward (the
+//! gradient with respect to all parameters, as in training), of the reference
+//! MLP (2 hidden layers of 64 units, LeakyReLU) producing 5 Fokker-Planck
+//! coefficient fields at every cell of a 51 x 51 grid (2601 points) and of a
+//! 101 x 101 grid (10201 points), from the normalised velocity alone (2
+//! inputs) and with one conditioner (3 inputs, e.g. time), on 1 and 2 threads.
+//!
+//! Run with `cargo bench -p collop-learn --bench mlp`.
+
+use collop_core::VelocityGrid;
+use collop_learn::nn::{Mlp, grid_inputs};
+use criterion::{Criterion, criterion_group, criterion_main};
+use ndarray::Array2;
+
+fn bench_mlp(c: &mut Criterion) {
+    for (cells, extra) in [(51, &[][..]), (51, &[0.5][..]), (101, &[][..])] {
+        let grid = VelocityGrid::square(cells, 5.0).unwrap();
+        let x = grid_inputs(&grid, extra);
+        let mlp = Mlp::reference(x.ncols(), 5).unwrap();
+        let params = mlp.init(0);
+        let mut ws = mlp.workspace(x.nrows());
+        let d_outputs = Array2::from_elem((x.nrows(), 5), 1e-3);
+        let mut d_params = vec![0.0; mlp.nparams()];
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let tag = format!("{}in_2x64_5out/{}pts/{threads}t", x.ncols(), x.nrows());
+            c.bench_function(&format!("mlp/forward/{tag}"), |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        mlp.forward(&params, x.view(), &mut ws).unwrap();
+                    })
+                })
+            });
+            c.bench_function(&format!("mlp/forward_backward/{tag}"), |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        mlp.forward(&params, x.view(), &mut ws).unwrap();
+                        mlp.backward(&params, &mut ws, d_outputs.view(), &mut d_params, None).unwrap();
+                    })
+                })
+            });
+        }
+    }
+}
+
+criterion_group!(benches, bench_mlp);
+criterion_main!(benches);
