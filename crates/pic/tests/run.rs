@@ -3,7 +3,35 @@
 
 use collop_core::Moments;
 use collop_pic::deck::Deck;
-use collop_pic::{RunOptions, Silent, run};
+use collop_pic::deck::Derived;
+use collop_pic::{Observer, Progress, RunOptions, Silent, run};
+
+/// Counts what the run reports.
+#[derive(Default)]
+struct Count {
+    started: usize,
+    progress: Vec<u64>,
+    dumps: Vec<usize>,
+    checkpoints: Vec<u64>,
+}
+
+impl Observer for Count {
+    fn started(&mut self, derived: &Derived, start_step: u64) {
+        assert_eq!(start_step, 0);
+        assert!((derived.dx_over_debye - 1.0).abs() < 1e-12);
+        self.started += 1;
+    }
+    fn progress(&mut self, p: &Progress) {
+        assert!(p.particle_steps_per_second > 0.0 && p.energy_error < 0.01);
+        self.progress.push(p.step);
+    }
+    fn dumped(&mut self, dump: usize, _time: f64) {
+        self.dumps.push(dump);
+    }
+    fn checkpointed(&mut self, step: u64) {
+        self.checkpoints.push(step);
+    }
+}
 
 /// A small thermal plasma (ppc 4, dx = lambda_D, the reference data's
 /// resolution) with the same blob made in the three ways.
@@ -75,9 +103,15 @@ fn moments(path: &std::path::Path, k: usize) -> Moments {
 fn run_writes_reference_datasets_and_tracks() {
     let deck = Deck::from_toml(DECK).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let summary = run(&deck, dir.path(), &opts(), &mut Silent).unwrap();
+    let mut count = Count::default();
+    let summary = run(&deck, dir.path(), &RunOptions { progress_every: 100, ..opts() }, &mut count).unwrap();
     assert!(summary.finished);
     assert_eq!(summary.dumps, 11);
+    assert_eq!(count.started, 1);
+    assert_eq!(count.progress, vec![100, 200, 300, 400]);
+    assert_eq!(count.dumps, (0..=10).collect::<Vec<_>>());
+    // Every second dump (40 steps apart), not at the last step.
+    assert_eq!(count.checkpoints, vec![80, 160, 240, 320]);
     for name in ["blob_test", "blob_sel", "blob_rw"] {
         let d = collop_io::read_dataset_raw(dir.path().join(name)).unwrap();
         assert_eq!(d.series.len(), 11, "{name}");
