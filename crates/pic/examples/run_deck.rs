@@ -41,11 +41,7 @@ fn main() {
         eprintln!("usage: run_deck DECK OUT_DIR [--resume] [--threads N]");
         std::process::exit(2);
     }
-    let text = std::fs::read_to_string(&args[0]).unwrap_or_else(|e| {
-        eprintln!("{}: {e}", args[0]);
-        std::process::exit(1)
-    });
-    let deck = Deck::from_toml(&text).unwrap_or_else(|e| {
+    let deck = Deck::from_file(&args[0]).unwrap_or_else(|e| {
         eprintln!("{e}");
         std::process::exit(1)
     });

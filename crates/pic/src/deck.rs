@@ -731,6 +731,13 @@ impl Deck {
         Ok(deck)
     }
 
+    /// Read, parse and validate a deck file.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, PicError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| PicError::io(path, e))?;
+        Self::from_toml(&text)
+    }
+
     /// The deck as TOML (the resolved configuration of a run).
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a deck always serialises")

@@ -18,4 +18,6 @@ fn shipped_decks_are_valid() {
         }
     }
     assert!(n >= 2);
+    let missing = collop_pic::Deck::from_file(dir.join("no-such-deck.toml")).unwrap_err();
+    assert!(matches!(missing, collop_pic::PicError::Io { .. }), "{missing}");
 }
