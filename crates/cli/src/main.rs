@@ -8,6 +8,7 @@ mod demo;
 mod info;
 mod model;
 mod output;
+mod pictures;
 mod rollout;
 mod run;
 mod train;

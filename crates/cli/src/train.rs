@@ -46,6 +46,9 @@ pub struct TestArgs {
     /// One JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Write error-vs-time and snapshot pictures into this folder.
+    #[arg(long)]
+    pub plots: Option<PathBuf>,
 }
 
 /// Read every dataset of a config; all must share one grid.
@@ -148,21 +151,20 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
     let mut logger =
         RunLogger::new(dir, cfg.training.checkpoint_every, a.resume.then_some(state.global_epoch))?;
     let start = std::time::Instant::now();
-    let mut evaluations = 0;
-    {
-        let mut counter = EvalCounter(&mut evaluations);
-        train(
-            &model,
-            &series,
-            &split,
-            &settings,
-            &mut state,
-            &mut [&mut logger, &mut progress, &mut counter],
-        )?;
-    }
+    let mut records = Records(Vec::new());
+    train(&model, &series, &split, &settings, &mut state, &mut [&mut logger, &mut progress, &mut records])?;
     progress.bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
+    let evaluations = records.0.last().map(|r| r.evaluations).unwrap_or(0);
     save_model(dir, &model, &state)?;
+    let plots = dir.join("plots");
+    std::fs::create_dir_all(&plots)?;
+    if !records.0.is_empty() {
+        crate::pictures::loss(&plots, &records.0)?;
+    }
+    if let Ok(fields) = fp_fields(model.operator().grid(), &best_theta(&model, &state)) {
+        crate::pictures::fields(&plots, &fields[0], "first time slot")?;
+    }
 
     let mut text = String::new();
     let (best_score, _) = state.best.as_ref().context("training ran no epoch")?;
@@ -187,11 +189,12 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
     crate::output::print(&text)
 }
 
-struct EvalCounter<'a>(&'a mut usize);
+/// Keeps the epoch records of this invocation (for the loss picture).
+struct Records(Vec<EpochRecord>);
 
-impl Observer for EvalCounter<'_> {
+impl Observer for Records {
     fn on_epoch(&mut self, r: &EpochRecord, _phi: &[f64], _s: &TrainState) -> Result<(), LearnError> {
-        *self.0 = r.evaluations;
+        self.0.push(r.clone());
         Ok(())
     }
 }
@@ -321,7 +324,22 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
                 bail!("{}: the run's parameters do not fit the grid of {name}", dir.display());
             }
             let sim = Simulator::new(model.operator(), cfg.evaluation.rollout());
-            let (e, _) = rollout_errors(&sim, &theta, &s)?;
+            let (e, out) = rollout_errors(&sim, &theta, &s)?;
+            if let Some(p) = &a.plots {
+                std::fs::create_dir_all(p)?;
+                let fop = collop_fp::FokkerPlanck::new(
+                    s.grid,
+                    collop_fp::Scheme::Reference(collop_fp::Edges::Guard),
+                )?;
+                let fsim = Simulator::new(&fop, collop_fp::RolloutConfig::reference());
+                let (fe, _) = rollout_errors(&fsim, &vec![0.0; fop.nparams()], &s)?;
+                let tag = format!("{}-{}", plot_tag(dir), plot_tag(Path::new(&name)));
+                let curves = vec![
+                    ("learned".to_string(), e.per_step.iter().map(|x| x.mae).collect()),
+                    ("frozen".to_string(), fe.per_step.iter().map(|x| x.mae).collect()),
+                ];
+                crate::pictures::rollout(p, &tag, &s, &curves, &out.frames)?;
+            }
             rows.push(row(dir.display().to_string(), &name, &e));
         }
     }
@@ -357,6 +375,22 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
         }
     }
     crate::output::print(&text)
+}
+
+/// A file-name-safe tag from the last components of a path.
+fn plot_tag(p: &Path) -> String {
+    let parts: Vec<String> = p
+        .components()
+        .rev()
+        .filter_map(|c| c.as_os_str().to_str().map(String::from))
+        .filter(|c| c != "f" && c != "." && c != "..")
+        .take(1)
+        .collect();
+    parts
+        .join("-")
+        .chars()
+        .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .collect()
 }
 
 fn short(s: &str) -> String {

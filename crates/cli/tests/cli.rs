@@ -156,3 +156,64 @@ fn rollout_theory_on_reference_data() {
     assert!((mae - 8.957e-5).abs() < 5e-3 * 8.957e-5, "MAE {mae}");
     assert_eq!(v["steps"], 95);
 }
+
+/// `collop train` on a tiny dataset writes a complete run directory that
+/// `collop test` reads; a second train into it is refused, `--resume` of a
+/// finished run changes nothing.
+#[test]
+fn train_writes_a_run_that_test_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    write_dataset(&data);
+    let cfg = dir.path().join("run.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+seed = 3
+[data]
+folders = ["data"]
+validation_fraction = 0.0
+[training]
+loss = "mse"
+accumulation = "all-steps"
+optimiser = { kind = "adam" }
+checkpoint_every = 5
+stages = [{ unroll = 1, epochs = 12, lr = 1e-2 }, { unroll = 2, epochs = 6, lr = 1e-3 }]
+"#,
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let (ok, out, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("18 epochs"), "{out}");
+    for f in [
+        "config.toml",
+        "run.json",
+        "history.csv",
+        "checkpoint.npz",
+        "model.npz",
+        "plots/loss.png",
+        "plots/fields.png",
+    ] {
+        assert!(run.join(f).is_file(), "missing {f}");
+    }
+    let history = std::fs::read_to_string(run.join("history.csv")).unwrap();
+    assert_eq!(history.lines().count(), 19, "header + one line per epoch");
+    let model = collop_io::read_npz(run.join("model.npz")).unwrap();
+    let names: Vec<&str> = model.iter().map(|(n, _)| n.as_str()).collect();
+    for n in ["phi", "theta", "best_phi", "A_x", "D_xy"] {
+        assert!(names.contains(&n), "model.npz lacks {n}: {names:?}");
+    }
+    let (ok, _, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
+    assert!(!ok && err.contains("--resume"), "{err}");
+    let (ok, out, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap(), "--resume"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("18 epochs"), "{out}");
+    let (ok, out, err) = collop(&["test", run.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let learned = rows[0]["mae"].as_f64().unwrap();
+    let frozen = rows[1]["mae"].as_f64().unwrap();
+    assert_eq!(rows[1]["model"], "frozen");
+    assert!(learned < frozen, "a trained model beats the frozen distribution: {learned} vs {frozen}");
+}
