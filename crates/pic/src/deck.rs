@@ -131,8 +131,9 @@ impl Default for PhaseSpaceDeck {
 ///   with the background's weight, drawn from the target and spread
 ///   uniformly in space, at a density `fraction` of the species (whose own
 ///   density drops by the same amount, keeping `omega_p`). The background
-///   drifts to cancel the net current of the sub-population, which would
-///   otherwise drive a uniform field oscillating at `omega_p`. The
+///   drifts to cancel the net current of the sub-population (and the
+///   random net momentum of its own sample), which would otherwise drive a
+///   uniform field oscillating at `omega_p`. The
 ///   sub-population is made of plasma particles, so it feels the full
 ///   drag and it exists at any target; but it perturbs the plasma by its
 ///   fraction, and its noise level is set by its own particle count.

@@ -224,12 +224,13 @@ impl Simulation {
             }
             let mut drift = [0.0; 3];
             if !tests.is_empty() {
-                // The background drifts to cancel the test species' current
-                // (equal weights: the momenta sum to zero).
+                // The background drifts to cancel the test species' current,
+                // and its own sample's, so that the species' momenta (equal
+                // weights) sum to zero and no uniform field is driven.
                 let nb = particles.len() as f64;
                 let arrays = [&mut particles.ux, &mut particles.uy, &mut particles.uz];
                 for ((u, c), d) in arrays.into_iter().zip(current).zip(&mut drift) {
-                    *d = -c / nb;
+                    *d = -(c + u.iter().sum::<f64>()) / nb;
                     u.iter_mut().for_each(|v| *v += *d);
                 }
             }
