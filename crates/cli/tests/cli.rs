@@ -37,6 +37,17 @@ fn demo_runs_on_built_in_defaults() {
     // The conservative row keeps the density exactly.
     let row = out.lines().find(|l| l.contains("conservative scheme")).unwrap();
     assert!(row.trim_end().ends_with("1.0000000"), "{row}");
+    // The learned radial profiles are close to the truth in the bulk
+    // (|v| = 1: the data hold thousands of particles per bin there; 10 %
+    // covers the multinomial noise of 300,000 particles per frame).
+    let row = out.lines().find(|l| l.trim_start().starts_with("1.0 ")).expect("profile table");
+    let nums: Vec<f64> =
+        row.split(|c: char| c == '/' || c.is_whitespace()).filter_map(|t| t.parse().ok()).collect();
+    assert_eq!(nums.len(), 7, "{row}");
+    for k in 0..3 {
+        let (learned, truth) = (nums[1 + 2 * k], nums[2 + 2 * k]);
+        assert!((learned - truth).abs() < 0.1 * truth.abs(), "{row}");
+    }
 }
 
 #[test]
