@@ -5,15 +5,6 @@ use clap::{Args, ValueEnum};
 use collop_core::VelocityGrid;
 use collop_fp::{Edges, FokkerPlanck, RolloutConfig, Scheme, StabilityPolicy, Substeps};
 
-/// Which model to roll out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelKind {
-    /// The distribution does not change (the baseline every model must beat).
-    Frozen,
-    /// 2D static-shielding finite-size-particle collisions with amplitude `--amplitude`.
-    Theory,
-}
-
 /// Discretisation of the Fokker-Planck operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SchemeArg {
@@ -89,6 +80,28 @@ impl NumericsArgs {
             StabilityPolicy::Warn
         };
         Ok(RolloutConfig { substeps, clamp_f: !self.no_clamp_f, stability })
+    }
+
+    /// The same settings as a config section (for trained runs).
+    pub fn config(&self) -> crate::config::NumericsConfig {
+        crate::config::NumericsConfig {
+            scheme: match self.scheme {
+                SchemeArg::Reference => crate::config::SchemeName::Reference,
+                SchemeArg::Conservative => crate::config::SchemeName::Conservative,
+            },
+            edges: match self.edges {
+                EdgesArg::Guard => Edges::Guard,
+                EdgesArg::OneSided => Edges::OneSided,
+            },
+            substeps: match self.substeps.as_deref() {
+                Some("auto") => 0,
+                Some(s) => s.parse().unwrap_or(1),
+                None if self.scheme == SchemeArg::Conservative => 0,
+                None => 1,
+            },
+            clamp_f: !self.no_clamp_f,
+            clamp_d: self.clamp_d,
+        }
     }
 
     /// The Fokker-Planck operator on `grid`.

@@ -10,7 +10,7 @@ use collop_fp::metrics::{RolloutErrors, rollout_errors};
 use collop_fp::{Operator, Simulator};
 use serde::Serialize;
 
-use crate::model::{ModelKind, NumericsArgs};
+use crate::model::NumericsArgs;
 
 /// Arguments of `collop rollout`.
 #[derive(Debug, Args)]
@@ -18,9 +18,10 @@ pub struct RolloutArgs {
     /// Dataset folder.
     #[arg(long)]
     pub data: PathBuf,
-    /// Model to roll out.
-    #[arg(long, value_enum)]
-    pub model: ModelKind,
+    /// Model to roll out: `frozen`, `theory` (with `--amplitude`), or the
+    /// run directory of a trained model.
+    #[arg(long)]
+    pub model: String,
     /// Amplitude C (v_th^3 omega_p) of the theory model.
     #[arg(long)]
     pub amplitude: Option<f64>,
@@ -87,22 +88,40 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
     if s.len() < 2 {
         bail!("{}: a rollout needs at least two frames, the dataset has {}", data.path.display(), s.len());
     }
-    let op = a.numerics.operator(s.grid)?;
-    let (theta, model) = match (a.model, a.amplitude) {
-        (ModelKind::Frozen, None) => (vec![0.0; op.nparams()], "frozen".to_string()),
-        (ModelKind::Frozen, Some(_)) => bail!("--amplitude applies to --model theory only"),
-        (ModelKind::Theory, Some(c)) if c.is_finite() => {
-            let fields = collop_theory::static_shielding_fields(&s.grid, c)?;
-            (fields.to_grid_units(), format!("theory (static shielding, C = {c})"))
+    let fp_holder;
+    let run_holder;
+    let (op, theta, model): (&dyn Operator, Vec<f64>, String) = match (a.model.as_str(), a.amplitude) {
+        ("frozen", None) => {
+            fp_holder = a.numerics.operator(s.grid)?;
+            (&fp_holder, vec![0.0; fp_holder.nparams()], "frozen".to_string())
         }
-        (ModelKind::Theory, Some(c)) => bail!("--amplitude {c}: must be a finite number"),
-        (ModelKind::Theory, None) => {
+        ("frozen", Some(_)) => bail!("--amplitude applies to --model theory only"),
+        ("theory", Some(c)) if c.is_finite() => {
+            fp_holder = a.numerics.operator(s.grid)?;
+            let fields = collop_theory::static_shielding_fields(&s.grid, c)?;
+            (&fp_holder, fields.to_grid_units(), format!("theory (static shielding, C = {c})"))
+        }
+        ("theory", Some(c)) => bail!("--amplitude {c}: must be a finite number"),
+        ("theory", None) => {
             bail!(
                 "--model theory needs --amplitude C (in v_th^3 omega_p; about 0.034 for the reference data)"
             )
         }
+        (run, amplitude) => {
+            if amplitude.is_some() {
+                bail!("--amplitude applies to --model theory only");
+            }
+            let dir = std::path::Path::new(run);
+            if !dir.is_dir() {
+                bail!("--model {run}: not `frozen`, `theory`, or a run directory written by `collop train`");
+            }
+            let (cfg, theta) = crate::train::load_run(dir)?;
+            run_holder = crate::train::run_model(&cfg, &theta, s.grid, &a.numerics.config())?;
+            use collop_learn::Model;
+            (run_holder.operator(), theta, format!("trained run {run}"))
+        }
     };
-    let sim = Simulator::new(&op, a.numerics.rollout_config()?);
+    let sim = Simulator::new(op, a.numerics.rollout_config()?);
     let (errors, out) = rollout_errors(&sim, &theta, s)?;
     for w in &out.warnings {
         eprintln!("warning: {w}");

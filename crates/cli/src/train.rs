@@ -305,6 +305,29 @@ pub fn load_run(dir: &Path) -> Result<(TrainConfig, Vec<f64>)> {
     Ok((cfg, theta))
 }
 
+/// The model of a trained run on `grid` with `numerics`, checked against
+/// the number of parameters the run saved.
+pub fn run_model(
+    cfg: &TrainConfig,
+    theta: &[f64],
+    grid: collop_core::VelocityGrid,
+    numerics: &crate::config::NumericsConfig,
+) -> Result<collop_learn::LinearModel> {
+    let per_slot = match cfg.model.kind {
+        crate::config::ModelFamily::KernelTensor => 2 * cfg.model.kernel_size.pow(2) * grid.len(),
+        _ => 5 * grid.len(),
+    };
+    if theta.len() % per_slot != 0 {
+        bail!("the run's {} operator parameters do not fit a {} grid", theta.len(), grid);
+    }
+    let n_slots = theta.len() / per_slot;
+    let model = cfg.model(grid, n_slots.max(2), numerics)?;
+    if model.operator().nparams() != theta.len() {
+        bail!("the run's {} operator parameters do not fit the model on a {} grid", theta.len(), grid);
+    }
+    Ok(model)
+}
+
 /// Run `collop test`.
 pub fn run_test(a: &TestArgs) -> Result<()> {
     let mut rows = Vec::new();

@@ -227,4 +227,17 @@ stages = [{ unroll = 1, epochs = 12, lr = 1e-2 }, { unroll = 2, epochs = 6, lr =
     let frozen = rows[1]["mae"].as_f64().unwrap();
     assert_eq!(rows[1]["model"], "frozen");
     assert!(learned < frozen, "a trained model beats the frozen distribution: {learned} vs {frozen}");
+    // `collop rollout --model RUN` rolls the same model out with its own numerics.
+    let (ok, out, err) = collop(&[
+        "rollout",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        run.to_str().unwrap(),
+        "--clamp-d",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["mae"].as_f64().unwrap() - learned).abs() <= 1e-12 * learned, "{} vs {learned}", v["mae"]);
 }

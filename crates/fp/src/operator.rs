@@ -125,7 +125,7 @@ impl StabilityEstimate {
             let d = pattern.diag(r);
             let a = -c[d];
             let rsum: f64 = pattern.row(r).filter(|&k| k != d).map(|k| c[k].abs()).sum();
-            if a <= 0.0 {
+            if a <= 1e-3 * rsum || a <= 0.0 {
                 if rsum > 0.0 || a < 0.0 {
                     est.undamped_rows += 1;
                 }
@@ -148,7 +148,7 @@ impl StabilityEstimate {
         let mut s = format!("{what} at cell ({i}, {j}), v = ({:.3}, {:.3})", grid.vx(i), grid.vy(j));
         if self.undamped_rows > 0 {
             s.push_str(&format!(
-                "; {} cells have no damping (zero or negative diffusion) and are not stabilised by any step",
+                "; {} cells have no effective damping (zero, negative or negligible diffusion) and are not stabilised by any step",
                 self.undamped_rows
             ));
         }

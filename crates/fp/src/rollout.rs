@@ -234,7 +234,7 @@ impl Plan {
             };
             if est.undamped_rows > 0 && cfg.stability != StabilityPolicy::Ignore {
                 warnings.push(format!(
-                    "slot {slot}: {} cells have zero or negative diffusion; centred differences are not \
+                    "slot {slot}: {} cells have zero, negative or negligible diffusion; centred differences are not \
                      stabilised there by any time step",
                     est.undamped_rows
                 ));
