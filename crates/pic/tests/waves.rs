@@ -14,6 +14,11 @@ use common::{Setup, crossing_frequency};
 /// re-solve Gauss's law, and record the projection of `E_x` on
 /// `sin(k x)` every step.
 fn langmuir_signal(kind: SolverKind, u_th: f64, steps: usize) -> (Vec<f64>, f64, f64) {
+    magnetised_signal(kind, u_th, 0.0, steps)
+}
+
+/// As [`langmuir_signal`] with a uniform external `B_z` (perpendicular to k).
+fn magnetised_signal(kind: SolverKind, u_th: f64, bz: f64, steps: usize) -> (Vec<f64>, f64, f64) {
     // k lambda_D = 0.2 when warm (u_th = 0.05): k = 4, one wavelength in the box.
     let k = 4.0;
     let nx = 32;
@@ -21,7 +26,9 @@ fn langmuir_signal(kind: SolverKind, u_th: f64, steps: usize) -> (Vec<f64>, f64,
     let dt = 0.025;
     let setup =
         Setup { kind, order: 2, nx, ny: 8, dx, dt, ppc: 64, u_th, positions: Positions::Quiet, seed: 5 };
-    let mut sim = Simulation::new(&setup.deck(), 2).unwrap();
+    let mut deck = setup.deck();
+    deck.solver.external_b = [0.0, 0.0, bz];
+    let mut sim = Simulation::new(&deck, 2).unwrap();
     let a = 0.03 / k;
     let p = &mut sim.species[0].particles;
     for x in p.x.iter_mut() {
@@ -74,6 +81,18 @@ fn warm_langmuir_follows_bohm_gross() {
         eprintln!("warm Langmuir {kind:?}: omega = {w:.5}, Bohm-Gross {bohm_gross:.5}");
         assert!((w / bohm_gross - 1.0).abs() < 0.02, "{kind:?}: omega = {w}, Bohm-Gross {bohm_gross}");
     }
+}
+
+/// Cold magnetised plasma, k perpendicular to a uniform external B
+/// (electrostatic solver, external field through the Boris rotation): the
+/// upper-hybrid frequency `omega^2 = omega_p^2 + omega_c^2` (2 at
+/// `omega_c = omega_p`); same 2 % band as the Langmuir tests.
+#[test]
+fn upper_hybrid_oscillation_with_external_field() {
+    let (s, dt, _) = magnetised_signal(SolverKind::Es, 0.0, 1.0, 1300);
+    let w = crossing_frequency(&s, dt);
+    eprintln!("upper hybrid: omega = {w:.5}, theory {:.5}", 2f64.sqrt());
+    assert!((w / 2f64.sqrt() - 1.0).abs() < 0.02, "omega = {w}");
 }
 
 /// A vacuum standing wave `E_z = sin(k . x)` on the Yee grid is an exact
