@@ -9,7 +9,8 @@ use collop_fp::{
     Accumulation, Difference, Edges, Loss, LossKind, RolloutConfig, Scheme, StabilityPolicy, Substeps,
 };
 use collop_learn::{
-    LinearKind, LinearModel, OptimiserKind, Stage, Symmetry, TimeNodes, linear_model, reference_schedule,
+    LinearKind, LinearModel, MlpFieldModel, Model, OptimiserKind, Stage, Symmetry, TimeNodes, linear_model,
+    reference_schedule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +62,8 @@ pub enum ModelFamily {
     FpParPerp,
     /// Free kernels.
     KernelTensor,
+    /// One MLP per Fokker-Planck field (time independent).
+    FpMlp,
 }
 
 /// Parametrisation settings.
@@ -85,6 +88,13 @@ pub struct ModelConfig {
     pub difference: Difference,
     /// Transpose symmetry of kernel models.
     pub kernel_transpose: bool,
+    /// Hidden layer widths of MLP models.
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+}
+
+fn default_hidden() -> Vec<usize> {
+    vec![64, 64]
 }
 
 impl Default for ModelConfig {
@@ -99,6 +109,7 @@ impl Default for ModelConfig {
             kernel_size: 2,
             difference: Difference::Forward,
             kernel_transpose: false,
+            hidden: default_hidden(),
         }
     }
 }
@@ -252,8 +263,20 @@ impl TrainConfig {
         grid: VelocityGrid,
         n_steps: usize,
         numerics: &NumericsConfig,
-    ) -> Result<LinearModel> {
+    ) -> Result<Box<dyn Model>> {
         let m = &self.model;
+        if m.kind == ModelFamily::FpMlp {
+            if m.time_nodes > 1 || m.time_nodes == -1 {
+                bail!("[model] fp-mlp is time independent; set time_nodes = 0");
+            }
+            return Ok(Box::new(MlpFieldModel::new(
+                grid,
+                numerics.scheme(),
+                numerics.clamp_d,
+                &m.hidden,
+                self.seed,
+            )?));
+        }
         let time = match m.time_nodes {
             0 | 1 => TimeNodes::constant(),
             -1 => TimeNodes::uniform(n_steps, n_steps - 1, n_steps)?,
@@ -267,8 +290,10 @@ impl TrainConfig {
                 difference: m.difference,
                 transpose: m.kernel_transpose,
             },
+            ModelFamily::FpMlp => unreachable!("handled above"),
         };
-        Ok(linear_model(grid, kind, numerics.scheme(), numerics.clamp_d, time)?
-            .with_time_regularisation(m.lambda1, m.lambda2))
+        let model: LinearModel = linear_model(grid, kind, numerics.scheme(), numerics.clamp_d, time)?
+            .with_time_regularisation(m.lambda1, m.lambda2);
+        Ok(Box::new(model))
     }
 }

@@ -117,7 +117,6 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
             }
             let (cfg, theta) = crate::train::load_run(dir)?;
             run_holder = crate::train::run_model(&cfg, &theta, s.grid, &a.numerics.config())?;
-            use collop_learn::Model;
             (run_holder.operator(), theta, format!("trained run {run}"))
         }
     };

@@ -152,17 +152,24 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
         RunLogger::new(dir, cfg.training.checkpoint_every, a.resume.then_some(state.global_epoch))?;
     let start = std::time::Instant::now();
     let mut records = Records(Vec::new());
-    train(&model, &series, &split, &settings, &mut state, &mut [&mut logger, &mut progress, &mut records])?;
+    train(
+        model.as_ref(),
+        &series,
+        &split,
+        &settings,
+        &mut state,
+        &mut [&mut logger, &mut progress, &mut records],
+    )?;
     progress.bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let evaluations = records.0.last().map(|r| r.evaluations).unwrap_or(0);
-    save_model(dir, &model, &state)?;
+    save_model(dir, model.as_ref(), &state)?;
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots)?;
     if !records.0.is_empty() {
         crate::pictures::loss(&plots, &records.0)?;
     }
-    if let Ok(fields) = fp_fields(model.operator().grid(), &best_theta(&model, &state)) {
+    if let Ok(fields) = fp_fields(model.operator().grid(), &best_theta(model.as_ref(), &state)) {
         crate::pictures::fields(&plots, &fields[0], "first time slot")?;
     }
 
@@ -181,9 +188,9 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
         if split.is_empty() { "training" } else { "validation" }
     )?;
     writeln!(text, "test rollouts ({}):", describe_numerics(&cfg))?;
-    let theta = best_theta(&model, &state);
+    let theta = best_theta(model.as_ref(), &state);
     for (name, s) in &data {
-        let e = evaluate(&cfg, &model, &theta, s)?;
+        let e = evaluate(&cfg, model.as_ref(), &theta, s)?;
         writeln!(text, "  {name}: mae {:.4e}  l1 {:.4e}", e.mean.mae, e.mean.l1)?;
     }
     crate::output::print(&text)
@@ -312,7 +319,7 @@ pub fn run_model(
     theta: &[f64],
     grid: collop_core::VelocityGrid,
     numerics: &crate::config::NumericsConfig,
-) -> Result<collop_learn::LinearModel> {
+) -> Result<Box<dyn Model>> {
     let per_slot = match cfg.model.kind {
         crate::config::ModelFamily::KernelTensor => 2 * cfg.model.kernel_size.pow(2) * grid.len(),
         _ => 5 * grid.len(),

@@ -13,12 +13,14 @@
 
 mod error;
 pub mod linear;
+pub mod mlp_model;
 pub mod model;
 pub mod nn;
 pub mod synthetic;
 pub mod train;
 
 pub use error::LearnError;
+pub use mlp_model::MlpFieldModel;
 pub use model::{LinearKind, LinearModel, Model, Symmetry, TimeNodes, fp_fields, linear_model, radial_nodes};
 pub use train::{
     EpochRecord, Objective, Observer, OptimiserKind, OptimiserState, Split, Stage, TrainSettings, TrainState,

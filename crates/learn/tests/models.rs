@@ -177,3 +177,33 @@ fn time_interpolation_is_linear_and_extrapolates() {
         );
     }
 }
+
+/// The MLP field model's vector-Jacobian product against central finite
+/// differences (the map is nonlinear: piecewise smooth with LeakyReLU kinks
+/// that a 1e-6 step crosses with negligible probability; central
+/// differences are then accurate to ~1e-9 relative, we require 1e-6).
+#[test]
+fn mlp_field_model_vjp_matches_finite_differences() {
+    let g = VelocityGrid::new(7, 6, [-3.0, 3.0], [-2.0, 2.0]).unwrap();
+    let m = collop_learn::MlpFieldModel::new(g, Scheme::Reference(Edges::Guard), false, &[9, 7], 4).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let phi = m.init();
+    assert_eq!(phi, m.init(), "seeded initialisation is reproducible");
+    let nt = m.operator().nparams();
+    let w = random(&mut rng, nt);
+    let mut g_an = vec![0.0; m.nparams()];
+    m.theta_vjp(&phi, &w, &mut g_an);
+    for _ in 0..3 {
+        let u = random(&mut rng, m.nparams());
+        let eps = 1e-6;
+        let eval = |s: f64| {
+            let p: Vec<f64> = phi.iter().zip(&u).map(|(a, b)| a + s * b).collect();
+            let mut theta = vec![0.0; nt];
+            m.theta(&p, &mut theta);
+            dot(&theta, &w)
+        };
+        let fd = (eval(eps) - eval(-eps)) / (2.0 * eps);
+        let an = dot(&u, &g_an);
+        assert!((fd - an).abs() <= 1e-6 * an.abs().max(1.0), "MLP vjp {an} vs FD {fd}");
+    }
+}
