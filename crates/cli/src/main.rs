@@ -8,6 +8,7 @@ mod demo;
 mod info;
 mod model;
 mod output;
+mod pic;
 mod pictures;
 mod rollout;
 mod run;
@@ -40,6 +41,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Score trained runs by full rollouts, with the frozen (and theory) baselines.
     Test(train::TestArgs),
+    /// Run the 2D particle-in-cell code from a deck: datasets of tagged
+    /// sub-populations, tracks, energy history.
+    Pic(pic::PicArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Rollout(a) => rollout::run(&a),
         Command::Train(a) => train::run_train(&a),
         Command::Test(a) => train::run_test(&a),
+        Command::Pic(a) => pic::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -241,3 +241,66 @@ stages = [{ unroll = 1, epochs = 12, lr = 1e-2 }, { unroll = 2, epochs = 6, lr =
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!((v["mae"].as_f64().unwrap() - learned).abs() <= 1e-12 * learned, "{} vs {learned}", v["mae"]);
 }
+
+/// `collop pic` on a tiny deck writes datasets that `collop info` reads.
+#[test]
+fn pic_writes_datasets_the_rest_of_collop_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("deck.toml");
+    std::fs::write(
+        &deck,
+        r#"
+seed = 7
+[grid]
+nx = 16
+ny = 16
+dx = 0.1
+dy = 0.1
+[time]
+dt = 0.05
+n_steps = 60
+dump_every = 20
+[solver]
+kind = "es"
+shape_order = 2
+[output]
+energy_every = 20
+checkpoint_every_dumps = 1
+[phase_space]
+bins = 21
+v_max = 5.0
+i_start = 0
+[[species]]
+name = "electrons"
+charge = -1.0
+mass = 1.0
+density = 1.0
+ppc = 16
+distribution = { kind = "maxwellian", u_th = 0.1 }
+[[species]]
+name = "ions"
+charge = 1.0
+mass = 1836.0
+density = 1.0
+mobile = false
+[[sub_populations]]
+name = "blob"
+species = "electrons"
+method = "selection"
+target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
+"#,
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let (ok, out, err) = collop(&["pic", deck.to_str().unwrap(), "-o", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("finished"), "{out}");
+    let (ok, out, err) = collop(&["info", run.join("blob").to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["frames"], 4, "dumps 0, 1, 2, 3");
+    assert_eq!(v["grid"]["nx"], 21);
+    // A selected blob of electrons around v_x = -2 v_th.
+    let mx = v["moments"][0]["mean_vx"].as_f64().unwrap();
+    assert!((mx + 2.0).abs() < 0.3, "blob centre {mx}");
+}

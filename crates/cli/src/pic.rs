@@ -1,0 +1,91 @@
+//! `collop pic`: run the particle-in-cell code from a TOML deck.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use collop_pic::{Derived, Observer, Progress, RunOptions};
+
+/// Arguments of `collop pic`.
+#[derive(Debug, Args)]
+pub struct PicArgs {
+    /// The deck (TOML; see crates/pic/decks for examples).
+    pub deck: PathBuf,
+    /// Run directory (datasets, tracks, energy history, checkpoints).
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// Continue an interrupted run from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace datasets already in the run directory.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// Progress bar and derived quantities on the terminal.
+struct Console {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Observer for Console {
+    fn started(&mut self, derived: &Derived, _start_step: u64) {
+        eprintln!("{derived}");
+    }
+
+    fn progress(&mut self, p: &Progress) {
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new(p.n_steps);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} steps {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        {
+            bar.set_position(p.step);
+            bar.set_message(format!(
+                "{:.3e} particle-steps/s, energy error {:.2e}, {} dumps",
+                p.particle_steps_per_second, p.energy_error, p.dumps
+            ));
+        }
+    }
+
+    fn warning(&mut self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("warning: {message}")),
+            None => eprintln!("warning: {message}"),
+        }
+    }
+}
+
+/// Run `collop pic`.
+pub fn run(a: &PicArgs) -> Result<()> {
+    let deck = collop_pic::Deck::from_file(&a.deck)
+        .with_context(|| format!("reading the deck {}", a.deck.display()))?;
+    let opts =
+        RunOptions { threads: a.threads, resume: a.resume, overwrite: a.overwrite, ..RunOptions::default() };
+    let mut console = Console { bar: None };
+    let summary = collop_pic::run(&deck, &a.out, &opts, &mut console)?;
+    if let Some(bar) = &console.bar {
+        bar.finish_and_clear();
+    }
+    let text = format!(
+        "run       {}\nsteps     {} ({}), {} dumps\nspeed     {:.1} ns per particle-step ({} threads, {:.1} s)\nenergy    max error {:.2e}, heating rate {:.2e} / omega_p\n",
+        a.out.display(),
+        summary.steps,
+        if summary.finished { "finished" } else { "interrupted" },
+        summary.dumps,
+        1e9 * summary.wall_seconds * summary.threads as f64 / summary.particle_steps.max(1) as f64,
+        summary.threads,
+        summary.wall_seconds,
+        summary.max_energy_error,
+        summary.heating_rate
+    );
+    crate::output::print(&text)
+}
