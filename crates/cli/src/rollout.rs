@@ -64,12 +64,9 @@ struct Report {
     operator: String,
     steps: usize,
     substeps: Vec<usize>,
-    mae: f64,
-    mse: f64,
-    l1: f64,
-    l2: f64,
-    l1_norm: f64,
-    l2_norm: f64,
+    /// Time-averaged `mae`, `mse`, `l1`, `l2`, `l1_norm`, `l2_norm`.
+    #[serde(flatten)]
+    mean: collop_fp::FrameErrors,
     per_step: PerStep,
     warnings: Vec<String>,
 }
@@ -132,12 +129,7 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
         operator: op.describe(),
         steps: errors.per_step.len(),
         substeps: out.substeps.clone(),
-        mae: m.mae,
-        mse: m.mse,
-        l1: m.l1,
-        l2: m.l2,
-        l1_norm: m.l1_norm,
-        l2_norm: m.l2_norm,
+        mean: m,
         per_step: PerStep::of(&errors),
         warnings: out.warnings.clone(),
     };

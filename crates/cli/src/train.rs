@@ -269,26 +269,17 @@ fn evaluate(
 struct TestRow {
     model: String,
     dataset: String,
-    mae: f64,
-    mse: f64,
-    l1: f64,
-    l2: f64,
-    l1_norm: f64,
-    l2_norm: f64,
+    /// Time-averaged `mae`, `mse`, `l1`, `l2`, `l1_norm`, `l2_norm`.
+    #[serde(flatten)]
+    mean: collop_fp::FrameErrors,
     per_step_mae: Vec<f64>,
 }
 
 fn row(model: String, dataset: &str, e: &RolloutErrors) -> TestRow {
-    let m = e.mean;
     TestRow {
         model,
         dataset: dataset.to_string(),
-        mae: m.mae,
-        mse: m.mse,
-        l1: m.l1,
-        l2: m.l2,
-        l1_norm: m.l1_norm,
-        l2_norm: m.l2_norm,
+        mean: e.mean,
         per_step_mae: e.per_step.iter().map(|x| x.mae).collect(),
     }
 }
@@ -398,9 +389,9 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
                 "{:<40} {:<40} {:>11.4e} {:>11.4e} {:>11.4e}",
                 short(&r.model),
                 short(&r.dataset),
-                r.mae,
-                r.l1,
-                r.l2_norm
+                r.mean.mae,
+                r.mean.l1,
+                r.mean.l2_norm
             )?;
         }
     }

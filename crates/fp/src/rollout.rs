@@ -255,6 +255,27 @@ impl Plan {
     }
 }
 
+/// Advance one chunk by the sub-steps of one dump step, in place.
+fn advance_chunk(
+    ch: &mut crate::batch::Chunk,
+    pattern: &crate::stencil::Pattern,
+    sm: &SlotMatrix,
+    clamp: bool,
+) {
+    for _ in 0..sm.substeps {
+        forward(ForwardArgs {
+            pattern,
+            m: &sm.m,
+            f: &ch.data,
+            out: Some(&mut ch.scratch),
+            pre_clamp: None,
+            bc: ch.bc,
+            clamp,
+        });
+        std::mem::swap(&mut ch.data, &mut ch.scratch);
+    }
+}
+
 /// The simulator: an operator, rollout settings, and reusable buffers.
 pub struct Simulator<'o> {
     op: &'o dyn Operator,
@@ -298,20 +319,7 @@ impl<'o> Simulator<'o> {
         let sm = &plan.slots[0];
         let pattern = self.op.pattern();
         let clamp = self.cfg.clamp_f;
-        state.chunks.par_iter_mut().for_each(|ch| {
-            for _ in 0..sm.substeps {
-                forward(ForwardArgs {
-                    pattern,
-                    m: &sm.m,
-                    f: &ch.data,
-                    out: Some(&mut ch.scratch),
-                    pre_clamp: None,
-                    bc: ch.bc,
-                    clamp,
-                });
-                std::mem::swap(&mut ch.data, &mut ch.scratch);
-            }
-        });
+        state.chunks.par_iter_mut().for_each(|ch| advance_chunk(ch, pattern, sm, clamp));
         Ok(plan.warnings)
     }
 
@@ -353,19 +361,7 @@ impl<'o> Simulator<'o> {
             .zip(views.into_par_iter())
             .map(|(ch, mut out)| {
                 for s in 0..n_steps {
-                    let sm = &plan.slots[plan.step_slot[s]];
-                    for _ in 0..sm.substeps {
-                        forward(ForwardArgs {
-                            pattern,
-                            m: &sm.m,
-                            f: &ch.data,
-                            out: Some(&mut ch.scratch),
-                            pre_clamp: None,
-                            bc: ch.bc,
-                            clamp,
-                        });
-                        std::mem::swap(&mut ch.data, &mut ch.scratch);
-                    }
+                    advance_chunk(ch, pattern, &plan.slots[plan.step_slot[s]], clamp);
                     scatter_chunk(&ch.data, ch.bc, out.index_axis_mut(Axis(0), s + 1));
                     if !bounded(&ch.data, limit) {
                         return Some(s);
