@@ -93,6 +93,14 @@ fn main() {
             for k in 0..3 {
                 worst[k] = worst[k].max(e[k]);
             }
+            if e[1] > 0.1 || e[2] > 0.1 {
+                let (v, _) = cell_speed_and_direction(&grid, i, j);
+                eprintln!(
+                    "cell ({i},{j}) |v| {v:.2} counts {counts:.0} errors {e:.3?} D_par {:.3e}/{:.3e}",
+                    cartesian_to_radial(dir, get(&learned)).d_par,
+                    cartesian_to_radial(dir, get(&truth)).d_par
+                );
+            }
             errs.push(e);
             cells += 1;
         }
