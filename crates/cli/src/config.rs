@@ -297,3 +297,41 @@ impl TrainConfig {
         Ok(Box::new(model))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped configs parse, resolve their data folders relative to
+    /// themselves and describe the reference schedule.
+    #[test]
+    fn shipped_configs_parse() {
+        for (name, family) in
+            [("reference-tensor", ModelFamily::FpTensor), ("reference-mlp", ModelFamily::FpMlp)]
+        {
+            let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs"))
+                .join(format!("{name}.toml"));
+            let cfg = TrainConfig::load(&path).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            assert_eq!(cfg.model.kind, family);
+            assert_eq!(cfg.training.stages, reference_schedule(), "{name}");
+            assert!(
+                cfg.data
+                    .folders
+                    .iter()
+                    .all(|f| f.ends_with("f") || f.to_string_lossy().contains("carvalho2026"))
+            );
+            assert!(cfg.data.folders[0].starts_with(path.parent().unwrap()), "relative to the config file");
+            assert_eq!(cfg.numerics.edges, Edges::OneSided);
+            assert_eq!(cfg.evaluation.edges, Edges::Guard);
+        }
+    }
+
+    /// Unknown keys are refused with their name.
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = toml::from_str::<TrainConfig>("[data]\nfolders = []\nvalidation = 0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("validation"), "{err}");
+    }
+}
