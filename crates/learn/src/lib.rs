@@ -17,6 +17,7 @@ pub mod mlp_model;
 pub mod model;
 pub mod nn;
 pub mod synthetic;
+pub mod tracks;
 pub mod train;
 
 pub use error::LearnError;
