@@ -134,16 +134,7 @@ fn bad_arguments_get_clear_errors() {
 }
 
 fn reference_data() -> Option<PathBuf> {
-    let root = match std::env::var_os("COLLOP_SHARED_DATA") {
-        Some(p) => PathBuf::from(p).join("carvalho2026"),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/carvalho2026")),
-    };
-    if root.is_dir() {
-        Some(root)
-    } else {
-        eprintln!("skipping: reference data not found at {root:?} (set COLLOP_SHARED_DATA)");
-        None
-    }
+    collop_io::locate_reference_data(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The command the issue names reproduces the reference's theory error.

@@ -17,18 +17,7 @@ use collop_io::read_dataset;
 use collop_theory::static_shielding_fields;
 
 fn reference_data() -> Option<PathBuf> {
-    let root = match std::env::var_os("COLLOP_SHARED_DATA") {
-        Some(p) => PathBuf::from(p).join("carvalho2026"),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/carvalho2026")),
-    };
-    if root.join("normal_-2_0").is_dir() {
-        Some(root)
-    } else {
-        eprintln!(
-            "skipping: reference data not found at {root:?} (set COLLOP_SHARED_DATA to the shared data folder)"
-        );
-        None
-    }
+    collop_io::locate_reference_data(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Time-averaged MAE of a rollout of `op` from the first frame.

@@ -221,6 +221,28 @@ pub fn read_dataset_raw(path: impl AsRef<Path>) -> Result<Dataset, IoError> {
     read_with(path.as_ref(), false)
 }
 
+/// The published example data (Carvalho et al. 2026, folder `carvalho2026`
+/// holding `normal_-2_0` and `ring_normal_2_0.2`) for tests and benchmarks:
+/// `$COLLOP_SHARED_DATA/carvalho2026` or `$COLLOP_SHARED_DATA` itself when
+/// that variable is set, otherwise `shared/data/carvalho2026` beside the
+/// repository, found from the calling crate's `CARGO_MANIFEST_DIR`
+/// (`crates/<name>`). Prints a `skipping:` line and returns `None` when
+/// absent, so that tests needing the data pass cleanly without it.
+pub fn locate_reference_data(manifest_dir: &str) -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("COLLOP_SHARED_DATA") {
+        Some(root) => {
+            let root = PathBuf::from(root);
+            vec![root.join("carvalho2026"), root]
+        }
+        None => vec![Path::new(manifest_dir).join("../../../shared/data/carvalho2026")],
+    };
+    let found = candidates.iter().find(|c| c.join("normal_-2_0").is_dir()).cloned();
+    if found.is_none() {
+        eprintln!("skipping: reference data not found (looked in {candidates:?}; set COLLOP_SHARED_DATA)");
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,8 +82,8 @@ mod writer;
 
 pub use atomic::write_text;
 pub use dataset::{
-    ARGS_FILE, Dataset, FRAMES_SUBFOLDER, frame_file_name, locate_dataset, parse_frame_file_name,
-    read_dataset, read_dataset_raw, read_meta,
+    ARGS_FILE, Dataset, FRAMES_SUBFOLDER, frame_file_name, locate_dataset, locate_reference_data,
+    parse_frame_file_name, read_dataset, read_dataset_raw, read_meta,
 };
 pub use error::IoError;
 pub use meta::{DatasetMeta, KNOWN_KEYS, MetaValue};

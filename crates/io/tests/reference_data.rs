@@ -11,20 +11,7 @@ use collop_io::{read_dataset, read_dataset_raw, write_dataset};
 const POPULATIONS: [&str; 2] = ["normal_-2_0", "ring_normal_2_0.2"];
 
 fn reference_data() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("COLLOP_SHARED_DATA") {
-        Some(root) => {
-            let root = PathBuf::from(root);
-            vec![root.join("carvalho2026"), root]
-        }
-        None => {
-            vec![PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/carvalho2026"))]
-        }
-    };
-    let found = candidates.iter().find(|c| c.join(POPULATIONS[0]).is_dir()).cloned();
-    if found.is_none() {
-        eprintln!("skipping: reference data not found (looked in {candidates:?}; set COLLOP_SHARED_DATA)");
-    }
-    found
+    collop_io::locate_reference_data(env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]
