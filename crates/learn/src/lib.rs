@@ -16,6 +16,7 @@ pub mod linear;
 pub mod mlp_model;
 pub mod model;
 pub mod nn;
+pub mod recovery;
 pub mod synthetic;
 pub mod tracks;
 pub mod train;

@@ -85,7 +85,12 @@ impl Split {
 pub struct WindowSet {
     groups: Vec<(f64, PreparedWindow)>,
     total: usize,
+    /// Unique per set built, so that evaluations can be cached per set.
+    id: u64,
 }
+
+/// Source of [`WindowSet`] ids.
+static NEXT_SET_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl WindowSet {
     /// The windows of `data` with `unroll` steps, training (`validation =
@@ -127,7 +132,8 @@ impl WindowSet {
             groups.push((f64::from_bits(dt_bits), PreparedWindow::new(&window)?));
             total += b;
         }
-        Ok(Self { groups, total })
+        let id = NEXT_SET_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Self { groups, total, id })
     }
 
     /// Number of windows.
@@ -151,6 +157,10 @@ pub struct Objective<'m> {
     dtheta: Vec<f64>,
     /// Gradient evaluations so far.
     pub evaluations: usize,
+    /// The last evaluation with its gradient: `(set id, phi, loss, dphi)`.
+    /// L-BFGS evaluates the accepted trial point and then starts the next
+    /// iteration at the same point; this makes the second call free.
+    last: Option<(u64, Vec<f64>, f64, Vec<f64>)>,
 }
 
 impl<'m> Objective<'m> {
@@ -164,6 +174,7 @@ impl<'m> Objective<'m> {
             theta: vec![0.0; nt],
             dtheta: vec![0.0; nt],
             evaluations: 0,
+            last: None,
         }
     }
 
@@ -177,6 +188,16 @@ impl<'m> Objective<'m> {
         if set.is_empty() {
             return Err(LearnError::Data("no windows to evaluate the loss on".into()));
         }
+        if let Some((id, last_phi, loss, last_grad)) = &self.last
+            && *id == set.id
+            && last_phi.as_slice() == phi
+        {
+            if let Some(g) = grad {
+                g.copy_from_slice(last_grad);
+            }
+            return Ok(*loss);
+        }
+        let with_gradient = grad.is_some();
         self.model.theta(phi, &mut self.theta);
         self.dtheta.fill(0.0);
         let mut total = 0.0;
@@ -208,6 +229,20 @@ impl<'m> Objective<'m> {
             return Err(LearnError::Diverged(format!(
                 "loss {total} or its gradient is not finite; lower the learning rate or use more sub-steps"
             )));
+        }
+        match &mut self.last {
+            // Only full gradients are kept (without one, `dphi` holds the
+            // regularisation's part only).
+            _ if !with_gradient => {}
+            Some((id, last_phi, loss, last_grad)) => {
+                *id = set.id;
+                last_phi.clear();
+                last_phi.extend_from_slice(phi);
+                *loss = total;
+                last_grad.clear();
+                last_grad.extend_from_slice(dphi);
+            }
+            None => self.last = Some((set.id, phi.to_vec(), total, dphi.to_vec())),
         }
         Ok(total)
     }

@@ -1,0 +1,223 @@
+//! Synthetic recovery: data made by rolling out a known operator from blob
+//! and ring initial conditions, with the multinomial noise of 300,000
+//! particles per frame; the learned operator must give back the true
+//! `A_par`, `D_par`, `D_perp` within 10 % where the data determine them.
+//!
+//! Experiment design. One Gaussian structure determines the diffusion
+//! across it only together with the slope of the drift
+//! (`d sigma^2/dt = D + 2 A' sigma^2`, see `collop_learn::recovery`), and a
+//! ring carries no information on `D_perp` (it is uniform along its
+//! circumference). The datasets therefore cross every speed up to about
+//! 3 v_th with narrow and wide blobs (variance 0.1 and 0.4) and narrow rings.
+//! Cells count when one dataset keeps at least 100 particles in them in every
+//! frame. Beyond |v| = 3 the diffusion along v, `D_par ~ C/v^3`, falls below a
+//! tenth of `D_perp` and changes the structures' tails by less than their
+//! counting noise over the run: those shells are printed, not asserted.
+//!
+//! Training uses L-BFGS on the mean squared error (the problem is smooth and
+//! full-batch); the schedule is short (unroll 1, 2, 5).
+
+use collop_core::{FpFields, PhaseSpaceSeries, VelocityGrid};
+use collop_fp::{
+    Accumulation, Edges, FokkerPlanck, Loss, LossKind, Operator, RolloutConfig, Scheme, StabilityPolicy,
+    Substeps,
+};
+use collop_learn::recovery::{RadialComparison, min_counts_over_frames};
+use collop_learn::synthetic::{SyntheticSpec, synthesise};
+use collop_learn::{
+    LinearKind, Model, OptimiserKind, Split, Stage, Symmetry, TimeNodes, TrainSettings, TrainState,
+    fp_fields, linear_model, train,
+};
+use collop_theory::{BiMaxwellian, OrnsteinUhlenbeck, Sampling, ring_on_grid, static_shielding_fields};
+use ndarray::Array2;
+
+const PARTICLES: u64 = 300_000;
+const MIN_COUNTS: f64 = 100.0;
+/// Shells of `|v|` a bit wider than a cell (10/51 v_th), so that each
+/// averages over cells on both sides of the checkerboard (see `recovery`).
+const SHELL: f64 = 0.25;
+/// The drift vanishes at `v = 0`: its error is relative to at least 10 % of
+/// its largest value.
+const DRIFT_FLOOR: f64 = 0.1;
+const TOLERANCE: f64 = 0.10;
+/// Speeds over which recovery is asserted for models radial by
+/// construction (see the module docs). Below 0.5 v_th the shells hold fewer
+/// than 20 cells and the drift, `A_par ~ -v D_par`, is small everywhere.
+const PAR_PERP_RANGE: (f64, f64) = (0.5, 3.0);
+/// Free per-cell tensors (five fields on every cell) are determined more
+/// weakly: asserted over the speeds that many crossing structures cover, and
+/// for the diffusion only. Their drift enters the reference scheme only
+/// through central differences of `A f`, whose odd-even null modes the noise
+/// excites: its shell averages miss by up to 20 % (printed, not asserted).
+const TENSOR_RANGE: (f64, f64) = (0.5, 2.0);
+
+fn grid() -> VelocityGrid {
+    VelocityGrid::square(51, 5.0).unwrap()
+}
+
+fn scheme() -> Scheme {
+    Scheme::Reference(Edges::Guard)
+}
+
+fn rollout() -> RolloutConfig {
+    // Two sub-steps per dump keep the explicit step stable for C = 0.05.
+    RolloutConfig { substeps: Substeps::Fixed(2), clamp_f: true, stability: StabilityPolicy::Ignore }
+}
+
+/// A narrow blob at rest, narrow and wide blobs at speeds 0.8 ... 3.2
+/// (directions spread), and narrow rings of radius 0.6, 1.2, 2.0, 2.8.
+fn initial_conditions(grid: &VelocityGrid) -> Vec<Array2<f64>> {
+    let at_rest = BiMaxwellian::isotropic(1.0, [0.0, 0.0], 0.1).unwrap();
+    let mut out = vec![at_rest.on_grid_normalised(grid, Sampling::CellCentre).unwrap()];
+    let mut k = 0;
+    for r in [0.8, 1.6, 2.4, 3.2] {
+        for var in [0.1, 0.4] {
+            let angle: f64 = 0.7 * k as f64 + 0.3;
+            k += 1;
+            let blob = BiMaxwellian::isotropic(1.0, [r * angle.cos(), r * angle.sin()], var).unwrap();
+            out.push(blob.on_grid_normalised(grid, Sampling::CellCentre).unwrap());
+        }
+    }
+    for r in [0.6, 1.2, 2.0, 2.8] {
+        out.push(ring_on_grid(grid, r, 0.2).unwrap());
+    }
+    out
+}
+
+/// Noisy datasets of `n_dumps` dumps rolled out by `theta` of `op`.
+fn datasets(op: &dyn Operator, theta: &[f64], n_dumps: usize) -> Vec<PhaseSpaceSeries> {
+    initial_conditions(&op.grid().clone())
+        .iter()
+        .enumerate()
+        .map(|(k, f0)| {
+            let spec = SyntheticSpec {
+                rollout: rollout(),
+                dt: 1.0,
+                n_dumps,
+                particles: Some(PARTICLES),
+                seed: 100 + k as u64,
+            };
+            synthesise(op, theta, f0, &spec).unwrap()
+        })
+        .collect()
+}
+
+/// Train `model` on `data` with L-BFGS on the MSE; the best parameters.
+fn fit(model: &dyn Model, data: &[PhaseSpaceSeries], iterations: usize) -> Vec<f64> {
+    let settings = TrainSettings {
+        stages: vec![
+            Stage { unroll: 1, epochs: iterations, lr: 1e-2, optimiser: None },
+            Stage { unroll: 2, epochs: iterations / 2, lr: 1e-2, optimiser: None },
+            Stage { unroll: 5, epochs: iterations / 2, lr: 1e-2, optimiser: None },
+        ],
+        optimiser: OptimiserKind::Lbfgs { history: 20 },
+        loss: Loss { kind: LossKind::Mse, accumulation: Accumulation::AllSteps },
+        rollout: rollout(),
+    };
+    let mut state = TrainState::new(model.init(), &settings.optimiser, settings.stages.len());
+    train(model, data, &Split::none(), &settings, &mut state, &mut []).unwrap();
+    state.best.expect("a best point").1
+}
+
+/// Assert the shells in `range` with enough counts, print all.
+fn check(
+    name: &str,
+    learned: &FpFields,
+    truth: &FpFields,
+    data: &[PhaseSpaceSeries],
+    range: (f64, f64),
+    with_drift: bool,
+) {
+    let counts = min_counts_over_frames(data, PARTICLES as f64);
+    let cmp = RadialComparison::new(learned, truth, &counts, MIN_COUNTS, SHELL).unwrap();
+    println!("{name}:\n{}", cmp.table(DRIFT_FLOOR));
+    let errors = cmp.relative_errors(DRIFT_FLOOR);
+    let asserted: Vec<_> =
+        cmp.shells.iter().zip(&errors).filter(|(s, _)| s.speed >= range.0 && s.speed <= range.1).collect();
+    let expected = ((range.1 - range.0) / SHELL) as usize - 1;
+    assert!(asserted.len() >= expected, "{name}: only {} shells with >= 100 counts", asserted.len());
+    for (s, e) in asserted {
+        assert!(
+            e.iter().skip(if with_drift { 0 } else { 1 }).all(|&x| x <= TOLERANCE),
+            "{name}: at |v| = {:.2} ({} cells) relative errors A_par, D_par, D_perp = {e:.3?} exceed {TOLERANCE}",
+            s.speed,
+            s.cells
+        );
+    }
+}
+
+fn learned_fields(model: &dyn Model, phi: &[f64]) -> Vec<FpFields> {
+    let mut theta = vec![0.0; model.operator().nparams()];
+    model.theta(phi, &mut theta);
+    fp_fields(model.operator().grid(), &theta).unwrap()
+}
+
+fn recover(kind: LinearKind, truth: &FpFields, iterations: usize, name: &str) {
+    let g = grid();
+    let op = FokkerPlanck::new(g, scheme()).unwrap();
+    let data = datasets(&op, &truth.to_grid_units(), 30);
+    let model = linear_model(g, kind, scheme(), false, TimeNodes::constant()).unwrap();
+    let phi = fit(&model, &data, iterations);
+    let (range, with_drift) =
+        if matches!(kind, LinearKind::ParPerp(_)) { (PAR_PERP_RANGE, true) } else { (TENSOR_RANGE, false) };
+    check(name, &learned_fields(&model, &phi)[0], truth, &data, range, with_drift);
+}
+
+#[test]
+fn par_perp_recovers_static_shielding() {
+    let truth = static_shielding_fields(&grid(), 0.05).unwrap();
+    recover(LinearKind::ParPerp(32), &truth, 300, "par/perp, static shielding");
+}
+
+#[test]
+fn par_perp_recovers_ornstein_uhlenbeck() {
+    let truth = OrnsteinUhlenbeck::new(0.02, 1.0).unwrap().fields(&grid());
+    recover(LinearKind::ParPerp(32), &truth, 300, "par/perp, Ornstein-Uhlenbeck");
+}
+
+/// The amplitude of the static-shielding operator grows linearly in time,
+/// `C(t) = 0.04 (1 + t / 20)` (doubling over the run); a par/perp model with
+/// three time nodes (dump steps 0, 10, 20; linear in between) recovers the
+/// amplitude at every node: the least-squares ratio of learned to true
+/// `A_par`, `D_par` and `D_perp` over the shells is within 10 % of one.
+#[test]
+fn time_dependent_par_perp_recovers_a_linear_amplitude() {
+    let g = grid();
+    let n_steps = 21;
+    let amplitude = |step: usize| 0.04 * (1.0 + step as f64 / 20.0);
+    let op = FokkerPlanck::with_slots(g, scheme(), n_steps).unwrap();
+    let theta: Vec<f64> = (0..n_steps)
+        .flat_map(|s| static_shielding_fields(&g, amplitude(s)).unwrap().to_grid_units())
+        .collect();
+    let data = datasets(&op, &theta, n_steps);
+    let time = TimeNodes::uniform(3, n_steps - 1, n_steps).unwrap();
+    let model = linear_model(g, LinearKind::ParPerp(32), scheme(), false, time).unwrap();
+    let phi = fit(&model, &data, 300);
+    let learned = learned_fields(&model, &phi);
+    let counts = min_counts_over_frames(&data, PARTICLES as f64);
+    for step in [0, 10, 20] {
+        let truth = static_shielding_fields(&g, amplitude(step)).unwrap();
+        let cmp = RadialComparison::new(&learned[step], &truth, &counts, MIN_COUNTS, SHELL).unwrap();
+        println!("node at step {step}, C = {:.4}:\n{}", amplitude(step), cmp.table(DRIFT_FLOOR));
+        let ratios = cmp.amplitude_ratios(PAR_PERP_RANGE).unwrap();
+        println!("learned / true amplitude from A_par, D_par, D_perp: {ratios:.4?}");
+        assert!(
+            ratios.iter().all(|r| (r - 1.0).abs() <= TOLERANCE),
+            "node at step {step}: amplitude ratios {ratios:.4?} not within {TOLERANCE} of 1"
+        );
+    }
+}
+
+#[test]
+#[ignore = "about a minute per test in the test profile; run with `cargo test --release -p collop-learn --test recovery -- --ignored`"]
+fn tensor_recovers_static_shielding() {
+    let truth = static_shielding_fields(&grid(), 0.05).unwrap();
+    recover(LinearKind::FpTensor(Symmetry::None), &truth, 400, "tensor, static shielding");
+}
+
+#[test]
+#[ignore = "about a minute per test in the test profile; run with `cargo test --release -p collop-learn --test recovery -- --ignored`"]
+fn tensor_recovers_ornstein_uhlenbeck() {
+    let truth = OrnsteinUhlenbeck::new(0.02, 1.0).unwrap().fields(&grid());
+    recover(LinearKind::FpTensor(Symmetry::None), &truth, 400, "tensor, Ornstein-Uhlenbeck");
+}
