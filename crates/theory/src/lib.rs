@@ -38,17 +38,24 @@
 //! ```
 
 mod bessel;
+mod collision_amplitude;
 mod error;
 mod finite_size;
+mod lenard_balescu;
 mod maxwellian;
 mod ornstein_uhlenbeck;
+mod plasma_dispersion;
+mod quadrature;
 mod radial;
 
 pub use bessel::{bessel_i0e, bessel_i1e};
+pub use collision_amplitude::{PlasmaParams, StaticShielding, static_shielding_amplitude};
 pub use error::TheoryError;
 pub use finite_size::{static_shielding_fields, static_shielding_profiles};
+pub use lenard_balescu::{Shielding, ShieldingTable, dynamic_shielding_fields, dynamic_shielding_profiles};
 pub use maxwellian::{BiMaxwellian, Sampling, ring_on_grid};
 pub use ornstein_uhlenbeck::OrnsteinUhlenbeck;
+pub use plasma_dispersion::{dawson, faddeeva_w, maxwellian_response, plasma_dispersion};
 pub use radial::{
     RadialCoefficients, cartesian_to_radial, cell_speed_and_direction, fields_from_radial_cells,
     fields_from_radial_fn, radial_direction, radial_to_cartesian,
