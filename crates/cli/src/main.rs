@@ -5,6 +5,7 @@
 
 mod config;
 mod demo;
+mod fields_run;
 mod info;
 mod model;
 mod output;
@@ -12,6 +13,7 @@ mod pic;
 mod pictures;
 mod rollout;
 mod run;
+mod theory;
 mod train;
 
 use std::process::ExitCode;
@@ -44,6 +46,10 @@ enum Command {
     /// Run the 2D particle-in-cell code from a deck: datasets of tagged
     /// sub-populations, tracks, energy history.
     Pic(pic::PicArgs),
+    /// Collision coefficients of a PIC plasma from its parameters (deck or
+    /// dataset), static or dynamic shielding, written as a fields model
+    /// that `collop rollout --model DIR` reads.
+    Theory(theory::TheoryArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
         Command::Train(a) => train::run_train(&a),
         Command::Test(a) => train::run_test(&a),
         Command::Pic(a) => pic::run(&a),
+        Command::Theory(a) => theory::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

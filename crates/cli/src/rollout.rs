@@ -18,8 +18,8 @@ pub struct RolloutArgs {
     /// Dataset folder.
     #[arg(long)]
     pub data: PathBuf,
-    /// Model to roll out: `frozen`, `theory` (with `--amplitude`), or the
-    /// run directory of a trained model.
+    /// Model to roll out: `frozen`, `theory` (with `--amplitude`), the run
+    /// directory of a trained model, or a fields directory (`collop theory`).
     #[arg(long)]
     pub model: String,
     /// Amplitude C (v_th^3 omega_p) of the theory model.
@@ -110,11 +110,23 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
             }
             let dir = std::path::Path::new(run);
             if !dir.is_dir() {
-                bail!("--model {run}: not `frozen`, `theory`, or a run directory written by `collop train`");
+                bail!(
+                    "--model {run}: not `frozen`, `theory`, a run directory written by `collop train`, or \
+                     a fields directory written by `collop theory`"
+                );
             }
-            let (cfg, theta) = crate::train::load_run(dir)?;
-            run_holder = crate::train::run_model(&cfg, &theta, s.grid, &a.numerics.config())?;
-            (run_holder.operator(), theta, format!("trained run {run}"))
+            if crate::fields_run::is_fields_run(dir) {
+                let (fields, meta) = crate::fields_run::load_fields_run(dir)?;
+                let theta = crate::fields_run::fields_theta(&fields, &s.grid, dir)?;
+                fp_holder = collop_fp::FokkerPlanck::with_slots(s.grid, a.numerics.scheme(), fields.len())?
+                    .with_diffusion_clamp(a.numerics.clamp_d);
+                let source = meta.get("source").and_then(|v| v.as_str()).unwrap_or("fields").to_string();
+                (&fp_holder, theta, format!("fields {run} ({source})"))
+            } else {
+                let (cfg, theta) = crate::train::load_run(dir)?;
+                run_holder = crate::train::run_model(&cfg, &theta, s.grid, &a.numerics.config())?;
+                (run_holder.operator(), theta, format!("trained run {run}"))
+            }
         }
     };
     let sim = Simulator::new(op, a.numerics.rollout_config()?);

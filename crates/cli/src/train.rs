@@ -34,7 +34,8 @@ pub struct TrainArgs {
 /// Arguments of `collop test`.
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Run directories written by `collop train`.
+    /// Run directories written by `collop train`, or fields directories
+    /// written by `collop theory` (these need --data).
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
     /// Datasets to roll out (default: those the run was trained on).
@@ -330,6 +331,24 @@ pub fn run_model(
 pub fn run_test(a: &TestArgs) -> Result<()> {
     let mut rows = Vec::new();
     for dir in &a.runs {
+        if crate::fields_run::is_fields_run(dir) {
+            if a.data.is_empty() {
+                bail!("{}: a fields directory records no datasets; pass --data DATASET", dir.display());
+            }
+            let (fields, _) = crate::fields_run::load_fields_run(dir)?;
+            for (name, s) in load_data(&a.data)? {
+                let theta = crate::fields_run::fields_theta(&fields, &s.grid, dir)?;
+                let op = collop_fp::FokkerPlanck::with_slots(
+                    s.grid,
+                    collop_fp::Scheme::Reference(collop_fp::Edges::Guard),
+                    fields.len(),
+                )?;
+                let sim = Simulator::new(&op, collop_fp::RolloutConfig::reference());
+                let (e, _) = rollout_errors(&sim, &theta, &s)?;
+                rows.push(row(dir.display().to_string(), &name, &e));
+            }
+            continue;
+        }
         let (cfg, theta) = load_run(dir)?;
         let folders = if a.data.is_empty() { cfg.data.folders.clone() } else { a.data.clone() };
         for (name, s) in load_data(&folders)? {

@@ -295,3 +295,73 @@ target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
     let mx = v["moments"][0]["mean_vx"].as_f64().unwrap();
     assert!((mx + 2.0).abs() < 0.3, "blob centre {mx}");
 }
+
+/// `collop theory` writes a fields model from PIC parameters given as flags
+/// (the dataset has none), `collop rollout --model DIR` and `collop test`
+/// roll it out; the static one is exactly `--model theory --amplitude C`.
+#[test]
+fn theory_writes_a_fields_model_that_rollout_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    write_dataset(&data);
+    let d = data.to_str().unwrap();
+    let flags = ["--ppc", "4", "--dx-over-debye", "1", "--shape-order", "1", "--vth-c", "0.01"];
+    let (ok, _, err) = collop(&["theory", d, "-o", dir.path().join("x").to_str().unwrap()]);
+    assert!(!ok && err.contains("--dx-over-debye"), "{err}");
+    let mut amplitude = 0.0;
+    for kind in ["static", "dynamic"] {
+        let run = dir.path().join(kind);
+        let mut args = vec!["theory", d, "-o", run.to_str().unwrap(), "--kind", kind];
+        args.extend(flags);
+        let (ok, out, err) = collop(&args);
+        assert!(ok, "{err}");
+        // The amplitude of the reference parameters and the |v| = 0..3 table.
+        assert!(out.contains("C = 0.02234"), "{out}");
+        assert!(out.lines().any(|l| l.trim_start().starts_with("3.0 ")), "{out}");
+        let arrays = collop_io::read_npz(run.join("fields.npz")).unwrap();
+        for name in ["a_x", "a_y", "d_xx", "d_yy", "d_xy"] {
+            let a = &arrays.iter().find(|(n, _)| n == name).unwrap().1;
+            assert_eq!(a.shape(), &[1, 12, 12], "{name}");
+        }
+        let grid = &arrays.iter().find(|(n, _)| n == "grid").unwrap().1;
+        assert_eq!(grid.iter().copied().collect::<Vec<_>>(), vec![12.0, 12.0, -3.0, 3.0, -3.0, 3.0]);
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+        assert_eq!(meta["kind"], "fields");
+        assert_eq!(meta["source"], format!("theory-{kind}"));
+        assert_eq!(meta["parameters"]["particles_per_debye_area"], 4.0);
+        amplitude = meta["amplitude"].as_f64().unwrap();
+        let (ok, out, err) = collop(&["rollout", "--data", d, "--model", run.to_str().unwrap(), "--json"]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v["mae"].as_f64().unwrap() > 0.0 && v["steps"] == 4, "{v}");
+        assert!(v["model"].as_str().unwrap().contains(&format!("theory-{kind}")), "{v}");
+        if kind == "static" {
+            let c = format!("{amplitude:e}");
+            let (ok, out2, err) =
+                collop(&["rollout", "--data", d, "--model", "theory", "--amplitude", &c, "--json"]);
+            assert!(ok, "{err}");
+            let w: serde_json::Value = serde_json::from_str(&out2).unwrap();
+            let (a, b) = (v["mae"].as_f64().unwrap(), w["mae"].as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-14 * b, "{a} vs {b}");
+        }
+        let (ok, out, err) = collop(&["test", run.to_str().unwrap(), "--data", d, "--json"]);
+        assert!(ok, "{err}");
+        let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(rows[1]["model"], "frozen");
+    }
+    assert!((amplitude - 0.022342).abs() < 1e-5);
+    // A grid that differs from the dataset's is refused with the fix named.
+    let other = dir.path().join("other");
+    let grid = VelocityGrid::square(10, 3.0).unwrap();
+    let frames = Array3::from_elem((2, 10, 10), 1.0);
+    collop_io::write_dataset(&other, &collop_io::DatasetMeta::new(grid, 0.5, 0, 0.0), frames.view()).unwrap();
+    let run = dir.path().join("other-run");
+    let mut args = vec!["theory", d, "-o", run.to_str().unwrap(), "--kind", "static", "--grid-from"];
+    args.push(other.to_str().unwrap());
+    args.extend(flags);
+    let (ok, _, err) = collop(&args);
+    assert!(ok, "{err}");
+    let (ok, _, err) = collop(&["rollout", "--data", d, "--model", run.to_str().unwrap()]);
+    assert!(!ok && err.contains("--grid-from"), "{err}");
+}

@@ -18,6 +18,19 @@
 //! - [`static_shielding_fields`]: collision coefficients of 2D finite-size
 //!   particles with static shielding, from the profiles
 //!   [`static_shielding_profiles`], which keep the Maxwellian stationary.
+//! - Collisions of a 2D PIC plasma from its parameters ([`PlasmaParams`]:
+//!   particles per Debye area, cell size, B-spline shape order):
+//!   [`static_shielding_amplitude`] gives `C` of the static profiles from the
+//!   2D Lenard-Balescu wave-number integral with the PIC's form factor,
+//!   `C = <int dkappa S^4 kappa^2 / (kappa^2 + S^2)^2>_alpha / (pi n lambda_D^2)`
+//!   ([`StaticShielding`] also reports what it leaves out); [`ShieldingTable`]
+//!   tabulates the test-particle drift and diffusion with static or dynamic
+//!   ([`Shielding`]) shielding, `eps = 1 + S^2 (1 + zeta Z(zeta)) / (k lambda_D)^2`,
+//!   as radial profiles ([`dynamic_shielding_profiles`]), radial fields
+//!   ([`dynamic_shielding_fields`]) or fields with the direction dependence of
+//!   the anisotropic form factor. Both keep the Maxwellian stationary.
+//! - [`faddeeva_w`], [`plasma_dispersion`], [`dawson`], [`maxwellian_response`]:
+//!   the Faddeeva function (Weideman 1994) and the plasma dispersion function.
 //! - Isotropic operators in general: [`RadialCoefficients`] rotated onto
 //!   `(v_x, v_y)` by [`radial_to_cartesian`] (and back by
 //!   [`cartesian_to_radial`]), on a grid by
@@ -38,17 +51,24 @@
 //! ```
 
 mod bessel;
+mod collision_amplitude;
 mod error;
 mod finite_size;
+mod lenard_balescu;
 mod maxwellian;
 mod ornstein_uhlenbeck;
+mod plasma_dispersion;
+mod quadrature;
 mod radial;
 
 pub use bessel::{bessel_i0e, bessel_i1e};
+pub use collision_amplitude::{PlasmaParams, StaticShielding, static_shielding_amplitude};
 pub use error::TheoryError;
 pub use finite_size::{static_shielding_fields, static_shielding_profiles};
+pub use lenard_balescu::{Shielding, ShieldingTable, dynamic_shielding_fields, dynamic_shielding_profiles};
 pub use maxwellian::{BiMaxwellian, Sampling, ring_on_grid};
 pub use ornstein_uhlenbeck::OrnsteinUhlenbeck;
+pub use plasma_dispersion::{dawson, faddeeva_w, maxwellian_response, plasma_dispersion};
 pub use radial::{
     RadialCoefficients, cartesian_to_radial, cell_speed_and_direction, fields_from_radial_cells,
     fields_from_radial_fn, radial_direction, radial_to_cartesian,
