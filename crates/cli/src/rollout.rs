@@ -112,8 +112,15 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
             if !dir.is_dir() {
                 bail!("--model {run}: not `frozen`, `theory`, or a run directory written by `collop train`");
             }
-            let (cfg, theta) = crate::train::load_run(dir)?;
-            run_holder = crate::train::run_model(&cfg, &theta, s.grid, &a.numerics.config())?;
+            let trained = crate::train::load_run(dir)?;
+            let ds = crate::conditioning::Loaded {
+                name: data.path.display().to_string(),
+                folder: a.data.clone(),
+                series: s.clone(),
+                meta: data.meta.clone(),
+            };
+            let (model, theta) = crate::train::run_operator(&trained, &ds, &a.numerics.config())?;
+            run_holder = model;
             (run_holder.operator(), theta, format!("trained run {run}"))
         }
     };
