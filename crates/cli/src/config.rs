@@ -499,6 +499,34 @@ mod tests {
         assert!(toml::from_str::<TrainConfig>(&bad).unwrap_err().to_string().contains("debye"));
     }
 
+    /// Every MLP family builds with and without conditioners; linear
+    /// families refuse conditioners.
+    #[test]
+    fn mlp_families_build_with_conditioners() {
+        let grid = VelocityGrid::square(7, 3.0).unwrap();
+        let time = collop_learn::TimeInput { window_steps: 4, n_slots: 5 };
+        for kind in ["fp-mlp", "parperp-mlp", "kernel-mlp"] {
+            let text = format!("[data]\nfolders = [\"a\"]\n{}", MLP_MODEL.replace("parperp-mlp", kind))
+                .replace("kernel_transpose = false", "kernel_transpose = true")
+                .replace("kernel_size = 2", "kernel_size = 3");
+            let cfg: TrainConfig = toml::from_str(&text).unwrap();
+            let numerics = NumericsConfig::training();
+            let plain = cfg.model(grid, 4, &numerics, Conditioners::none()).unwrap();
+            let cond = Conditioners { time: Some(time), conditions: vec![vec![0.5, -1.0], vec![1.0, 1.0]] };
+            let m = cfg.model(grid, 4, &numerics, cond).unwrap();
+            assert_eq!(m.n_conditions(), 2, "{kind}");
+            assert_eq!(m.operator().n_slots(), 5, "{kind}");
+            assert!(m.nparams() > plain.nparams(), "{kind}: three more inputs");
+            if kind == "kernel-mlp" {
+                assert!(m.describe().contains("k = 3, transpose symmetry"), "{}", m.describe());
+                assert_eq!(m.operator().nparams(), 5 * 2 * 9 * grid.len());
+            }
+        }
+        let cfg: TrainConfig = toml::from_str("[data]\nfolders = [\"a\"]\n").unwrap();
+        let cond = Conditioners { time: Some(time), conditions: Vec::new() };
+        assert!(cfg.model(grid, 4, &NumericsConfig::training(), cond).is_err());
+    }
+
     /// Settings that cannot work are refused with the fix.
     #[test]
     fn inconsistent_conditioner_settings_are_refused() {

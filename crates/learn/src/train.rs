@@ -85,6 +85,8 @@ impl Split {
 pub struct WindowSet {
     /// `(condition, dt, batch)`, sorted by condition.
     groups: Vec<(usize, f64, PreparedWindow)>,
+    /// The conditions of `groups`, ascending, each once.
+    conditions: Vec<usize>,
     total: usize,
 }
 
@@ -148,7 +150,9 @@ impl WindowSet {
             groups.push((condition, f64::from_bits(dt_bits), PreparedWindow::new(&window)?));
             total += b;
         }
-        Ok(Self { groups, total })
+        let mut conditions: Vec<usize> = groups.iter().map(|g| g.0).collect();
+        conditions.dedup();
+        Ok(Self { groups, conditions, total })
     }
 
     /// Number of windows.
@@ -162,10 +166,8 @@ impl WindowSet {
     }
 
     /// The model conditions the windows use, ascending, each once.
-    pub fn conditions(&self) -> Vec<usize> {
-        let mut c: Vec<usize> = self.groups.iter().map(|g| g.0).collect();
-        c.dedup();
-        c
+    pub fn conditions(&self) -> &[usize] {
+        &self.conditions
     }
 }
 
@@ -215,7 +217,7 @@ impl<'m> Objective<'m> {
                 self.theta.len()
             )));
         }
-        for &c in &conditions {
+        for &c in conditions {
             self.model.theta_for(phi, c, &mut self.theta[c]);
             self.dtheta[c].fill(0.0);
         }
@@ -235,7 +237,7 @@ impl<'m> Objective<'m> {
         let dphi = match grad {
             Some(g) => {
                 g.fill(0.0);
-                for &c in &conditions {
+                for &c in conditions {
                     self.model.theta_vjp_for(phi, c, &self.dtheta[c], g);
                 }
                 g

@@ -318,7 +318,7 @@ fn two_condition_objective_gradient_matches_finite_differences() {
             .unwrap();
         let td = time.is_some();
         let both = WindowSet::conditioned(&data, &[0, 1], 2, &Split::none(), false, td).unwrap();
-        assert_eq!(both.conditions(), vec![0, 1]);
+        assert_eq!(both.conditions(), [0, 1]);
         let mut obj = Objective::new(&m, rollout_cfg(), loss);
         // Small outputs: rollouts of a freshly initialised network stay tame.
         let phi: Vec<f64> = m.init().iter().map(|p| 0.1 * p).collect();
