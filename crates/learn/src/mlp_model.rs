@@ -28,6 +28,12 @@
 //! `theta_s = P r(phi; inputs(s, c))`, and the vector-Jacobian product is
 //! `dphi += backward(P^T dtheta_s)` through each network's hand-written
 //! backward pass ([`Mlp::backward`]).
+//!
+//! Memory: each condition keeps the activations of one slot (one workspace
+//! per network, sized once). With a time input the vector-Jacobian product
+//! therefore recomputes the forward pass of every slot but the last (about
+//! a fifth more work than keeping all slots, whose activations would take
+//! gigabytes for the reference grid, 2 x 64 units and ~100 dumps).
 
 use std::sync::Mutex;
 
