@@ -9,8 +9,8 @@ use collop_fp::{
     Accumulation, Difference, Edges, Loss, LossKind, RolloutConfig, Scheme, StabilityPolicy, Substeps,
 };
 use collop_learn::{
-    LinearKind, LinearModel, MlpFieldModel, Model, OptimiserKind, Stage, Symmetry, TimeNodes, linear_model,
-    reference_schedule,
+    Conditioners, LinearKind, LinearModel, MlpKind, MlpModel, Model, OptimiserKind, Stage, Symmetry,
+    TimeNodes, linear_model, reference_schedule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,71 @@ pub struct DataConfig {
     /// Fraction of windows held out for validation.
     #[serde(default = "default_validation")]
     pub validation_fraction: f64,
+    /// PIC parameters per folder (aligned with `folders`), overriding or
+    /// supplying the values of each dataset's args.yaml for the
+    /// PIC-parameter conditioners.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<PicParameters>,
+}
+
+/// PIC parameters of one dataset, as our PIC writes them into args.yaml.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PicParameters {
+    /// Particles per cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppc: Option<f64>,
+    /// Thermal velocity over c.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vth_c: Option<f64>,
+    /// Particle shape order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape_order: Option<f64>,
+    /// Cell size over the Debye length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dx_over_debye: Option<f64>,
+}
+
+impl PicParameters {
+    /// The value given for `c` (not the time).
+    pub fn get(&self, c: Conditioner) -> Option<f64> {
+        match c {
+            Conditioner::Time => None,
+            Conditioner::Ppc => self.ppc,
+            Conditioner::VthC => self.vth_c,
+            Conditioner::ShapeOrder => self.shape_order,
+            Conditioner::DxOverDebye => self.dx_over_debye,
+        }
+    }
+}
+
+/// Extra inputs of MLP models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conditioner {
+    /// Dump time normalised to [-1, 1] over the training window.
+    Time,
+    /// Particles per cell.
+    Ppc,
+    /// Thermal velocity over c.
+    VthC,
+    /// Particle shape order.
+    ShapeOrder,
+    /// Cell size over the Debye length.
+    DxOverDebye,
+}
+
+impl Conditioner {
+    /// The name in configs and the key in args.yaml.
+    pub fn key(self) -> &'static str {
+        match self {
+            Conditioner::Time => "time",
+            Conditioner::Ppc => "ppc",
+            Conditioner::VthC => "vth_c",
+            Conditioner::ShapeOrder => "shape_order",
+            Conditioner::DxOverDebye => "dx_over_debye",
+        }
+    }
 }
 
 fn default_validation() -> f64 {
@@ -62,8 +127,19 @@ pub enum ModelFamily {
     FpParPerp,
     /// Free kernels.
     KernelTensor,
-    /// One MLP per Fokker-Planck field (time independent).
+    /// One MLP per Fokker-Planck field.
     FpMlp,
+    /// One MLP per radial profile A_par, D_par, D_perp of |v|.
+    ParperpMlp,
+    /// One MLP producing the kernels at each cell.
+    KernelMlp,
+}
+
+impl ModelFamily {
+    /// Whether the family is a neural network.
+    pub fn is_mlp(self) -> bool {
+        matches!(self, ModelFamily::FpMlp | ModelFamily::ParperpMlp | ModelFamily::KernelMlp)
+    }
 }
 
 /// Parametrisation settings.
@@ -91,6 +167,21 @@ pub struct ModelConfig {
     /// Hidden layer widths of MLP models.
     #[serde(default = "default_hidden")]
     pub hidden: Vec<usize>,
+    /// Extra inputs of MLP models: `time`, `ppc`, `vth_c`, `shape_order`, `dx_over_debye`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditioners: Vec<Conditioner>,
+}
+
+impl ModelConfig {
+    /// Whether the model has a time input.
+    pub fn has_time(&self) -> bool {
+        self.conditioners.contains(&Conditioner::Time)
+    }
+
+    /// The PIC-parameter conditioners, in config order.
+    pub fn features(&self) -> Vec<Conditioner> {
+        self.conditioners.iter().copied().filter(|&c| c != Conditioner::Time).collect()
+    }
 }
 
 fn default_hidden() -> Vec<usize> {
@@ -110,6 +201,7 @@ impl Default for ModelConfig {
             difference: Difference::Forward,
             kernel_transpose: false,
             hidden: default_hidden(),
+            conditioners: Vec::new(),
         }
     }
 }
@@ -247,6 +339,31 @@ impl TrainConfig {
                 );
             }
         }
+        let m = &self.model;
+        if !m.conditioners.is_empty() && !m.kind.is_mlp() {
+            bail!(
+                "[model] conditioners are inputs of neural networks; use kind = \"fp-mlp\", \"parperp-mlp\" or \
+                 \"kernel-mlp\", or remove them"
+            );
+        }
+        if let Some((k, c)) =
+            m.conditioners.iter().enumerate().find(|(k, c)| m.conditioners[..*k].contains(c))
+        {
+            bail!("[model] conditioners: `{}` is listed twice (entry {k})", c.key());
+        }
+        if m.kind.is_mlp() && (m.time_nodes > 1 || m.time_nodes == -1) {
+            bail!(
+                "[model] {:?} models take time as an input: set time_nodes = 0 and add \"time\" to conditioners",
+                m.kind
+            );
+        }
+        if !self.data.conditions.is_empty() && self.data.conditions.len() != self.data.folders.len() {
+            bail!(
+                "[data] conditions has {} entries for {} folders: give one table per folder, in the order of folders",
+                self.data.conditions.len(),
+                self.data.folders.len()
+            );
+        }
         if self.model.time_nodes < -1 {
             bail!(
                 "[model] time_nodes = {}: use 0 (constant), -1 (one per dump) or a count",
@@ -257,25 +374,39 @@ impl TrainConfig {
     }
 
     /// Build the model on `grid` for datasets of `n_steps` dump steps,
-    /// with the discretisation of `numerics`.
+    /// with the discretisation of `numerics`; MLP models take their
+    /// conditioners (time input, normalised features per condition) from
+    /// `conditioners`.
     pub fn model(
         &self,
         grid: VelocityGrid,
         n_steps: usize,
         numerics: &NumericsConfig,
+        conditioners: Conditioners,
     ) -> Result<Box<dyn Model>> {
         let m = &self.model;
-        if m.kind == ModelFamily::FpMlp {
-            if m.time_nodes > 1 || m.time_nodes == -1 {
-                bail!("[model] fp-mlp is time independent; set time_nodes = 0");
-            }
-            return Ok(Box::new(MlpFieldModel::new(
+        if m.kind.is_mlp() {
+            let kind = match m.kind {
+                ModelFamily::ParperpMlp => MlpKind::ParPerp,
+                ModelFamily::KernelMlp => MlpKind::Kernel {
+                    k: m.kernel_size,
+                    difference: m.difference,
+                    transpose: m.kernel_transpose,
+                },
+                _ => MlpKind::Fields,
+            };
+            return Ok(Box::new(MlpModel::build(
                 grid,
+                kind,
                 numerics.scheme(),
                 numerics.clamp_d,
                 &m.hidden,
                 self.seed,
+                conditioners,
             )?));
+        }
+        if conditioners != Conditioners::none() {
+            bail!("[model] {:?} takes no conditioners", m.kind);
         }
         let time = match m.time_nodes {
             0 | 1 => TimeNodes::constant(),
@@ -290,7 +421,9 @@ impl TrainConfig {
                 difference: m.difference,
                 transpose: m.kernel_transpose,
             },
-            ModelFamily::FpMlp => unreachable!("handled above"),
+            ModelFamily::FpMlp | ModelFamily::ParperpMlp | ModelFamily::KernelMlp => {
+                unreachable!("handled above")
+            }
         };
         let model: LinearModel = linear_model(grid, kind, numerics.scheme(), numerics.clamp_d, time)?
             .with_time_regularisation(m.lambda1, m.lambda2);
@@ -306,14 +439,31 @@ mod tests {
     /// themselves and describe the reference schedule.
     #[test]
     fn shipped_configs_parse() {
-        for (name, family) in
-            [("reference-tensor", ModelFamily::FpTensor), ("reference-mlp", ModelFamily::FpMlp)]
-        {
+        for (name, family) in [
+            ("reference-tensor", ModelFamily::FpTensor),
+            ("reference-mlp", ModelFamily::FpMlp),
+            ("reference-parperp-mlp", ModelFamily::ParperpMlp),
+            ("tensor-long", ModelFamily::FpTensor),
+            ("tensor-lbfgs-mse", ModelFamily::FpTensor),
+        ] {
             let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs"))
                 .join(format!("{name}.toml"));
             let cfg = TrainConfig::load(&path).unwrap_or_else(|e| panic!("{name}: {e:#}"));
             assert_eq!(cfg.model.kind, family);
-            assert_eq!(cfg.training.stages, reference_schedule(), "{name}");
+            match name {
+                // The reference schedule and one more stage at unroll 20.
+                "tensor-long" => {
+                    assert_eq!(cfg.training.stages[..4], reference_schedule()[..], "{name}");
+                    assert_eq!(cfg.training.stages[4].unroll, 20, "{name}");
+                }
+                // The same unroll ladder, fewer (L-BFGS) iterations.
+                "tensor-lbfgs-mse" => {
+                    let unrolls: Vec<usize> = cfg.training.stages.iter().map(|s| s.unroll).collect();
+                    assert_eq!(unrolls, [1, 2, 5, 10], "{name}");
+                    assert!(matches!(cfg.training.optimiser, OptimiserKind::Lbfgs { .. }), "{name}");
+                }
+                _ => assert_eq!(cfg.training.stages, reference_schedule(), "{name}"),
+            }
             assert_eq!(cfg.data.folders.len(), 2, "{name}: both published sub-populations");
             assert!(cfg.data.folders[0].starts_with(path.parent().unwrap()), "relative to the config file");
             assert_eq!(cfg.numerics.edges, Edges::OneSided);
@@ -328,5 +478,95 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("validation"), "{err}");
+    }
+
+    const MLP_MODEL: &str = "[model]\nkind = \"parperp-mlp\"\nsymmetry = \"none\"\nn_radial = 8\ntime_nodes = 0\n\
+        lambda1 = 0.0\nlambda2 = 0.0\nkernel_size = 2\ndifference = \"forward\"\nkernel_transpose = false\n";
+
+    /// Conditioners parse by name; unknown names are refused with the list of allowed ones.
+    #[test]
+    fn conditioners_parse_and_unknown_names_are_refused() {
+        let text = format!(
+            "[data]\nfolders = [\"a\", \"b\"]\nconditions = [{{ ppc = 4, vth_c = 0.01 }}, {{ ppc = 16 }}]\n\
+             {MLP_MODEL}conditioners = [\"time\", \"ppc\", \"vth_c\", \"shape_order\", \"dx_over_debye\"]\n"
+        );
+        let cfg: TrainConfig = toml::from_str(&text).unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.model.kind, ModelFamily::ParperpMlp);
+        assert!(cfg.model.has_time());
+        assert_eq!(
+            cfg.model.features(),
+            [Conditioner::Ppc, Conditioner::VthC, Conditioner::ShapeOrder, Conditioner::DxOverDebye]
+        );
+        assert_eq!(cfg.data.conditions[0].get(Conditioner::Ppc), Some(4.0));
+        assert_eq!(cfg.data.conditions[1].get(Conditioner::VthC), None);
+        // The resolved config written into a run parses back to the same settings.
+        let back: TrainConfig = toml::from_str(&toml::to_string(&cfg).unwrap()).unwrap();
+        assert_eq!(back.model.conditioners, cfg.model.conditioners);
+        assert_eq!(back.data.conditions, cfg.data.conditions);
+
+        let bad = format!("[data]\nfolders = [\"a\"]\n{MLP_MODEL}conditioners = [\"density\"]\n");
+        let err = toml::from_str::<TrainConfig>(&bad).unwrap_err().to_string();
+        for name in ["density", "time", "ppc", "vth_c", "shape_order", "dx_over_debye"] {
+            assert!(err.contains(name), "{err}");
+        }
+        let bad = format!("[data]\nfolders = [\"a\"]\nconditions = [{{ ppc = 4, debye = 1 }}]\n{MLP_MODEL}");
+        assert!(toml::from_str::<TrainConfig>(&bad).unwrap_err().to_string().contains("debye"));
+    }
+
+    /// Every MLP family builds with and without conditioners; linear
+    /// families refuse conditioners.
+    #[test]
+    fn mlp_families_build_with_conditioners() {
+        let grid = VelocityGrid::square(7, 3.0).unwrap();
+        let time = collop_learn::TimeInput { window_steps: 4, n_slots: 5 };
+        for kind in ["fp-mlp", "parperp-mlp", "kernel-mlp"] {
+            let text = format!("[data]\nfolders = [\"a\"]\n{}", MLP_MODEL.replace("parperp-mlp", kind))
+                .replace("kernel_transpose = false", "kernel_transpose = true")
+                .replace("kernel_size = 2", "kernel_size = 3");
+            let cfg: TrainConfig = toml::from_str(&text).unwrap();
+            let numerics = NumericsConfig::training();
+            let plain = cfg.model(grid, 4, &numerics, Conditioners::none()).unwrap();
+            let cond = Conditioners { time: Some(time), conditions: vec![vec![0.5, -1.0], vec![1.0, 1.0]] };
+            let m = cfg.model(grid, 4, &numerics, cond).unwrap();
+            assert_eq!(m.n_conditions(), 2, "{kind}");
+            assert_eq!(m.operator().n_slots(), 5, "{kind}");
+            assert!(m.nparams() > plain.nparams(), "{kind}: three more inputs");
+            if kind == "kernel-mlp" {
+                assert!(m.describe().contains("k = 3, transpose symmetry"), "{}", m.describe());
+                assert_eq!(m.operator().nparams(), 5 * 2 * 9 * grid.len());
+            }
+        }
+        let cfg: TrainConfig = toml::from_str("[data]\nfolders = [\"a\"]\n").unwrap();
+        let cond = Conditioners { time: Some(time), conditions: Vec::new() };
+        assert!(cfg.model(grid, 4, &NumericsConfig::training(), cond).is_err());
+    }
+
+    /// Settings that cannot work are refused with the fix.
+    #[test]
+    fn inconsistent_conditioner_settings_are_refused() {
+        let cases = [
+            (
+                "[data]\nfolders = [\"a\"]\n[model]\nkind = \"fp-tensor\"\nsymmetry = \"none\"\nn_radial = 8\n\
+                 time_nodes = 0\nlambda1 = 0.0\nlambda2 = 0.0\nkernel_size = 2\ndifference = \"forward\"\n\
+                 kernel_transpose = false\nconditioners = [\"ppc\"]\n"
+                    .to_string(),
+                "neural networks",
+            ),
+            (format!("[data]\nfolders = [\"a\"]\n{MLP_MODEL}conditioners = [\"ppc\", \"ppc\"]\n"), "twice"),
+            (
+                format!("[data]\nfolders = [\"a\", \"b\"]\nconditions = [{{ ppc = 4 }}]\n{MLP_MODEL}"),
+                "one table per folder",
+            ),
+            (
+                format!("[data]\nfolders = [\"a\"]\n{}", MLP_MODEL.replace("time_nodes = 0", "time_nodes = -1")),
+                "conditioners",
+            ),
+        ];
+        for (text, needle) in cases {
+            let cfg: TrainConfig = toml::from_str(&text).unwrap();
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
     }
 }

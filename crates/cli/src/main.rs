@@ -3,6 +3,7 @@
 //! The binary only parses arguments, builds the pieces from the library
 //! crates, runs them and writes results; the science lives in the crates.
 
+mod conditioning;
 mod config;
 mod demo;
 mod fields_run;

@@ -123,8 +123,15 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
                 let source = meta.get("source").and_then(|v| v.as_str()).unwrap_or("fields").to_string();
                 (&fp_holder, theta, format!("fields {run} ({source})"))
             } else {
-                let (cfg, theta) = crate::train::load_run(dir)?;
-                run_holder = crate::train::run_model(&cfg, &theta, s.grid, &a.numerics.config())?;
+                let trained = crate::train::load_run(dir)?;
+                let ds = crate::conditioning::Loaded {
+                    name: data.path.display().to_string(),
+                    folder: a.data.clone(),
+                    series: s.clone(),
+                    meta: data.meta.clone(),
+                };
+                let (model, theta) = crate::train::run_operator(&trained, &ds, &a.numerics.config())?;
+                run_holder = model;
                 (run_holder.operator(), theta, format!("trained run {run}"))
             }
         }

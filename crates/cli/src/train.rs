@@ -10,12 +10,14 @@ use collop_core::PhaseSpaceSeries;
 use collop_fp::metrics::{RolloutErrors, rollout_errors};
 use collop_fp::{Operator, Simulator};
 use collop_learn::{
-    EpochRecord, LearnError, Model, Observer, Split, TrainSettings, TrainState, fp_fields, train,
+    Conditioners, EpochRecord, LearnError, Model, Observer, Split, TrainSettings, TrainState, fp_fields,
+    train_conditioned,
 };
 use ndarray::{ArrayD, IxDyn};
 use serde::Serialize;
 
-use crate::config::TrainConfig;
+use crate::conditioning::{CONDITIONING, Conditioning, Loaded};
+use crate::config::{ModelFamily, NumericsConfig, TrainConfig};
 use crate::run::{self, RunLogger};
 
 /// Arguments of `collop train`.
@@ -52,17 +54,34 @@ pub struct TestArgs {
     pub plots: Option<PathBuf>,
 }
 
+/// Read one dataset folder.
+pub fn load_dataset(folder: &Path) -> Result<Loaded> {
+    let d = collop_io::read_dataset(folder).with_context(|| format!("reading {}", folder.display()))?;
+    Ok(Loaded {
+        name: d.path.display().to_string(),
+        folder: folder.to_path_buf(),
+        series: d.series,
+        meta: d.meta,
+    })
+}
+
 /// Read every dataset of a config; all must share one grid.
-pub fn load_data(folders: &[PathBuf]) -> Result<Vec<(String, PhaseSpaceSeries)>> {
-    let mut out: Vec<(String, PhaseSpaceSeries)> = Vec::new();
+pub fn load_data(folders: &[PathBuf]) -> Result<Vec<Loaded>> {
+    let mut out: Vec<Loaded> = Vec::new();
     for f in folders {
-        let d = collop_io::read_dataset(f).with_context(|| format!("reading {}", f.display()))?;
-        if let Some((name, first)) = out.first()
-            && !first.grid.same_as(&d.series.grid)
+        let d = load_dataset(f)?;
+        if let Some(first) = out.first()
+            && !first.series.grid.same_as(&d.series.grid)
         {
-            bail!("{}: grid {} differs from {name}'s {}", f.display(), d.series.grid, first.grid);
+            bail!(
+                "{}: grid {} differs from {}'s {}",
+                f.display(),
+                d.series.grid,
+                first.name,
+                first.series.grid
+            );
         }
-        out.push((d.path.display().to_string(), d.series));
+        out.push(d);
     }
     Ok(out)
 }
@@ -106,12 +125,13 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let data = load_data(&cfg.data.folders)?;
-    let series: Vec<PhaseSpaceSeries> = data.iter().map(|(_, s)| s.clone()).collect();
+    let series: Vec<PhaseSpaceSeries> = data.iter().map(|d| d.series.clone()).collect();
     let n_steps = series.iter().map(|s| s.len() - 1).max().unwrap_or(0);
     if n_steps == 0 {
         bail!("the datasets have a single frame each; training needs at least two");
     }
-    let model = cfg.model(series[0].grid, n_steps, &cfg.numerics)?;
+    let (conditioning, conditioners, conditions) = Conditioning::from_training(&cfg, &data, n_steps)?;
+    let model = cfg.model(series[0].grid, n_steps, &cfg.numerics, conditioners)?;
     let split = Split::new(&series, cfg.data.validation_fraction, cfg.seed)?;
     let settings = TrainSettings {
         stages: cfg.training.stages.clone(),
@@ -134,10 +154,13 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
             model: model.describe(),
             model_parameters: model.nparams(),
             operator_parameters: model.operator().nparams(),
-            datasets: data.iter().map(|(n, _)| n.as_str()).collect(),
+            datasets: data.iter().map(|d| d.name.as_str()).collect(),
             training_windows_held_out: split.len(),
         };
         collop_io::write_text(dir.join(run::RUN_JSON), &serde_json::to_string_pretty(&info)?)?;
+        if !cfg.model.conditioners.is_empty() {
+            collop_io::write_text(dir.join(CONDITIONING), &serde_json::to_string_pretty(&conditioning)?)?;
+        }
     }
     eprintln!("model: {}", model.describe());
     let total: u64 = settings.stages.iter().map(|s| s.epochs as u64).sum();
@@ -153,9 +176,10 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
         RunLogger::new(dir, cfg.training.checkpoint_every, a.resume.then_some(state.global_epoch))?;
     let start = std::time::Instant::now();
     let mut records = Records(Vec::new());
-    train(
+    train_conditioned(
         model.as_ref(),
         &series,
+        &conditions,
         &split,
         &settings,
         &mut state,
@@ -189,10 +213,18 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
         if split.is_empty() { "training" } else { "validation" }
     )?;
     writeln!(text, "test rollouts ({}):", describe_numerics(&cfg))?;
-    let theta = best_theta(model.as_ref(), &state);
-    for (name, s) in &data {
-        let e = evaluate(&cfg, model.as_ref(), &theta, s)?;
-        writeln!(text, "  {name}: mae {:.4e}  l1 {:.4e}", e.mean.mae, e.mean.l1)?;
+    let phi = state.best.as_ref().map(|(_, p)| p.clone()).unwrap_or_else(|| state.phi.clone());
+    let trained = Run {
+        theta: best_theta(model.as_ref(), &state),
+        phi: Some(phi),
+        conditioning: Some(conditioning),
+        cfg: cfg.clone(),
+    };
+    for ds in &data {
+        let (eval_model, theta) = run_operator(&trained, ds, &cfg.evaluation)?;
+        let sim = Simulator::new(eval_model.operator(), cfg.evaluation.rollout());
+        let e = rollout_errors(&sim, &theta, &ds.series)?.0;
+        writeln!(text, "  {}: mae {:.4e}  l1 {:.4e}", ds.name, e.mean.mae, e.mean.l1)?;
     }
     crate::output::print(&text)
 }
@@ -245,27 +277,6 @@ fn save_model(dir: &Path, model: &dyn Model, state: &TrainState) -> Result<()> {
     Ok(())
 }
 
-/// Full rollout of learned operator parameters on one dataset, with the
-/// config's evaluation numerics.
-fn evaluate(
-    cfg: &TrainConfig,
-    train_model: &dyn Model,
-    theta: &[f64],
-    s: &PhaseSpaceSeries,
-) -> Result<RolloutErrors> {
-    let n_steps = train_model.operator().n_slots().max(1);
-    let eval_model = cfg.model(s.grid, n_steps.max(2), &cfg.evaluation)?;
-    if eval_model.operator().nparams() != theta.len() {
-        bail!(
-            "the evaluation operator takes {} parameters, the run has {}",
-            eval_model.operator().nparams(),
-            theta.len()
-        );
-    }
-    let sim = Simulator::new(eval_model.operator(), cfg.evaluation.rollout());
-    Ok(rollout_errors(&sim, theta, s)?.0)
-}
-
 #[derive(Serialize)]
 struct TestRow {
     model: String,
@@ -285,9 +296,21 @@ fn row(model: String, dataset: &str, e: &RolloutErrors) -> TestRow {
     }
 }
 
-/// Load a run: its config, the model (training numerics, for shapes) and
-/// the best operator parameters.
-pub fn load_run(dir: &Path) -> Result<(TrainConfig, Vec<f64>)> {
+/// A trained run: its config, best operator parameters (of condition 0)
+/// and model parameters, and its conditioning record.
+pub struct Run {
+    /// The resolved config.
+    pub cfg: TrainConfig,
+    /// Best operator parameters (condition 0, the training slots).
+    pub theta: Vec<f64>,
+    /// Best model parameters, if saved.
+    pub phi: Option<Vec<f64>>,
+    /// Normalisation of the conditioners, if the model has any.
+    pub conditioning: Option<Conditioning>,
+}
+
+/// Load a run directory written by `collop train`.
+pub fn load_run(dir: &Path) -> Result<Run> {
     let cfg_path = dir.join(run::CONFIG);
     let text = std::fs::read_to_string(&cfg_path)
         .with_context(|| format!("{} is not a run directory", dir.display()))?;
@@ -296,35 +319,65 @@ pub fn load_run(dir: &Path) -> Result<(TrainConfig, Vec<f64>)> {
     let arrays = collop_io::read_npz(dir.join(run::MODEL)).with_context(|| {
         format!("{}: no learned model yet (training unfinished? use collop train --resume)", dir.display())
     })?;
-    let theta = arrays
-        .into_iter()
-        .find(|(n, _)| n == "theta")
-        .map(|(_, a)| a.iter().copied().collect())
-        .with_context(|| format!("{}: model.npz has no `theta`", dir.display()))?;
-    Ok((cfg, theta))
+    let get = |name: &str| arrays.iter().find(|(n, _)| n == name).map(|(_, a)| a.iter().copied().collect());
+    let theta = get("theta").with_context(|| format!("{}: model.npz has no `theta`", dir.display()))?;
+    let phi = get("best_phi").or_else(|| get("phi"));
+    let conditioning = if cfg.model.conditioners.is_empty() {
+        None
+    } else {
+        let path = dir.join(CONDITIONING);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("{}: the model has conditioners but the run has no {CONDITIONING}", dir.display())
+        })?;
+        Some(serde_json::from_str(&text).with_context(|| format!("{}: invalid", path.display()))?)
+    };
+    Ok(Run { cfg, theta, phi, conditioning })
 }
 
-/// The model of a trained run on `grid` with `numerics`, checked against
-/// the number of parameters the run saved.
-pub fn run_model(
-    cfg: &TrainConfig,
-    theta: &[f64],
-    grid: collop_core::VelocityGrid,
-    numerics: &crate::config::NumericsConfig,
-) -> Result<Box<dyn Model>> {
-    let per_slot = match cfg.model.kind {
-        crate::config::ModelFamily::KernelTensor => 2 * cfg.model.kernel_size.pow(2) * grid.len(),
-        _ => 5 * grid.len(),
-    };
-    if theta.len() % per_slot != 0 {
-        bail!("the run's {} operator parameters do not fit a {} grid", theta.len(), grid);
+/// The model of a trained run on dataset `ds` with `numerics`, and its
+/// operator parameters there: the saved ones, checked against the grid;
+/// or, for models with conditioners, recomputed from the saved model
+/// parameters with the dataset's conditioners under the training
+/// normalisation (and one time slot per dump step of the dataset).
+pub fn run_operator(run: &Run, ds: &Loaded, numerics: &NumericsConfig) -> Result<(Box<dyn Model>, Vec<f64>)> {
+    let (cfg, grid) = (&run.cfg, ds.series.grid);
+    if cfg.model.conditioners.is_empty() {
+        let theta = &run.theta;
+        let per_slot = match cfg.model.kind {
+            ModelFamily::KernelTensor | ModelFamily::KernelMlp => {
+                2 * cfg.model.kernel_size.pow(2) * grid.len()
+            }
+            _ => 5 * grid.len(),
+        };
+        if theta.len() % per_slot != 0 {
+            bail!(
+                "the run's {} operator parameters do not fit the {} grid of {}",
+                theta.len(),
+                grid,
+                ds.name
+            );
+        }
+        let model = cfg.model(grid, (theta.len() / per_slot).max(2), numerics, Conditioners::none())?;
+        if model.operator().nparams() != theta.len() {
+            bail!(
+                "the run's {} operator parameters do not fit the model on the grid of {}",
+                theta.len(),
+                ds.name
+            );
+        }
+        return Ok((model, theta.clone()));
     }
-    let n_slots = theta.len() / per_slot;
-    let model = cfg.model(grid, n_slots.max(2), numerics)?;
-    if model.operator().nparams() != theta.len() {
-        bail!("the run's {} operator parameters do not fit the model on a {} grid", theta.len(), grid);
+    let conditioning =
+        run.conditioning.as_ref().context("the run has conditioners but no conditioning record")?;
+    let conditioners = conditioning.for_dataset(cfg, ds)?;
+    let model = cfg.model(grid, 0, numerics, conditioners)?;
+    let phi = run.phi.as_ref().context("the run's model.npz has no model parameters `phi`")?;
+    if phi.len() != model.nparams() {
+        bail!("the run's {} model parameters do not fit the model on the grid of {}", phi.len(), ds.name);
     }
-    Ok(model)
+    let mut theta = vec![0.0; model.operator().nparams()];
+    model.theta_for(phi, 0, &mut theta);
+    Ok((model, theta))
 }
 
 /// Run `collop test`.
@@ -336,7 +389,8 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
                 bail!("{}: a fields directory records no datasets; pass --data DATASET", dir.display());
             }
             let (fields, _) = crate::fields_run::load_fields_run(dir)?;
-            for (name, s) in load_data(&a.data)? {
+            for ds in load_data(&a.data)? {
+                let (name, s) = (&ds.name, &ds.series);
                 let theta = crate::fields_run::fields_theta(&fields, &s.grid, dir)?;
                 let op = collop_fp::FokkerPlanck::with_slots(
                     s.grid,
@@ -344,27 +398,19 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
                     fields.len(),
                 )?;
                 let sim = Simulator::new(&op, collop_fp::RolloutConfig::reference());
-                let (e, _) = rollout_errors(&sim, &theta, &s)?;
-                rows.push(row(dir.display().to_string(), &name, &e));
+                let (e, _) = rollout_errors(&sim, &theta, s)?;
+                rows.push(row(dir.display().to_string(), name, &e));
             }
             continue;
         }
-        let (cfg, theta) = load_run(dir)?;
-        let folders = if a.data.is_empty() { cfg.data.folders.clone() } else { a.data.clone() };
-        for (name, s) in load_data(&folders)? {
-            let n_slots = theta.len()
-                / match cfg.model.kind {
-                    crate::config::ModelFamily::KernelTensor => {
-                        2 * cfg.model.kernel_size.pow(2) * s.grid.len()
-                    }
-                    _ => 5 * s.grid.len(),
-                };
-            let model = cfg.model(s.grid, n_slots.max(2), &cfg.evaluation)?;
-            if model.operator().nparams() != theta.len() {
-                bail!("{}: the run's parameters do not fit the grid of {name}", dir.display());
-            }
-            let sim = Simulator::new(model.operator(), cfg.evaluation.rollout());
-            let (e, out) = rollout_errors(&sim, &theta, &s)?;
+        let run = load_run(dir)?;
+        let folders = if a.data.is_empty() { run.cfg.data.folders.clone() } else { a.data.clone() };
+        for ds in load_data(&folders)? {
+            let (name, s) = (&ds.name, &ds.series);
+            let (model, theta) = run_operator(&run, &ds, &run.cfg.evaluation)
+                .with_context(|| format!("run {}", dir.display()))?;
+            let sim = Simulator::new(model.operator(), run.cfg.evaluation.rollout());
+            let (e, out) = rollout_errors(&sim, &theta, s)?;
             if let Some(p) = &a.plots {
                 std::fs::create_dir_all(p)?;
                 let fop = collop_fp::FokkerPlanck::new(
@@ -372,21 +418,21 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
                     collop_fp::Scheme::Reference(collop_fp::Edges::Guard),
                 )?;
                 let fsim = Simulator::new(&fop, collop_fp::RolloutConfig::reference());
-                let (fe, _) = rollout_errors(&fsim, &vec![0.0; fop.nparams()], &s)?;
-                let tag = format!("{}-{}", plot_tag(dir), plot_tag(Path::new(&name)));
+                let (fe, _) = rollout_errors(&fsim, &vec![0.0; fop.nparams()], s)?;
+                let tag = format!("{}-{}", plot_tag(dir), plot_tag(Path::new(name)));
                 let curves = vec![
                     ("learned".to_string(), e.per_step.iter().map(|x| x.mae).collect()),
                     ("frozen".to_string(), fe.per_step.iter().map(|x| x.mae).collect()),
                 ];
-                crate::pictures::rollout(p, &tag, &s, &curves, &out.frames)?;
+                crate::pictures::rollout(p, &tag, s, &curves, &out.frames)?;
             }
-            rows.push(row(dir.display().to_string(), &name, &e));
+            rows.push(row(dir.display().to_string(), name, &e));
         }
     }
     // Baselines on the same datasets.
     let folders: Vec<PathBuf> =
-        if a.data.is_empty() { load_run(&a.runs[0])?.0.data.folders } else { a.data.clone() };
-    for (name, s) in load_data(&folders)? {
+        if a.data.is_empty() { load_run(&a.runs[0])?.cfg.data.folders } else { a.data.clone() };
+    for Loaded { name, series: s, .. } in load_data(&folders)? {
         let op = collop_fp::FokkerPlanck::new(s.grid, collop_fp::Scheme::Reference(collop_fp::Edges::Guard))?;
         let sim = Simulator::new(&op, collop_fp::RolloutConfig::reference());
         let (e, _) = rollout_errors(&sim, &vec![0.0; op.nparams()], &s)?;

@@ -365,3 +365,148 @@ fn theory_writes_a_fields_model_that_rollout_reads() {
     let (ok, _, err) = collop(&["rollout", "--data", d, "--model", run.to_str().unwrap()]);
     assert!(!ok && err.contains("--grid-from"), "{err}");
 }
+
+/// A blob dataset like [`write_dataset`] drifting by `shift` v_th per dump,
+/// `frames` frames, with PIC parameters in its args.yaml.
+fn write_pic_dataset(dir: &Path, frames: usize, shift: f64, pic: &[(&str, f64)]) {
+    let grid = VelocityGrid::square(12, 3.0).unwrap();
+    let f = Array3::from_shape_fn((frames, 12, 12), |(k, i, j)| {
+        let (x, y) = (grid.vx(i) - shift * k as f64, grid.vy(j));
+        1000.0 * (-(x * x + y * y)).exp()
+    });
+    let mut meta = collop_io::DatasetMeta::new(grid, 0.5, 3, 1.5);
+    for &(key, value) in pic {
+        meta = meta.with_extra(key, value);
+    }
+    collop_io::write_dataset(dir, &meta, f.view()).unwrap();
+}
+
+const MLP_CONFIG: &str = r#"
+seed = 5
+[data]
+folders = FOLDERS
+validation_fraction = 0.0
+[model]
+kind = "parperp-mlp"
+symmetry = "none"
+n_radial = 8
+time_nodes = 0
+lambda1 = 0.0
+lambda2 = 0.0
+kernel_size = 2
+difference = "forward"
+kernel_transpose = false
+hidden = [6, 6]
+conditioners = CONDITIONERS
+[training]
+loss = "mse"
+accumulation = "all-steps"
+optimiser = { kind = "adam" }
+checkpoint_every = 0
+stages = [{ unroll = 1, epochs = 4, lr = 1e-3 }, { unroll = 2, epochs = 2, lr = 1e-3 }]
+"#;
+
+/// A par/perp MLP with a time input trains into a run that `collop test`
+/// and `collop rollout --model RUN` evaluate, also on a longer dataset
+/// (time slots beyond the training window).
+#[test]
+fn parperp_mlp_with_time_trains_and_rolls_out() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pic_dataset(&dir.path().join("data"), 5, 0.5, &[]);
+    write_pic_dataset(&dir.path().join("longer"), 8, 0.5, &[]);
+    let cfg = dir.path().join("run.toml");
+    let text = MLP_CONFIG.replace("FOLDERS", r#"["data"]"#).replace("CONDITIONERS", r#"["time"]"#);
+    std::fs::write(&cfg, text).unwrap();
+    let run = dir.path().join("run");
+    let (ok, out, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("6 epochs") && out.contains("par/perp MLP") && out.contains("time over 4 steps"),
+        "{out}"
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("conditioning.json")).unwrap()).unwrap();
+    assert_eq!(record["time_window_steps"], 4);
+    let (ok, out, err) = collop(&["test", run.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let learned = rows[0]["mae"].as_f64().unwrap();
+    assert!(learned.is_finite() && rows[0]["per_step_mae"].as_array().unwrap().len() == 4, "{out}");
+    let data = dir.path().join("data");
+    let (ok, out, err) = collop(&[
+        "rollout",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        run.to_str().unwrap(),
+        "--clamp-d",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["mae"].as_f64().unwrap() - learned).abs() <= 1e-12 * learned, "{} vs {learned}", v["mae"]);
+    assert!(v["operator"].as_str().unwrap().contains("4 time slot"), "{out}");
+    // Beyond the training window: one slot per dump step of the longer dataset.
+    let longer = dir.path().join("longer");
+    let (ok, out, err) =
+        collop(&["rollout", "--data", longer.to_str().unwrap(), "--model", run.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["steps"], 7);
+    assert!(v["operator"].as_str().unwrap().contains("7 time slot"), "{out}");
+    let (ok, _, err) = collop(&["test", run.to_str().unwrap(), "--data", longer.to_str().unwrap()]);
+    assert!(ok, "{err}");
+}
+
+/// PIC-parameter conditioners: values from args.yaml or the config's
+/// `[data] conditions`, a missing one named with its folder and the fix,
+/// and other datasets evaluated with the training normalisation.
+#[test]
+fn pic_parameter_conditioners_come_from_args_yaml_or_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pic_dataset(&dir.path().join("a"), 4, 0.5, &[("ppc", 4.0), ("vth_c", 0.01)]);
+    write_pic_dataset(&dir.path().join("b"), 4, 0.3, &[("ppc", 16.0)]);
+    write_pic_dataset(&dir.path().join("c"), 4, 0.4, &[("ppc", 64.0), ("vth_c", 0.02)]);
+    let cfg = dir.path().join("run.toml");
+    let conditioners = r#"["ppc", "vth_c"]"#;
+    std::fs::write(
+        &cfg,
+        MLP_CONFIG.replace("FOLDERS", r#"["a", "b"]"#).replace("CONDITIONERS", conditioners),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let (ok, _, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
+    assert!(!ok, "b has no vth_c");
+    for needle in ["/b", "`vth_c`", "[data] conditions"] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let text = MLP_CONFIG
+        .replace("FOLDERS", "[\"a\", \"b\"]\nconditions = [{}, { vth_c = 0.03 }]")
+        .replace("CONDITIONERS", conditioners);
+    std::fs::write(&cfg, text).unwrap();
+    let (ok, out, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("2 features x 2 conditions"), "{out}");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("conditioning.json")).unwrap()).unwrap();
+    assert_eq!(record["features"][0], serde_json::json!({ "name": "ppc", "min": 4.0, "max": 16.0 }));
+    assert_eq!(record["features"][1], serde_json::json!({ "name": "vth_c", "min": 0.01, "max": 0.03 }));
+    // A dataset outside the training range, with its own args.yaml values.
+    let c = dir.path().join("c");
+    let (ok, out, err) = collop(&["test", run.to_str().unwrap(), "--data", c.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(rows[0]["mae"].as_f64().unwrap().is_finite());
+    let (ok, _, err) =
+        collop(&["rollout", "--data", c.to_str().unwrap(), "--model", run.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    // A training folder gets its config values also when named on the command line.
+    let b = dir.path().join("b");
+    let (ok, _, err) = collop(&["rollout", "--data", b.to_str().unwrap(), "--model", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    // Outside the config, a missing key can only come from args.yaml.
+    let d = dir.path().join("d");
+    write_pic_dataset(&d, 4, 0.3, &[("ppc", 16.0)]);
+    let (ok, _, err) = collop(&["rollout", "--data", d.to_str().unwrap(), "--model", run.to_str().unwrap()]);
+    assert!(!ok && err.contains("/d") && err.contains("`vth_c`") && err.contains("args.yaml"), "{err}");
+}

@@ -5,10 +5,18 @@
 //! 101 x 101 grid (10201 points), from the normalised velocity alone (2
 //! inputs) and with one conditioner (3 inputs, e.g. time), on 1 and 2 threads.
 //!
+//! The parametrisations built on it (`MlpModel`): `theta` and `theta` +
+//! `theta_vjp` (one training evaluation's share) on the 51 x 51 grid for the
+//! field, par/perp and kernel families, and for the field networks with a
+//! time input over 10 slots (one forward pass per slot, recomputed in the
+//! vjp except for the last).
+//!
 //! Run with `cargo bench -p collop-learn --bench mlp`.
 
 use collop_core::VelocityGrid;
+use collop_fp::{Difference, Edges, Scheme};
 use collop_learn::nn::{Mlp, grid_inputs};
+use collop_learn::{Conditioners, MlpKind, MlpModel, Model, TimeInput};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array2;
 
@@ -43,5 +51,44 @@ fn bench_mlp(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_mlp);
+fn bench_models(c: &mut Criterion) {
+    let grid = VelocityGrid::square(51, 5.0).unwrap();
+    let time =
+        Conditioners { time: Some(TimeInput { window_steps: 10, n_slots: 10 }), conditions: Vec::new() };
+    let cases = [
+        ("fields", MlpKind::Fields, Conditioners::none()),
+        ("fields_time10", MlpKind::Fields, time),
+        ("parperp", MlpKind::ParPerp, Conditioners::none()),
+        (
+            "kernel3_transpose",
+            MlpKind::Kernel { k: 3, difference: Difference::Forward, transpose: true },
+            Conditioners::none(),
+        ),
+    ];
+    for (name, kind, cond) in cases {
+        let m =
+            MlpModel::build(grid, kind, Scheme::Reference(Edges::Guard), false, &[64, 64], 0, cond).unwrap();
+        let phi = m.init();
+        let mut theta = vec![0.0; m.operator().nparams()];
+        let dtheta = vec![1e-3; theta.len()];
+        let mut dphi = vec![0.0; m.nparams()];
+        let mut shifted = phi.clone();
+        c.bench_function(&format!("mlp_model/theta/{name}"), |b| {
+            b.iter(|| {
+                // A new parameter vector each time, as after an optimiser step.
+                shifted[0] += 1e-12;
+                m.theta(&shifted, &mut theta);
+            })
+        });
+        c.bench_function(&format!("mlp_model/theta_and_vjp/{name}"), |b| {
+            b.iter(|| {
+                shifted[0] += 1e-12;
+                m.theta(&shifted, &mut theta);
+                m.theta_vjp(&shifted, &dtheta, &mut dphi);
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench_mlp, bench_models);
 criterion_main!(benches);

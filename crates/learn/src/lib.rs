@@ -10,6 +10,13 @@
 //! free Fokker-Planck tensors with or without transpose / axis symmetry,
 //! radial par/perp profiles, free kernels, and their time-dependent versions
 //! (linear interpolation between time nodes, [`TimeNodes`]).
+//!
+//! Neural-network parametrisations ([`MlpModel`], [`MlpKind`]): MLPs of the
+//! cell velocity producing Fokker-Planck fields, radial par/perp profiles
+//! or kernels, optionally conditioned on the normalised dump time and on
+//! per-dataset features such as PIC parameters ([`Conditioners`]); a model
+//! with several conditions gives each dataset its own `theta`
+//! ([`Model::theta_for`], [`train_conditioned`]).
 
 mod error;
 pub mod linear;
@@ -22,9 +29,9 @@ pub mod tracks;
 pub mod train;
 
 pub use error::LearnError;
-pub use mlp_model::MlpFieldModel;
+pub use mlp_model::{Conditioners, FeatureRange, MlpFieldModel, MlpKind, MlpModel, TimeInput};
 pub use model::{LinearKind, LinearModel, Model, Symmetry, TimeNodes, fp_fields, linear_model, radial_nodes};
 pub use train::{
     EpochRecord, Objective, Observer, OptimiserKind, OptimiserState, Split, Stage, TrainSettings, TrainState,
-    WindowSet, iterate, reference_schedule, train,
+    WindowSet, iterate, reference_schedule, train, train_conditioned,
 };

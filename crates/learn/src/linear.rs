@@ -40,6 +40,26 @@ impl SparseLinear {
         }
     }
 
+    /// The composition `P Q` (`self` after `inner`): `y = P (Q x)`.
+    pub fn compose(&self, inner: &SparseLinear) -> SparseLinear {
+        assert_eq!(self.cols, inner.rows, "composing maps of mismatched sizes");
+        // Inner terms are sorted by row: the terms of row r are starts[r]..starts[r + 1].
+        let mut starts = vec![0usize; inner.rows + 1];
+        for &(r, _, _) in &inner.terms {
+            starts[r as usize + 1] += 1;
+        }
+        for r in 0..inner.rows {
+            starts[r + 1] += starts[r];
+        }
+        let mut terms = Vec::new();
+        for &(r, c, w) in &self.terms {
+            for &(_, c2, w2) in &inner.terms[starts[c as usize]..starts[c as usize + 1]] {
+                terms.push((r, c2, w * w2));
+            }
+        }
+        SparseLinear::new(self.rows, inner.cols, terms)
+    }
+
     /// `x_bar += P^T y_bar`.
     pub fn apply_transpose(&self, y_bar: &[f64], x_bar: &mut [f64]) {
         for &(r, c, w) in &self.terms {

@@ -11,6 +11,14 @@ use crate::linear::SparseLinear;
 /// A learnable collision operator: parameters `phi` produce the parameters
 /// `theta` of an [`Operator`] (for Fokker-Planck operators, coefficient
 /// fields in grid units per time slot; for kernel operators, kernels).
+///
+/// A model may depend on the dataset through *conditions* (e.g. the PIC
+/// parameters of each simulation fed to a network): it then has
+/// [`Model::n_conditions`] `> 1` and [`Model::theta_for`] /
+/// [`Model::theta_vjp_for`] give `theta` and its vector-Jacobian product
+/// under each condition, with one `phi` shared by all. Models without
+/// conditions implement only [`Model::theta`] / [`Model::theta_vjp`], to
+/// which the conditioned methods default.
 pub trait Model: Sync + Send {
     /// The simulator operator the model drives.
     fn operator(&self) -> &dyn Operator;
@@ -22,6 +30,20 @@ pub trait Model: Sync + Send {
     fn theta(&self, phi: &[f64], theta: &mut [f64]);
     /// `dphi += (d theta / d phi)^T dtheta`.
     fn theta_vjp(&self, phi: &[f64], dtheta: &[f64], dphi: &mut [f64]);
+    /// Number of conditions (1: `theta` does not depend on the dataset).
+    fn n_conditions(&self) -> usize {
+        1
+    }
+    /// `theta` under condition `condition < n_conditions()` (overwritten);
+    /// by default [`Model::theta`].
+    fn theta_for(&self, phi: &[f64], _condition: usize, theta: &mut [f64]) {
+        self.theta(phi, theta);
+    }
+    /// `dphi += (d theta_for(phi, condition) / d phi)^T dtheta`; by default
+    /// [`Model::theta_vjp`].
+    fn theta_vjp_for(&self, phi: &[f64], _condition: usize, dtheta: &[f64], dphi: &mut [f64]) {
+        self.theta_vjp(phi, dtheta, dphi);
+    }
     /// Regularisation `R(phi)`; adds `dR/dphi` to `dphi`.
     fn regularisation(&self, _phi: &[f64], _dphi: &mut [f64]) -> f64 {
         0.0
@@ -343,53 +365,71 @@ fn par_perp_map(grid: &VelocityGrid, n_radial: usize) -> Result<SparseLinear, Le
         )));
     }
     let n = grid.len();
-    let vmax = grid.x_range[0]
-        .abs()
-        .max(grid.x_range[1].abs())
-        .hypot(grid.y_range[0].abs().max(grid.y_range[1].abs()));
-    let h = vmax / (n_radial - 1) as f64;
-    let (hx, hy) = (grid.dvx(), grid.dvy());
-    // Grid-unit rescaling of each Cartesian field relative to the x-based profiles.
-    let (sx, sy) = (1.0, hx / hy);
-    let (sxx, syy, sxy) = (1.0, (hx / hy).powi(2), hx / hy);
+    let h = radial_extent(grid) / (n_radial - 1) as f64;
+    // Interpolation of each profile from its nodes to the cell speeds.
     let mut t = Vec::new();
     let nr = n_radial as u32;
     for i in 0..grid.nx {
         for j in 0..grid.ny {
             let k = grid.index(i, j) as u32;
-            let (v, [c, s]) = cell_speed_and_direction(grid, i, j);
+            let (v, _) = cell_speed_and_direction(grid, i, j);
             let x = (v / h).min((n_radial - 1) as f64);
             let lo = (x.floor() as usize).min(n_radial - 2);
             let w = x - lo as f64;
             for (node, wn) in [(lo as u32, 1.0 - w), (lo as u32 + 1, w)] {
-                let n32 = n as u32;
-                let (a, dpar, dperp) = (node, nr + node, 2 * nr + node);
-                t.push((k, a, wn * c * sx));
-                t.push((n32 + k, a, wn * s * sy));
-                t.push((2 * n32 + k, dpar, wn * c * c * sxx));
-                t.push((2 * n32 + k, dperp, wn * s * s * sxx));
-                t.push((3 * n32 + k, dpar, wn * s * s * syy));
-                t.push((3 * n32 + k, dperp, wn * c * c * syy));
-                t.push((4 * n32 + k, dpar, wn * c * s * sxy));
-                t.push((4 * n32 + k, dperp, -wn * c * s * sxy));
+                for p in 0..3u32 {
+                    t.push((p * n as u32 + k, p * nr + node, wn));
+                }
             }
         }
     }
-    Ok(SparseLinear::new(5 * n, 3 * n_radial, t))
+    let interpolation = SparseLinear::new(3 * n, 3 * n_radial, t);
+    Ok(radial_rotation(grid).compose(&interpolation))
+}
+
+/// `sqrt(v_x,max^2 + v_y,max^2)`: the largest speed the radial profiles cover.
+pub(crate) fn radial_extent(grid: &VelocityGrid) -> f64 {
+    grid.x_range[0].abs().max(grid.x_range[1].abs()).hypot(grid.y_range[0].abs().max(grid.y_range[1].abs()))
+}
+
+/// Rotation of per-cell radial values `[A_par, D_par, D_perp]` (three blocks
+/// of `nx * ny` cells, grid units of `v_x`) onto the five Cartesian fields in
+/// grid units, with each cell's direction from [`cell_speed_and_direction`]
+/// (`A_par > 0` points outward; `D = R diag(D_par, D_perp) R^T`).
+pub(crate) fn radial_rotation(grid: &VelocityGrid) -> SparseLinear {
+    let n = grid.len() as u32;
+    let (hx, hy) = (grid.dvx(), grid.dvy());
+    // Grid-unit rescaling of each Cartesian field relative to the x-based profiles.
+    let (sx, sy) = (1.0, hx / hy);
+    let (sxx, syy, sxy) = (1.0, (hx / hy).powi(2), hx / hy);
+    let mut t = Vec::with_capacity(8 * grid.len());
+    for i in 0..grid.nx {
+        for j in 0..grid.ny {
+            let k = grid.index(i, j) as u32;
+            let (_, [c, s]) = cell_speed_and_direction(grid, i, j);
+            let (a, dpar, dperp) = (k, n + k, 2 * n + k);
+            t.push((k, a, c * sx));
+            t.push((n + k, a, s * sy));
+            t.push((2 * n + k, dpar, c * c * sxx));
+            t.push((2 * n + k, dperp, s * s * sxx));
+            t.push((3 * n + k, dpar, s * s * syy));
+            t.push((3 * n + k, dperp, c * c * syy));
+            t.push((4 * n + k, dpar, c * s * sxy));
+            t.push((4 * n + k, dperp, -c * s * sxy));
+        }
+    }
+    SparseLinear::new(5 * grid.len(), 3 * grid.len(), t)
 }
 
 /// Radial node speeds of a par/perp model on `grid`.
 pub fn radial_nodes(grid: &VelocityGrid, n_radial: usize) -> Vec<f64> {
-    let vmax = grid.x_range[0]
-        .abs()
-        .max(grid.x_range[1].abs())
-        .hypot(grid.y_range[0].abs().max(grid.y_range[1].abs()));
+    let vmax = radial_extent(grid);
     (0..n_radial).map(|k| k as f64 * vmax / (n_radial - 1).max(1) as f64).collect()
 }
 
 /// Map of the free kernel model, optionally with the transpose symmetry
 /// `K_y(v_x, v_y; l, m) = K_x(v_y, v_x; m, l)`.
-fn kernel_map(
+pub(crate) fn kernel_map(
     grid: &VelocityGrid,
     k: usize,
     transpose: bool,

@@ -80,10 +80,13 @@ impl Split {
 }
 
 /// Windows of `unroll + 1` consecutive frames, grouped into batches that
-/// share a time step (and, for time-dependent models, a starting step), in
-/// the simulator's layout.
+/// share a model condition and a time step (and, for time-dependent models,
+/// a starting step), in the simulator's layout.
 pub struct WindowSet {
-    groups: Vec<(f64, PreparedWindow)>,
+    /// `(condition, dt, batch)`, sorted by condition.
+    groups: Vec<(usize, f64, PreparedWindow)>,
+    /// The conditions of `groups`, ascending, each once.
+    conditions: Vec<usize>,
     total: usize,
     /// Unique per set built, so that evaluations can be cached per set.
     id: u64,
@@ -102,22 +105,42 @@ impl WindowSet {
         validation: bool,
         time_dependent: bool,
     ) -> Result<Self, LearnError> {
+        Self::conditioned(data, &vec![0; data.len()], unroll, split, validation, time_dependent)
+    }
+
+    /// As [`WindowSet::new`], with dataset `d` under model condition `conditions[d]`.
+    pub fn conditioned(
+        data: &[PhaseSpaceSeries],
+        conditions: &[usize],
+        unroll: usize,
+        split: &Split,
+        validation: bool,
+        time_dependent: bool,
+    ) -> Result<Self, LearnError> {
         if unroll == 0 {
             return Err(LearnError::Config("unroll must be at least 1 step".into()));
         }
-        // (dt bits, start or 0) -> list of (dataset, start).
-        let mut keyed: std::collections::BTreeMap<(u64, usize), Vec<(usize, usize)>> = Default::default();
+        if conditions.len() != data.len() {
+            return Err(LearnError::Config(format!(
+                "{} conditions for {} datasets: give one condition index per dataset",
+                conditions.len(),
+                data.len()
+            )));
+        }
+        // (condition, dt bits, start or 0) -> list of (dataset, start).
+        let mut keyed: std::collections::BTreeMap<(usize, u64, usize), Vec<(usize, usize)>> =
+            Default::default();
         for (d, series) in data.iter().enumerate() {
             for k in 0..series.len().saturating_sub(unroll) {
                 if split.is_validation(d, k) == validation {
-                    let key = (series.dt.to_bits(), if time_dependent { k } else { 0 });
+                    let key = (conditions[d], series.dt.to_bits(), if time_dependent { k } else { 0 });
                     keyed.entry(key).or_default().push((d, k));
                 }
             }
         }
         let mut groups = Vec::new();
         let mut total = 0;
-        for ((dt_bits, first), members) in keyed {
+        for ((condition, dt_bits, first), members) in keyed {
             let (nx, ny) = data[members[0].0].grid.shape();
             let b = members.len();
             let mut f0 = Array3::zeros((b, nx, ny));
@@ -129,11 +152,13 @@ impl WindowSet {
                 }
             }
             let window = Window { f0: f0.view(), targets: targets.view(), first_step: first };
-            groups.push((f64::from_bits(dt_bits), PreparedWindow::new(&window)?));
+            groups.push((condition, f64::from_bits(dt_bits), PreparedWindow::new(&window)?));
             total += b;
         }
+        let mut conditions: Vec<usize> = groups.iter().map(|g| g.0).collect();
+        conditions.dedup();
         let id = NEXT_SET_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Self { groups, total, id })
+        Ok(Self { groups, conditions, total, id })
     }
 
     /// Number of windows.
@@ -145,6 +170,11 @@ impl WindowSet {
     pub fn is_empty(&self) -> bool {
         self.total == 0
     }
+
+    /// The model conditions the windows use, ascending, each once.
+    pub fn conditions(&self) -> &[usize] {
+        &self.conditions
+    }
 }
 
 /// The training objective: the rollout loss over a window set (the mean over
@@ -153,8 +183,9 @@ pub struct Objective<'m> {
     model: &'m dyn Model,
     sim: Simulator<'m>,
     loss: Loss,
-    theta: Vec<f64>,
-    dtheta: Vec<f64>,
+    /// Operator parameters and their gradient per model condition.
+    theta: Vec<Vec<f64>>,
+    dtheta: Vec<Vec<f64>>,
     /// Gradient evaluations so far.
     pub evaluations: usize,
     /// The last evaluation with its gradient: `(set id, phi, loss, dphi)`.
@@ -171,14 +202,16 @@ impl<'m> Objective<'m> {
             model,
             sim: Simulator::new(model.operator(), cfg),
             loss,
-            theta: vec![0.0; nt],
-            dtheta: vec![0.0; nt],
+            theta: vec![vec![0.0; nt]; model.n_conditions()],
+            dtheta: vec![vec![0.0; nt]; model.n_conditions()],
             evaluations: 0,
             last: None,
         }
     }
 
     /// Loss over `set` at `phi`; its gradient is written to `grad` if given.
+    /// `theta` is formed once per model condition the windows use, and the
+    /// gradient is the sum of the conditions' vector-Jacobian products.
     pub fn evaluate(
         &mut self,
         set: &WindowSet,
@@ -198,14 +231,23 @@ impl<'m> Objective<'m> {
             return Ok(*loss);
         }
         let with_gradient = grad.is_some();
-        self.model.theta(phi, &mut self.theta);
-        self.dtheta.fill(0.0);
+        let conditions = set.conditions();
+        if let Some(&c) = conditions.iter().find(|&&c| c >= self.theta.len()) {
+            return Err(LearnError::Config(format!(
+                "windows under condition {c}, the model has {} condition(s)",
+                self.theta.len()
+            )));
+        }
+        for &c in conditions {
+            self.model.theta_for(phi, c, &mut self.theta[c]);
+            self.dtheta[c].fill(0.0);
+        }
         let mut total = 0.0;
-        for (dt, w) in &set.groups {
+        for (c, dt, w) in &set.groups {
             let weight = w.batch() as f64 / set.total as f64;
-            let g = self.sim.loss_and_gradient_prepared(&self.theta, *dt, w, self.loss, false)?;
+            let g = self.sim.loss_and_gradient_prepared(&self.theta[*c], *dt, w, self.loss, false)?;
             total += weight * g.loss;
-            for (a, b) in self.dtheta.iter_mut().zip(&g.dtheta) {
+            for (a, b) in self.dtheta[*c].iter_mut().zip(&g.dtheta) {
                 *a += weight * b;
             }
         }
@@ -216,7 +258,9 @@ impl<'m> Objective<'m> {
         let dphi = match grad {
             Some(g) => {
                 g.fill(0.0);
-                self.model.theta_vjp(phi, &self.dtheta, g);
+                for &c in conditions {
+                    self.model.theta_vjp_for(phi, c, &self.dtheta[c], g);
+                }
                 g
             }
             None => {
@@ -495,8 +539,28 @@ pub fn train(
     state: &mut TrainState,
     observers: &mut [&mut dyn Observer],
 ) -> Result<(), LearnError> {
+    train_conditioned(model, data, &vec![0; data.len()], split, settings, state, observers)
+}
+
+/// As [`train`], with dataset `d` under model condition `conditions[d]`
+/// (see [`Model::theta_for`]).
+pub fn train_conditioned(
+    model: &dyn Model,
+    data: &[PhaseSpaceSeries],
+    conditions: &[usize],
+    split: &Split,
+    settings: &TrainSettings,
+    state: &mut TrainState,
+    observers: &mut [&mut dyn Observer],
+) -> Result<(), LearnError> {
     if data.is_empty() {
         return Err(LearnError::Data("no datasets to train on".into()));
+    }
+    if let Some(&c) = conditions.iter().find(|&&c| c >= model.n_conditions()) {
+        return Err(LearnError::Config(format!(
+            "a dataset is under condition {c}, the model has {} condition(s)",
+            model.n_conditions()
+        )));
     }
     let grid = *model.operator().grid();
     for s in data {
@@ -512,14 +576,14 @@ pub fn train(
     let mut objective = Objective::new(model, settings.rollout, settings.loss);
     while state.stage < settings.stages.len() {
         let stage = settings.stages[state.stage];
-        let train_set = WindowSet::new(data, stage.unroll, split, false, time_dependent)?;
+        let train_set = WindowSet::conditioned(data, conditions, stage.unroll, split, false, time_dependent)?;
         if train_set.is_empty() {
             return Err(LearnError::Data(format!(
                 "stage {}: no training windows of {} steps; the datasets are too short",
                 state.stage, stage.unroll
             )));
         }
-        let val_set = WindowSet::new(data, stage.unroll, split, true, time_dependent)?;
+        let val_set = WindowSet::conditioned(data, conditions, stage.unroll, split, true, time_dependent)?;
         if state.epoch == 0 {
             // Losses of different unroll lengths are not comparable: the
             // best parameters are those of the current stage (the reference's rule).
