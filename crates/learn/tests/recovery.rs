@@ -22,6 +22,7 @@ use collop_fp::{
     Accumulation, Edges, FokkerPlanck, Loss, LossKind, Operator, RolloutConfig, Scheme, StabilityPolicy,
     Substeps,
 };
+use collop_learn::mlp_model::{Conditioners, MlpKind, MlpModel};
 use collop_learn::recovery::{RadialComparison, min_counts_over_frames};
 use collop_learn::synthetic::{SyntheticSpec, synthesise};
 use collop_learn::{
@@ -220,4 +221,25 @@ fn tensor_recovers_static_shielding() {
 fn tensor_recovers_ornstein_uhlenbeck() {
     let truth = OrnsteinUhlenbeck::new(0.02, 1.0).unwrap().fields(&grid());
     recover(LinearKind::FpTensor(Symmetry::None), &truth, 400, "tensor, Ornstein-Uhlenbeck");
+}
+
+/// The neural par/perp model (three MLPs of |v|, two hidden layers of 32)
+/// recovers the static-shielding profiles like the linear one.
+#[test]
+fn par_perp_mlp_recovers_static_shielding() {
+    let g = grid();
+    let truth = static_shielding_fields(&g, 0.05).unwrap();
+    let op = FokkerPlanck::new(g, scheme()).unwrap();
+    let data = datasets(&op, &truth.to_grid_units(), 30);
+    let model =
+        MlpModel::build(g, MlpKind::ParPerp, scheme(), false, &[32, 32], 7, Conditioners::none()).unwrap();
+    let phi = fit(&model, &data, 300);
+    check(
+        "par/perp MLP, static shielding",
+        &learned_fields(&model, &phi)[0],
+        &truth,
+        &data,
+        PAR_PERP_RANGE,
+        true,
+    );
 }
