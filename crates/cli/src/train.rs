@@ -383,12 +383,28 @@ pub fn run_operator(run: &Run, ds: &Loaded, numerics: &NumericsConfig) -> Result
 /// Run `collop test`.
 pub fn run_test(a: &TestArgs) -> Result<()> {
     let mut rows = Vec::new();
+    // Radial profiles of every Fokker-Planck model (first time slot), for
+    // the comparison picture.
+    let mut profiles: Vec<collop_plot::RadialCurve> = Vec::new();
+    let mut add_profile = |label: String, fields: &collop_core::FpFields| -> Result<()> {
+        if a.plots.is_some() {
+            profiles.push(
+                collop_plot::radial_binned(fields, 25)?
+                    .with_label(label)
+                    .with_style(collop_plot::CurveStyle::LineMarkers),
+            );
+        }
+        Ok(())
+    };
     for dir in &a.runs {
         if crate::fields_run::is_fields_run(dir) {
             if a.data.is_empty() {
                 bail!("{}: a fields directory records no datasets; pass --data DATASET", dir.display());
             }
             let (fields, _) = crate::fields_run::load_fields_run(dir)?;
+            if let Some(f) = fields.first() {
+                add_profile(plot_tag(dir), f)?;
+            }
             for ds in load_data(&a.data)? {
                 let (name, s) = (&ds.name, &ds.series);
                 let theta = crate::fields_run::fields_theta(&fields, &s.grid, dir)?;
@@ -409,6 +425,12 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
             let (name, s) = (&ds.name, &ds.series);
             let (model, theta) = run_operator(&run, &ds, &run.cfg.evaluation)
                 .with_context(|| format!("run {}", dir.display()))?;
+            if Some(&ds.folder) == folders.first()
+                && let Ok(fields) = collop_learn::fp_fields(&s.grid, &theta)
+                && let Some(f) = fields.first()
+            {
+                add_profile(plot_tag(dir), f)?;
+            }
             let sim = Simulator::new(model.operator(), run.cfg.evaluation.rollout());
             let (e, out) = rollout_errors(&sim, &theta, s)?;
             if let Some(p) = &a.plots {
@@ -442,6 +464,30 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
             let (e, _) = rollout_errors(&sim, &theta, &s)?;
             rows.push(row(format!("theory C = {c}"), &name, &e));
         }
+    }
+    if let Some(p) = &a.plots
+        && !profiles.is_empty()
+    {
+        if let Some(c) = a.amplitude {
+            // The static-shielding profiles, sampled finely, dashed.
+            let speed: Vec<f64> = (0..=140).map(|k| 0.05 * k as f64).collect();
+            let prof: Vec<_> =
+                speed.iter().map(|&v| collop_theory::static_shielding_profiles(c, v)).collect();
+            profiles.push(collop_plot::RadialCurve::new(
+                format!("static shielding, C = {c}"),
+                collop_plot::CurveStyle::Dashed,
+                speed,
+                prof.iter().map(|r| r.a_par).collect(),
+                prof.iter().map(|r| r.d_par).collect(),
+                prof.iter().map(|r| r.d_perp).collect(),
+            ));
+        }
+        std::fs::create_dir_all(p)?;
+        collop_plot::radial_profiles(
+            p.join("radial.png"),
+            &profiles,
+            "Radial profiles (bin means over |v| shells, std bands)",
+        )?;
     }
     let mut text = String::new();
     if a.json {

@@ -231,6 +231,13 @@ stages = [{ unroll = 1, epochs = 12, lr = 1e-2 }, { unroll = 2, epochs = 6, lr =
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!((v["mae"].as_f64().unwrap() - learned).abs() <= 1e-12 * learned, "{} vs {learned}", v["mae"]);
+    // Pictures: error curves, snapshots, and radial profiles with the theory overlaid.
+    let plots = dir.path().join("plots");
+    let (ok, _, err) =
+        collop(&["test", run.to_str().unwrap(), "--amplitude", "0.03", "--plots", plots.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let radial = std::fs::read(plots.join("radial.png")).expect("radial.png written");
+    assert_eq!(&radial[1..4], b"PNG");
 }
 
 /// `collop pic` on a tiny deck writes datasets that `collop info` reads.
