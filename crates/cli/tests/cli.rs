@@ -531,8 +531,17 @@ impl Normals {
 
 /// A `tracks.npz` as `collop pic` writes it: Ornstein-Uhlenbeck tracks
 /// (rate `nu`, unit thermal speed) at dumps `h` apart from t = 0, with a
-/// NaN at (dump, particle) if asked.
-fn write_tracks(path: &Path, n: usize, dumps: usize, h: f64, nu: f64, nan: Option<(usize, usize)>) {
+/// NaN at (dump, particle) if asked; in units of `v_th / scale` (with
+/// `v_th_c = 0.01 / scale`).
+fn write_tracks(
+    path: &Path,
+    n: usize,
+    dumps: usize,
+    h: f64,
+    nu: f64,
+    nan: Option<(usize, usize)>,
+    scale: f64,
+) {
     let mut g = Normals(11);
     let (a, b) = ((-nu * h).exp(), (1.0 - (-2.0 * nu * h).exp()).sqrt());
     let mut vx = ndarray::Array2::<f64>::zeros((dumps, n));
@@ -549,10 +558,12 @@ fn write_tracks(path: &Path, n: usize, dumps: usize, h: f64, nu: f64, nan: Optio
     if let Some((k, p)) = nan {
         vx[[k, p]] = f64::NAN;
     }
+    vx.mapv_inplace(|v| v * scale);
+    vy.mapv_inplace(|v| v * scale);
     let vz = vx.mapv(|_| 0.0);
     let t = ndarray::Array1::from_iter((0..dumps).map(|k| k as f64 * h));
     let ids = ndarray::Array1::from_iter((0..n).map(|p| p as f64));
-    let vth = ndarray::arr1(&[0.01]);
+    let vth = ndarray::arr1(&[0.01 / scale]);
     collop_io::write_npz(
         path,
         &[
@@ -592,7 +603,7 @@ fn tracks_write_a_fields_model_that_rollout_reads() {
     write_pic_dataset(&data, 5, 0.5, &[("vth_c", 0.01)]);
     let file = dir.path().join("tracks.npz");
     // Dataset frames are dumps 3..7 at t = 1.5 .. 3.5; the tracks cover dumps 0..11.
-    write_tracks(&file, 4000, 12, 0.5, 0.05, None);
+    write_tracks(&file, 4000, 12, 0.5, 0.05, None, 1.0);
     let (f, d) = (file.to_str().unwrap(), data.to_str().unwrap());
     let run = dir.path().join("tracks-run");
     let (ok, out, err) = collop(&[
@@ -640,6 +651,28 @@ fn tracks_write_a_fields_model_that_rollout_reads() {
     assert!(v["mae"].as_f64().unwrap().is_finite() && v["steps"] == 4, "{v}");
     assert!(v["model"].as_str().unwrap().contains("tracks"), "{v}");
 
+    // The same tracks in units of a thermal speed twice the dataset's are
+    // converted back: the same fields to the last bit.
+    let halved = dir.path().join("halved.npz");
+    write_tracks(&halved, 4000, 12, 0.5, 0.05, None, 0.5);
+    let converted = dir.path().join("converted");
+    let h = halved.to_str().unwrap();
+    let (ok, out, err) = collop(&[
+        "tracks",
+        h,
+        "-o",
+        converted.to_str().unwrap(),
+        "--grid-from",
+        d,
+        "--lag",
+        "2",
+        "--min-count",
+        "20",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("scaled by 2.0"), "{out}");
+    assert_eq!(collop_io::read_npz(converted.join("fields.npz")).unwrap(), arrays);
+
     // Windows of 4 dumps: interval starts 0..9 make windows 0, 1, 2; the
     // dataset's steps start at dumps 3, 4, 5, 6 and use windows 0, 1, 1, 1.
     let windowed = dir.path().join("windowed");
@@ -673,7 +706,7 @@ fn tracks_write_a_fields_model_that_rollout_reads() {
 
     // Errors name the file and the fix.
     let bad = dir.path().join("nan.npz");
-    write_tracks(&bad, 50, 6, 0.5, 0.05, Some((4, 7)));
+    write_tracks(&bad, 50, 6, 0.5, 0.05, Some((4, 7)), 1.0);
     let x = dir.path().join("x");
     let (ok, _, err) =
         collop(&["tracks", bad.to_str().unwrap(), "-o", x.to_str().unwrap(), "--grid-from", d]);
