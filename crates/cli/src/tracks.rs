@@ -66,7 +66,7 @@ pub struct TracksArgs {
     /// Start an interval at every dump (more, but correlated, samples).
     #[arg(long)]
     pub overlapping: bool,
-    /// Diffusion from the covariance <dv dv> - <dv><dv> instead of <dv dv>.
+    /// Diffusion from the covariance `<dv dv> - <dv><dv>` instead of `<dv dv>`.
     #[arg(long)]
     pub covariance: bool,
     /// Bins with fewer intervals are empty (zero coefficients, marked in count.npz).
