@@ -45,7 +45,12 @@
 //! bins with at least `--min-count` intervals). The relative deviation is
 //! `(model - theory) / |theory|`, for `A_par` relative to
 //! `max(|A_par|, 0.1 max_shells |A_par|)` since the drift vanishes at
-//! `v = 0`.
+//! `v = 0`. Time-dependent models enter the agreement table and the figure
+//! with their first time slot; kernel models (no drift and diffusion
+//! fields) only the rollout table. Track models are zero in bins without
+//! enough intervals ([`crate::tracks`]), so on held-out sub-populations
+//! that reach velocities the training tracks never visited they roll out
+//! as frozen there.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
