@@ -64,7 +64,10 @@ pub fn save_fields_run(dir: &Path, fields: &[FpFields], meta: serde_json::Value)
 pub fn load_fields_run(dir: &Path) -> Result<(Vec<FpFields>, serde_json::Value)> {
     let path = dir.join(FIELDS_FILE);
     if !path.is_file() {
-        bail!("{}: no {FIELDS_FILE}; not a fields run (write one with `collop theory`)", dir.display());
+        bail!(
+            "{}: no {FIELDS_FILE}; not a fields run (write one with `collop theory` or `collop tracks`)",
+            dir.display()
+        );
     }
     let arrays = collop_io::read_npz(&path)
         .with_context(|| format!("{}: unreadable (corrupt or not a numpy archive)", path.display()))?;
@@ -131,7 +134,7 @@ pub fn fields_theta(fields: &[FpFields], grid: &VelocityGrid, dir: &Path) -> Res
         if !f.grid.same_as(grid) {
             bail!(
                 "{}: the fields are on grid {}, the dataset on {grid}; write them for this dataset's grid \
-                 (collop theory ... --grid-from DATASET)",
+                 (collop theory or collop tracks ... --grid-from DATASET)",
                 dir.display(),
                 f.grid
             );

@@ -3,6 +3,7 @@
 //! The binary only parses arguments, builds the pieces from the library
 //! crates, runs them and writes results; the science lives in the crates.
 
+mod compare;
 mod conditioning;
 mod config;
 mod demo;
@@ -15,6 +16,7 @@ mod pictures;
 mod rollout;
 mod run;
 mod theory;
+mod tracks;
 mod train;
 
 use std::process::ExitCode;
@@ -51,6 +53,14 @@ enum Command {
     /// dataset), static or dynamic shielding, written as a fields model
     /// that `collop rollout --model DIR` reads.
     Theory(theory::TheoryArgs),
+    /// Drift and diffusion estimated from particle tracks (streamed), on a
+    /// dataset's grid, written as a fields model that `collop rollout
+    /// --model DIR` reads; optionally resolved in time windows.
+    Tracks(tracks::TracksArgs),
+    /// Learned, track, theory and frozen models of one PIC run, rolled out
+    /// on every sub-population (trained and held out): table, agreement
+    /// with theory, radial profiles, summary.
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +73,8 @@ fn main() -> ExitCode {
         Command::Test(a) => train::run_test(&a),
         Command::Pic(a) => pic::run(&a),
         Command::Theory(a) => theory::run(&a),
+        Command::Tracks(a) => tracks::run(&a),
+        Command::Compare(a) => compare::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,7 +19,7 @@ pub struct RolloutArgs {
     #[arg(long)]
     pub data: PathBuf,
     /// Model to roll out: `frozen`, `theory` (with `--amplitude`), the run
-    /// directory of a trained model, or a fields directory (`collop theory`).
+    /// directory of a trained model, or a fields directory (`collop theory`, `collop tracks`).
     #[arg(long)]
     pub model: String,
     /// Amplitude C (v_th^3 omega_p) of the theory model.
@@ -112,7 +112,7 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
             if !dir.is_dir() {
                 bail!(
                     "--model {run}: not `frozen`, `theory`, a run directory written by `collop train`, or \
-                     a fields directory written by `collop theory`"
+                     a fields directory written by `collop theory` or `collop tracks`"
                 );
             }
             if crate::fields_run::is_fields_run(dir) {

@@ -37,7 +37,7 @@ pub struct TrainArgs {
 #[derive(Debug, Args)]
 pub struct TestArgs {
     /// Run directories written by `collop train`, or fields directories
-    /// written by `collop theory` (these need --data).
+    /// written by `collop theory` or `collop tracks` (these need --data).
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
     /// Datasets to roll out (default: those the run was trained on).

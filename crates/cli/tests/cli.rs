@@ -517,3 +517,328 @@ fn pic_parameter_conditioners_come_from_args_yaml_or_the_config() {
     let (ok, _, err) = collop(&["rollout", "--data", d.to_str().unwrap(), "--model", run.to_str().unwrap()]);
     assert!(!ok && err.contains("/d") && err.contains("`vth_c`") && err.contains("args.yaml"), "{err}");
 }
+
+/// Standard normal numbers from a fixed seed (splitmix64 and Box-Muller),
+/// so that the tests need no random-number crate.
+struct Normals(u64);
+
+impl Normals {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + 0.5 / (1u64 << 53) as f64
+    }
+    fn next(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// A `tracks.npz` as `collop pic` writes it: Ornstein-Uhlenbeck tracks
+/// (rate `nu`, unit thermal speed) at dumps `h` apart from t = 0, with a
+/// NaN at (dump, particle) if asked; in units of `v_th / scale` (with
+/// `v_th_c = 0.01 / scale`).
+fn write_tracks(
+    path: &Path,
+    n: usize,
+    dumps: usize,
+    h: f64,
+    nu: f64,
+    nan: Option<(usize, usize)>,
+    scale: f64,
+) {
+    let mut g = Normals(11);
+    let (a, b) = ((-nu * h).exp(), (1.0 - (-2.0 * nu * h).exp()).sqrt());
+    let mut vx = ndarray::Array2::<f64>::zeros((dumps, n));
+    let mut vy = vx.clone();
+    for p in 0..n {
+        let (mut x, mut y) = (g.next(), g.next());
+        for k in 0..dumps {
+            vx[[k, p]] = x;
+            vy[[k, p]] = y;
+            x = a * x + b * g.next();
+            y = a * y + b * g.next();
+        }
+    }
+    if let Some((k, p)) = nan {
+        vx[[k, p]] = f64::NAN;
+    }
+    vx.mapv_inplace(|v| v * scale);
+    vy.mapv_inplace(|v| v * scale);
+    let vz = vx.mapv(|_| 0.0);
+    let t = ndarray::Array1::from_iter((0..dumps).map(|k| k as f64 * h));
+    let ids = ndarray::Array1::from_iter((0..n).map(|p| p as f64));
+    let vth = ndarray::arr1(&[0.01 / scale]);
+    collop_io::write_npz(
+        path,
+        &[
+            ("ids", ids.view().into_dyn()),
+            ("t", t.view().into_dyn()),
+            ("v_th_c", vth.view().into_dyn()),
+            ("vx", vx.view().into_dyn()),
+            ("vy", vy.view().into_dyn()),
+            ("vz", vz.view().into_dyn()),
+        ],
+    )
+    .unwrap();
+}
+
+fn npz_shape(path: &Path, name: &str) -> Vec<usize> {
+    let arrays = collop_io::read_npz(path).unwrap();
+    arrays
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("{name} in {}", path.display()))
+        .1
+        .shape()
+        .to_vec()
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `collop tracks` on synthetic OU tracks and a dataset grid: the fields
+/// model, its standard errors and counts, the bytes report, the rollout;
+/// time windows as time slots; bad files and lags refused with the fix.
+#[test]
+fn tracks_write_a_fields_model_that_rollout_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    write_pic_dataset(&data, 5, 0.5, &[("vth_c", 0.01)]);
+    let file = dir.path().join("tracks.npz");
+    // Dataset frames are dumps 3..7 at t = 1.5 .. 3.5; the tracks cover dumps 0..11.
+    write_tracks(&file, 4000, 12, 0.5, 0.05, None, 1.0);
+    let (f, d) = (file.to_str().unwrap(), data.to_str().unwrap());
+    let run = dir.path().join("tracks-run");
+    let (ok, out, err) = collop(&[
+        "tracks",
+        f,
+        "-o",
+        run.to_str().unwrap(),
+        "--grid-from",
+        d,
+        "--lag",
+        "2",
+        "--min-count",
+        "20",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("memory") && out.contains("histograms"), "{out}");
+    for name in ["a_x", "a_y", "d_xx", "d_yy", "d_xy"] {
+        assert_eq!(npz_shape(&run.join("fields.npz"), name), [1, 12, 12], "{name}");
+        assert_eq!(npz_shape(&run.join("stderr.npz"), name), [1, 12, 12], "{name}");
+    }
+    assert_eq!(npz_shape(&run.join("count.npz"), "count"), [1, 12, 12]);
+    assert_eq!(npz_shape(&run.join("count.npz"), "empty"), [1, 12, 12]);
+    assert!(std::fs::read_to_string(run.join("radial.csv")).unwrap().starts_with("window,speed,count"));
+    let meta = read_json(&run.join("run.json"));
+    assert_eq!(meta["kind"], "fields");
+    assert_eq!(meta["source"], "tracks");
+    assert_eq!(meta["lag"], 2);
+    assert!((meta["tau"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let bytes = &meta["bytes"];
+    assert_eq!(bytes["tracks"].as_u64().unwrap(), std::fs::metadata(&file).unwrap().len());
+    let hist: u64 = (3..8).map(|k| std::fs::metadata(data.join(format!("{k:06}.npy"))).unwrap().len()).sum();
+    assert_eq!(bytes["histograms"].as_u64().unwrap(), hist);
+    // 5 non-overlapping intervals (starts 0, 2, .., 8) of 4000 particles, most of them on the grid.
+    let on_grid = meta["counts"]["intervals_on_grid"].as_u64().unwrap();
+    assert!(on_grid > 19_000 && on_grid <= 20_000, "{on_grid}");
+    // Drag and diffusion of the OU process in the populated middle bins.
+    let arrays = collop_io::read_npz(run.join("fields.npz")).unwrap();
+    let get = |n: &str| arrays.iter().find(|(m, _)| m == n).unwrap().1.clone();
+    let (a_x, d_xx) = (get("a_x"), get("d_xx"));
+    assert!(a_x[[0, 3, 6]] > 0.0 && a_x[[0, 8, 6]] < 0.0, "drag towards v = 0");
+    assert!((d_xx[[0, 6, 6]] - 0.1).abs() < 0.03, "D_xx = 2 nu = 0.1: {}", d_xx[[0, 6, 6]]);
+    let (ok, out, err) = collop(&["rollout", "--data", d, "--model", run.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["mae"].as_f64().unwrap().is_finite() && v["steps"] == 4, "{v}");
+    assert!(v["model"].as_str().unwrap().contains("tracks"), "{v}");
+
+    // The same tracks in units of a thermal speed twice the dataset's are
+    // converted back: the same fields to the last bit.
+    let halved = dir.path().join("halved.npz");
+    write_tracks(&halved, 4000, 12, 0.5, 0.05, None, 0.5);
+    let converted = dir.path().join("converted");
+    let h = halved.to_str().unwrap();
+    let (ok, out, err) = collop(&[
+        "tracks",
+        h,
+        "-o",
+        converted.to_str().unwrap(),
+        "--grid-from",
+        d,
+        "--lag",
+        "2",
+        "--min-count",
+        "20",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("scaled by 2.0"), "{out}");
+    assert_eq!(collop_io::read_npz(converted.join("fields.npz")).unwrap(), arrays);
+
+    // Windows of 4 dumps: interval starts 0..9 make windows 0, 1, 2; the
+    // dataset's steps start at dumps 3, 4, 5, 6 and use windows 0, 1, 1, 1.
+    let windowed = dir.path().join("windowed");
+    let (ok, out, err) = collop(&[
+        "tracks",
+        f,
+        f,
+        "-o",
+        windowed.to_str().unwrap(),
+        "--grid-from",
+        d,
+        "--lag",
+        "2",
+        "--overlapping",
+        "--window",
+        "4",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("window   2"), "{out}");
+    assert_eq!(npz_shape(&windowed.join("fields.npz"), "a_x"), [4, 12, 12]);
+    assert_eq!(npz_shape(&windowed.join("stderr.npz"), "d_xy"), [3, 12, 12]);
+    assert_eq!(npz_shape(&windowed.join("count.npz"), "count"), [3, 12, 12]);
+    let meta = read_json(&windowed.join("run.json"));
+    assert_eq!(meta["slot_window"], serde_json::json!([0, 1, 1, 1]));
+    assert_eq!(meta["windows"][2]["start_dumps"], serde_json::json!([8, 11]));
+    assert_eq!(meta["files"].as_array().unwrap().len(), 2);
+    let (ok, out, err) = collop(&["rollout", "--data", d, "--model", windowed.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["operator"].as_str().unwrap().contains("4 time slot"), "{v}");
+
+    // Errors name the file and the fix.
+    let bad = dir.path().join("nan.npz");
+    write_tracks(&bad, 50, 6, 0.5, 0.05, Some((4, 7)), 1.0);
+    let x = dir.path().join("x");
+    let (ok, _, err) =
+        collop(&["tracks", bad.to_str().unwrap(), "-o", x.to_str().unwrap(), "--grid-from", d]);
+    assert!(!ok && err.contains("nan.npz") && err.contains("NaN") && err.contains("particle 7"), "{err}");
+    let (ok, _, err) = collop(&["tracks", f, "-o", x.to_str().unwrap(), "--grid-from", d, "--lag", "12"]);
+    assert!(!ok && err.contains("--lag") && err.contains("12 dumps"), "{err}");
+    let (ok, _, err) = collop(&["tracks", d, "-o", x.to_str().unwrap(), "--grid-from", d]);
+    assert!(!ok && err.contains("tracks"), "{err}");
+}
+
+/// `collop compare` on a tiny PIC run of two sub-populations with tracks:
+/// every model on every sub-population in the table, trained and held-out
+/// listed apart, and every output file written.
+#[test]
+fn compare_runs_every_model_on_every_subpopulation() {
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("deck.toml");
+    std::fs::write(
+        &deck,
+        r#"
+seed = 3
+[grid]
+nx = 16
+ny = 16
+dx = 0.1
+dy = 0.1
+[time]
+dt = 0.05
+n_steps = 60
+dump_every = 10
+[solver]
+kind = "es"
+shape_order = 2
+[output]
+energy_every = 10
+checkpoint_every_dumps = 0
+[phase_space]
+bins = 15
+v_max = 4.0
+i_start = 1
+[[species]]
+name = "electrons"
+charge = -1.0
+mass = 1.0
+density = 1.0
+ppc = 16
+distribution = { kind = "maxwellian", u_th = 0.1 }
+[[species]]
+name = "ions"
+charge = 1.0
+mass = 1836.0
+density = 1.0
+mobile = false
+[[sub_populations]]
+name = "blob"
+species = "electrons"
+method = "selection"
+target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
+tracks = 300
+[[sub_populations]]
+name = "ring"
+species = "electrons"
+method = "selection"
+target = { kind = "ring", radius = 2.0, width = 0.3, u_th_z = 1.0 }
+tracks = 300
+"#,
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let (ok, _, err) = collop(&["pic", deck.to_str().unwrap(), "-o", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let out = dir.path().join("cmp");
+    let args = [
+        "compare",
+        run.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--train",
+        "blob",
+        "--lags",
+        "1,2",
+        "--epochs-scale",
+        "0.003",
+    ];
+    let (ok, stdout, err) = collop(&args);
+    assert!(ok, "{err}\n{stdout}");
+    for f in
+        ["compare.json", "table.csv", "agreement.csv", "radial_profiles.png", "summary.md", "summary.html"]
+    {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let table = std::fs::read_to_string(out.join("table.csv")).unwrap();
+    let models =
+        ["tensor", "par-perp", "tracks-lag1", "tracks-lag2", "theory-static", "theory-dynamic", "frozen"];
+    for m in models {
+        for (pop, role) in [("blob", "train"), ("ring", "held-out")] {
+            let line = table
+                .lines()
+                .find(|l| l.starts_with(&format!("{m},")) && l.contains(&format!(",{pop},{role},")))
+                .unwrap_or_else(|| panic!("no row {m} x {pop} in\n{table}"));
+            let mae: f64 = line.split(',').nth(4).unwrap().parse().unwrap_or_else(|_| panic!("{line}"));
+            assert!(mae.is_finite() && mae > 0.0, "{line}");
+        }
+    }
+    assert_eq!(table.lines().count(), 1 + models.len() * 2);
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    for needle in [
+        "Rollout MAE",
+        "blob (train)",
+        "ring (held-out)",
+        "Agreement with theory-dynamic",
+        "radial_profiles.png",
+    ] {
+        assert!(summary.contains(needle), "{needle} missing in\n{summary}");
+    }
+    assert!(
+        std::fs::read_to_string(out.join("summary.html"))
+            .unwrap()
+            .contains("<img src=\"radial_profiles.png\"")
+    );
+    // A second comparison into the same folder is refused; --resume reuses the models.
+    let (ok, _, err) = collop(&args);
+    assert!(!ok && err.contains("--resume"), "{err}");
+    let mut again = args.to_vec();
+    again.push("--resume");
+    let (ok, _, err) = collop(&again);
+    assert!(ok && err.contains("reusing"), "{err}");
+}

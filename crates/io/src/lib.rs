@@ -59,6 +59,10 @@
 //! [`write_npy`] / [`read_npy_f64`] handle single arrays, [`write_npz`] /
 //! [`read_npz`] named bundles (learned parameters, readable with `np.load`),
 //! and [`write_text`] any text output (JSON, CSV, TOML), all atomically.
+//! [`npz_members`], [`read_npz_array`] and [`for_each_npz_row`] read an
+//! archive's headers, one of its arrays, or its arrays row by row without
+//! holding them whole (particle tracks of shape `(dumps, particles)` dump by
+//! dump).
 //!
 //! ## Errors
 //!
@@ -78,6 +82,7 @@ mod dataset;
 mod error;
 mod meta;
 mod npy;
+mod npz_stream;
 mod writer;
 
 pub use atomic::write_text;
@@ -88,4 +93,5 @@ pub use dataset::{
 pub use error::IoError;
 pub use meta::{DatasetMeta, KNOWN_KEYS, MetaValue};
 pub use npy::{read_npy_f64, read_npz, write_npy, write_npz};
+pub use npz_stream::{NpzMember, for_each_npz_row, npz_members, read_npz_array};
 pub use writer::{DatasetWriter, FrameOutcome, WriteMode, write_dataset};

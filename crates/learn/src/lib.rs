@@ -17,6 +17,12 @@
 //! per-dataset features such as PIC parameters ([`Conditioners`]); a model
 //! with several conditions gives each dataset its own `theta`
 //! ([`Model::theta_for`], [`train_conditioned`]).
+//!
+//! The baseline the learned operators are judged against
+//! ([`tracks`], Carvalho et al., arXiv 2601.10885, 2601.13377): drift and
+//! diffusion from particle tracks, `A = <dv>/tau`, `D = <dv dv>/tau` binned
+//! by starting velocity, with standard errors, streamed dump by dump
+//! ([`tracks::TrackStream`]) and optionally resolved in time windows.
 
 mod error;
 pub mod linear;

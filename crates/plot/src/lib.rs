@@ -57,6 +57,6 @@ mod style;
 pub use coefficient_map::coefficient_maps;
 pub use error::PlotError;
 pub use history::{error_vs_time, loss_curves};
-pub use radial::{Profile, RadialCurve, radial_binned, radial_profiles};
+pub use radial::{Profile, RadialCurve, radial_binned, radial_binned_where, radial_profiles};
 pub use snapshot::{SnapshotRow, phase_space_rows, phase_space_snapshots};
 pub use style::CurveStyle;

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use collop_core::FpFields;
 use collop_theory::{cartesian_to_radial, cell_speed_and_direction};
+use ndarray::Array2;
 use plotters::prelude::*;
 
 use crate::PlotError;
@@ -226,20 +227,51 @@ pub fn radial_profiles(path: impl AsRef<Path>, curves: &[RadialCurve], title: &s
 /// Errors: `n_bins = 0`; fields whose shapes disagree with their grid or
 /// that hold a non-finite value.
 pub fn radial_binned(fields: &FpFields, n_bins: usize) -> Result<RadialCurve, PlotError> {
+    radial_binned_where(fields, None, n_bins)
+}
+
+/// [`radial_binned`] over the cells where `keep` is true only (e.g. the
+/// cells the data populate: free tensor fields are arbitrary elsewhere);
+/// `None` keeps every cell. Speed bins are still laid out from 0 to the
+/// largest speed of all cells.
+///
+/// Errors: as [`radial_binned`], and a mask whose shape is not the grid's,
+/// or that keeps no cell.
+pub fn radial_binned_where(
+    fields: &FpFields,
+    keep: Option<&Array2<bool>>,
+    n_bins: usize,
+) -> Result<RadialCurve, PlotError> {
     if n_bins == 0 {
         return Err(PlotError::InvalidInput("radial binning needs at least one bin".into()));
     }
     fields.validate()?;
     let g = &fields.grid;
+    if let Some(k) = keep {
+        if k.dim() != g.shape() {
+            return Err(PlotError::ShapeMismatch(format!(
+                "radial binning: mask of shape {:?} for a {} x {} grid",
+                k.dim(),
+                g.nx,
+                g.ny
+            )));
+        }
+        if !k.iter().any(|&b| b) {
+            return Err(PlotError::InvalidInput("radial binning: the mask keeps no cell".into()));
+        }
+    }
+    let v_max = (0..g.nx)
+        .flat_map(|i| (0..g.ny).map(move |j| (i, j)))
+        .fold(0.0_f64, |m, (i, j)| m.max(cell_speed_and_direction(g, i, j).0));
     let cells: Vec<(f64, [f64; 3])> = (0..g.nx)
         .flat_map(|i| (0..g.ny).map(move |j| (i, j)))
+        .filter(|&(i, j)| keep.is_none_or(|k| k[[i, j]]))
         .map(|(i, j)| {
             let (v, dir) = cell_speed_and_direction(g, i, j);
             let c = cartesian_to_radial(dir, fields.as_array().map(|a| a[[i, j]]));
             (v, [c.a_par, c.d_par, c.d_perp])
         })
         .collect();
-    let v_max = cells.iter().fold(0.0_f64, |m, c| m.max(c.0));
     let bin = |v: f64| if v_max > 0.0 { ((v / v_max * n_bins as f64) as usize).min(n_bins - 1) } else { 0 };
 
     // Two passes (means, then spreads about them) for a stable variance.
