@@ -20,8 +20,10 @@
 //! - **frozen**: no evolution.
 //!
 //! Every model is rolled out on every sub-population with the reference
-//! evaluation settings (guard cells, one step per dump, clamps `f >= 0` and
-//! `D_xx, D_yy >= 0`).
+//! evaluation settings (guard cells, clamps `f >= 0` and `D_xx, D_yy >= 0`)
+//! and `--substeps` sub-steps per dump (default one, as the reference);
+//! learned models are trained with the same sub-steps, so that the operator
+//! evaluated is the one fitted.
 //!
 //! Output `OUT` (each step's files are written as soon as the step ends, so
 //! a late failure keeps the earlier results; `--resume` reuses finished
@@ -33,6 +35,7 @@
 //! models/<model>/         run directories and fields directories
 //! table.csv               model, family, sub-population, role, rollout errors
 //! agreement.csv           shell-averaged A_par, D_par, D_perp of each model against each theory
+//! amplitude.csv           amplitude of each model relative to the dynamic theory, and N_D C_eff
 //! radial_profiles.png     A_par, D_par, D_perp against |v| for all models
 //! summary.md, summary.html
 //! ```
@@ -90,9 +93,14 @@ pub struct CompareArgs {
     /// Lags (dumps) of the track models.
     #[arg(long, value_delimiter = ',', default_value = "1,2,5,10")]
     pub lags: Vec<usize>,
-    /// Training configs, one learned model each (default: a tensor and a
-    /// par/perp model on the reference schedule); their data folders are
-    /// replaced by the training sub-populations.
+    /// Built-in learned models, trained on the reference schedule:
+    /// `tensor` (free grid tensor), `par-perp` (linear radial profiles),
+    /// `parperp-mlp` (one 2 x 64 network per radial profile), `mlp` (one
+    /// 2 x 64 network per field); `none` for only the `--config` models.
+    #[arg(long, value_delimiter = ',', default_value = "tensor,par-perp")]
+    pub models: Vec<String>,
+    /// Training configs, one learned model each beside the `--models` ones;
+    /// their data folders are replaced by the training sub-populations.
     #[arg(long)]
     pub config: Vec<PathBuf>,
     /// Multiply the epochs of every training stage (e.g. 0.1 for a quick look).
@@ -104,6 +112,12 @@ pub struct CompareArgs {
     /// Reuse the finished models of an earlier comparison in OUT.
     #[arg(long)]
     pub resume: bool,
+    /// Sub-steps per dump of every rollout, in training and evaluation
+    /// alike (overrides the `--config` files' values). Raise it when the
+    /// dump interval is long against the diffusion time of a cell,
+    /// `dv^2 / D` (the rollouts warn when a step is unstable).
+    #[arg(long, default_value_t = 1)]
+    pub substeps: usize,
 }
 
 /// Whether a sub-population was trained on.
@@ -216,32 +230,47 @@ fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// The training configs: `--config` files or the built-in tensor and par/perp models.
+/// Built-in learned models by name.
+const BUILTIN: [(&str, ModelFamily); 4] = [
+    ("tensor", ModelFamily::FpTensor),
+    ("par-perp", ModelFamily::FpParPerp),
+    ("parperp-mlp", ModelFamily::ParperpMlp),
+    ("mlp", ModelFamily::FpMlp),
+];
+
+/// The training configs: the built-in `--models`, then the `--config` files.
 fn configs(a: &CompareArgs, folders: &[PathBuf], max_unroll: usize) -> Result<Vec<(String, TrainConfig)>> {
     let data = DataConfig { folders: folders.to_vec(), validation_fraction: 0.05, conditions: Vec::new() };
-    if a.config.is_empty() {
-        let training = TrainingConfig {
-            stages: schedule(&reference_schedule(), a.epochs_scale, max_unroll),
-            ..TrainingConfig::default()
-        };
-        let make = |kind| TrainConfig {
-            seed: 0,
-            data: data.clone(),
-            model: ModelConfig { kind, ..ModelConfig::default() },
-            numerics: NumericsConfig::training(),
-            evaluation: NumericsConfig::evaluation(),
-            training: training.clone(),
-        };
-        return Ok(vec![
-            ("tensor".into(), make(ModelFamily::FpTensor)),
-            ("par-perp".into(), make(ModelFamily::FpParPerp)),
-        ]);
-    }
+    let training = TrainingConfig {
+        stages: schedule(&reference_schedule(), a.epochs_scale, max_unroll),
+        ..TrainingConfig::default()
+    };
     let mut out: Vec<(String, TrainConfig)> = Vec::new();
+    for name in a.models.iter().filter(|n| n.as_str() != "none") {
+        let Some(&(_, kind)) = BUILTIN.iter().find(|(n, _)| n == name) else {
+            unreachable!("--models checked in run()");
+        };
+        if out.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        out.push((
+            name.clone(),
+            TrainConfig {
+                seed: 0,
+                data: data.clone(),
+                model: ModelConfig { kind, ..ModelConfig::default() },
+                numerics: NumericsConfig { substeps: a.substeps, ..NumericsConfig::training() },
+                evaluation: evaluation(a),
+                training: training.clone(),
+            },
+        ));
+    }
     for path in &a.config {
         let mut cfg = TrainConfig::load(path)?;
         cfg.data.folders = folders.to_vec();
         cfg.data.conditions.clear();
+        cfg.numerics.substeps = a.substeps;
+        cfg.evaluation.substeps = a.substeps;
         cfg.training.stages = schedule(&cfg.training.stages, a.epochs_scale, max_unroll);
         let stem =
             path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
@@ -270,8 +299,13 @@ fn populated(pops: &[&Pop], grid: &VelocityGrid) -> Array2<bool> {
     keep
 }
 
-fn rollout(source: &Source, ds: &Loaded) -> Result<FrameErrors> {
-    let numerics = NumericsConfig::evaluation();
+/// The evaluation settings of every rollout: the reference's, with `--substeps`.
+fn evaluation(a: &CompareArgs) -> NumericsConfig {
+    NumericsConfig { substeps: a.substeps, ..NumericsConfig::evaluation() }
+}
+
+fn rollout(source: &Source, ds: &Loaded, numerics: &NumericsConfig) -> Result<FrameErrors> {
+    let numerics = *numerics;
     let s = &ds.series;
     let errors = match source {
         Source::Frozen => {
@@ -388,6 +422,32 @@ const SHELL: f64 = 0.5;
 const SHELLS: usize = 6; // |v| <= 3
 const COEFFS: [&str; 3] = ["A_par", "D_par", "D_perp"];
 
+/// Speeds over which amplitudes are compared (the issue's `|v| <= 3 v_th`,
+/// without the innermost shell, where the drift vanishes and few cells lie).
+const AMPLITUDE_RANGE: (f64, f64) = (0.5, 3.0);
+
+/// Least-squares ratios model / theory of the shell averages of `A_par`,
+/// `D_par`, `D_perp` over [`AMPLITUDE_RANGE`].
+fn amplitude_ratios(model: &FpFields, mask: &Array2<bool>, theory: &FpFields) -> Result<Option<[f64; 3]>> {
+    let counts = mask.mapv(|b| if b { 1.0 } else { 0.0 });
+    let cmp = RadialComparison::new(model, theory, &counts, 0.5, SHELL)?;
+    Ok(cmp.amplitude_ratios(AMPLITUDE_RANGE))
+}
+
+/// `(C, N_D)` of a theory run: the static-shielding amplitude and the
+/// particles per Debye area it was computed for.
+fn theory_amplitude(dir: &Path) -> Result<(f64, f64)> {
+    let path = dir.join("run.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: invalid", path.display()))?;
+    let c = v["amplitude"].as_f64().with_context(|| format!("{}: no amplitude", path.display()))?;
+    let nd = v["parameters"]["particles_per_debye_area"]
+        .as_f64()
+        .with_context(|| format!("{}: no parameters.particles_per_debye_area", path.display()))?;
+    Ok((c, nd))
+}
+
 /// Signed relative deviations per shell index (`None` where the shell has no cell).
 fn deviations(model: &FpFields, mask: &Array2<bool>, theory: &FpFields) -> Result<Vec<Option<[f64; 3]>>> {
     let counts = mask.mapv(|b| if b { 1.0 } else { 0.0 });
@@ -433,6 +493,16 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     if !(a.epochs_scale.is_finite() && a.epochs_scale > 0.0) {
         bail!("--epochs-scale {}: must be a positive number", a.epochs_scale);
     }
+    if a.substeps == 0 {
+        bail!("--substeps 0: give at least one sub-step per dump");
+    }
+    if let Some(name) = a.models.iter().find(|n| n.as_str() != "none" && !BUILTIN.iter().any(|(b, _)| b == n))
+    {
+        bail!(
+            "--models: unknown model `{name}`; the built-in ones are {}, or none",
+            BUILTIN.map(|(n, _)| n).join(", ")
+        );
+    }
     if a.lags.contains(&0) {
         bail!("--lags: every lag must be at least one dump");
     }
@@ -472,7 +542,8 @@ pub fn run(a: &CompareArgs) -> Result<()> {
         "configs": a.config.iter().map(|c| c.display().to_string()).collect::<Vec<_>>(),
         "epochs_scale": a.epochs_scale,
         "min_count": a.min_count,
-        "evaluation": "reference scheme, guard cells, one step per dump, clamp f >= 0 and D_xx, D_yy >= 0",
+        "evaluation": "reference scheme, guard cells, clamp f >= 0 and D_xx, D_yy >= 0",
+        "substeps": a.substeps,
         "version": env!("CARGO_PKG_VERSION"),
     });
     collop_io::write_text(out.join("compare.json"), &serde_json::to_string_pretty(&plan)?)?;
@@ -596,7 +667,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     let mut rows: Vec<Row> = Vec::new();
     for e in &entries {
         for p in &pops {
-            let result = rollout(&e.source, &p.ds).map_err(|err| format!("{err:#}"));
+            let result = rollout(&e.source, &p.ds, &evaluation(a)).map_err(|err| format!("{err:#}"));
             if let Err(msg) = &result {
                 failures.push(format!("rollout of {} on {}: {msg}", e.name, p.name));
             }
@@ -614,16 +685,17 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     // Agreement with theory.
     let mut agreement = String::from("model,theory,coefficient,shell_min,shell_max,relative_deviation\n");
     let mut blocks = vec![Block::Text(format!(
-        "PIC run `{}`; trained on {}; held out: {}. Rollouts with the reference evaluation settings (guard cells, one \
-         step per dump, clamps f >= 0 and D_xx, D_yy >= 0), time-averaged mean absolute error of the normalised \
-         histograms.",
+        "PIC run `{}`; trained on {}; held out: {}. Rollouts with the reference evaluation settings (guard cells, {} \
+         sub-step(s) per dump, clamps f >= 0 and D_xx, D_yy >= 0), time-averaged mean absolute error of the \
+         normalised histograms.",
         a.run.display(),
         train.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
         {
             let h: Vec<&str> =
                 pops.iter().filter(|p| p.role == Role::HeldOut).map(|p| p.name.as_str()).collect();
             if h.is_empty() { "none".to_string() } else { h.join(", ") }
-        }
+        },
+        a.substeps
     ))];
     blocks.push(Block::Heading("Rollout MAE".into()));
     let mut header = vec!["model".to_string(), "family".to_string()];
@@ -688,6 +760,59 @@ pub fn run(a: &CompareArgs) -> Result<()> {
         blocks.push(Block::Table { header, rows: trs });
     }
     collop_io::write_text(out.join("agreement.csv"), &agreement)?;
+
+    // Amplitudes against the dynamic theory: the 1/(n lambda_D^2) scaling.
+    if let Some((_, dyn_fields)) = theories.iter().find(|(n, _)| n == "theory-dynamic") {
+        let (c, nd) = theory_amplitude(&out.join("models").join("theory-dynamic"))?;
+        let mut csv = String::from("model,ratio_a_par,ratio_d_par,ratio_d_perp,c_eff,nd_c_eff\n");
+        writeln!(csv, "theory-dynamic,1,1,1,{c:.6e},{:.6e}", nd * c)?;
+        let mut trs = vec![vec![
+            "theory-dynamic".to_string(),
+            "1".into(),
+            "1".into(),
+            "1".into(),
+            format!("{c:.4e}"),
+            format!("{:.4}", nd * c),
+        ]];
+        for e in entries.iter().filter(|e| e.family != "theory") {
+            let Some((f, mask)) = &e.fields else { continue };
+            match amplitude_ratios(f, mask, dyn_fields) {
+                Ok(Some(r)) => {
+                    let c_eff = 0.5 * (r[1] + r[2]) * c;
+                    writeln!(
+                        csv,
+                        "{},{:.6e},{:.6e},{:.6e},{c_eff:.6e},{:.6e}",
+                        e.name,
+                        r[0],
+                        r[1],
+                        r[2],
+                        nd * c_eff
+                    )?;
+                    let mut row = vec![e.name.clone()];
+                    row.extend(r.iter().map(|x| format!("{x:.3}")));
+                    row.push(format!("{c_eff:.4e}"));
+                    row.push(format!("{:.4}", nd * c_eff));
+                    trs.push(row);
+                }
+                Ok(None) => {}
+                Err(err) => failures.push(format!("amplitude of {}: {err:#}", e.name)),
+            }
+        }
+        collop_io::write_text(out.join("amplitude.csv"), &csv)?;
+        blocks.push(Block::Heading("Amplitude against theory-dynamic".into()));
+        blocks.push(Block::Text(format!(
+            "Least-squares ratio model / theory of the shell averages over {} <= |v| <= {} (A_par, D_par, \
+             D_perp), and the effective amplitude C_eff = C (ratio_D_par + ratio_D_perp) / 2, where C = {c:.4e} \
+             v_th^3 omega_p is the theory's amplitude for N_D = n lambda_D^2 = {nd}. Collision theory has C \
+             proportional to 1 / N_D at a fixed particle shape and dx / lambda_D, so N_D C_eff compares runs \
+             with different N_D.",
+            AMPLITUDE_RANGE.0, AMPLITUDE_RANGE.1
+        )));
+        blocks.push(Block::Table {
+            header: ["model", "A_par", "D_par", "D_perp", "C_eff", "N_D C_eff"].map(String::from).to_vec(),
+            rows: trs,
+        });
+    }
 
     // Memory: tracks against histograms of each sub-population.
     let mut mem = Vec::new();
@@ -769,7 +894,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     }
     writeln!(
         text,
-        "wrote {} (table.csv, agreement.csv, radial_profiles.png, summary.md, summary.html)",
+        "wrote {} (table.csv, agreement.csv, amplitude.csv, radial_profiles.png, summary.md, summary.html)",
         out.display()
     )?;
     crate::output::print(&text)?;

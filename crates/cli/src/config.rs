@@ -164,6 +164,16 @@ pub struct ModelConfig {
     pub difference: Difference,
     /// Transpose symmetry of kernel models.
     pub kernel_transpose: bool,
+    /// Weight of the velocity-space smoothness prior of linear models (mean
+    /// squared second difference of every operator field along v_x and
+    /// v_y, grid units; 0 = off). Makes free per-cell tensors identifiable;
+    /// see `LinearModel::with_smoothness`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub smoothness: f64,
+    /// Difference order of the smoothness prior: 2 (curvature) or 3 (less
+    /// bias on steep profiles).
+    #[serde(default = "default_smoothness_order")]
+    pub smoothness_order: usize,
     /// Hidden layer widths of MLP models.
     #[serde(default = "default_hidden")]
     pub hidden: Vec<usize>,
@@ -184,6 +194,14 @@ impl ModelConfig {
     }
 }
 
+fn default_smoothness_order() -> usize {
+    3
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 fn default_hidden() -> Vec<usize> {
     vec![64, 64]
 }
@@ -200,6 +218,8 @@ impl Default for ModelConfig {
             kernel_size: 2,
             difference: Difference::Forward,
             kernel_transpose: false,
+            smoothness: 0.0,
+            smoothness_order: default_smoothness_order(),
             hidden: default_hidden(),
             conditioners: Vec::new(),
         }
@@ -340,6 +360,17 @@ impl TrainConfig {
             }
         }
         let m = &self.model;
+        for (name, value) in [("lambda1", m.lambda1), ("lambda2", m.lambda2), ("smoothness", m.smoothness)] {
+            if !(value.is_finite() && value >= 0.0) {
+                bail!("[model] {name} = {value}: regularisation weights must be finite and >= 0");
+            }
+        }
+        if m.smoothness > 0.0 && m.kind.is_mlp() {
+            bail!(
+                "[model] smoothness is a prior on the fields of linear models (tensor, par/perp, kernel); a \
+                 network's fields are smooth by construction: remove it"
+            );
+        }
         if !m.conditioners.is_empty() && !m.kind.is_mlp() {
             bail!(
                 "[model] conditioners are inputs of neural networks; use kind = \"fp-mlp\", \"parperp-mlp\" or \
@@ -426,7 +457,8 @@ impl TrainConfig {
             }
         };
         let model: LinearModel = linear_model(grid, kind, numerics.scheme(), numerics.clamp_d, time)?
-            .with_time_regularisation(m.lambda1, m.lambda2);
+            .with_time_regularisation(m.lambda1, m.lambda2)
+            .with_smoothness(m.smoothness, m.smoothness_order)?;
         Ok(Box::new(model))
     }
 }

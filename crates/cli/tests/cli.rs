@@ -797,13 +797,36 @@ tracks = 300
         "1,2",
         "--epochs-scale",
         "0.003",
+        "--substeps",
+        "2",
     ];
+    // An unknown built-in model is refused before any work.
+    let mut bad = args.to_vec();
+    bad.extend(["--models", "tensor,transformer"]);
+    let (ok, _, err) = collop(&bad);
+    assert!(!ok && err.contains("transformer") && err.contains("par-perp"), "{err}");
     let (ok, stdout, err) = collop(&args);
     assert!(ok, "{err}\n{stdout}");
-    for f in
-        ["compare.json", "table.csv", "agreement.csv", "radial_profiles.png", "summary.md", "summary.html"]
-    {
+    for f in [
+        "compare.json",
+        "table.csv",
+        "agreement.csv",
+        "amplitude.csv",
+        "radial_profiles.png",
+        "summary.md",
+        "summary.html",
+    ] {
         assert!(out.join(f).is_file(), "missing {f}");
+    }
+    // The sub-steps reach the learned models' training and evaluation.
+    let plan = std::fs::read_to_string(out.join("compare.json")).unwrap();
+    assert!(plan.contains("\"substeps\": 2"), "{plan}");
+    let cfg = std::fs::read_to_string(out.join("configs").join("tensor.toml")).unwrap();
+    assert_eq!(cfg.matches("substeps = 2").count(), 2, "{cfg}");
+    // Every model with fields has an amplitude ratio row.
+    let amp = std::fs::read_to_string(out.join("amplitude.csv")).unwrap();
+    for m in ["theory-dynamic,", "tensor,", "par-perp,", "tracks-lag1,"] {
+        assert!(amp.lines().any(|l| l.starts_with(m)), "no {m} in\n{amp}");
     }
     let table = std::fs::read_to_string(out.join("table.csv")).unwrap();
     let models =

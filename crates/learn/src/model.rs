@@ -127,6 +127,8 @@ pub struct LinearModel {
     /// Ranges of `phi` (per node) that form one field, for the regularisation.
     field_ranges: Vec<std::ops::Range<usize>>,
     lambda: [f64; 2],
+    /// Weight and difference order of the velocity-space smoothness prior.
+    smoothness: (f64, usize),
     name: String,
 }
 
@@ -148,7 +150,7 @@ impl LinearModel {
                 op.n_slots()
             )));
         }
-        Ok(Self { op, spatial, time, field_ranges, lambda: [0.0, 0.0], name })
+        Ok(Self { op, spatial, time, field_ranges, lambda: [0.0, 0.0], smoothness: (0.0, 2), name })
     }
 
     /// Regularisation weights of time-dependent models:
@@ -157,6 +159,38 @@ impl LinearModel {
     pub fn with_time_regularisation(mut self, lambda1: f64, lambda2: f64) -> Self {
         self.lambda = [lambda1, lambda2];
         self
+    }
+
+    /// A smoothness prior in velocity space of weight `lambda_v` and
+    /// difference order `order` (2 or 3): the mean squared `order`-th
+    /// difference of every operator field (grid units, each time node) along
+    /// `v_x` and along `v_y`; for `order = 2`,
+    ///
+    /// `R_v = lambda_v mean_{fields, cells} [(F_{i+1,j} - 2 F_{i,j} + F_{i-1,j})^2
+    ///        + (F_{i,j+1} - 2 F_{i,j} + F_{i,j-1})^2]`,
+    ///
+    /// and for `order = 3` the stencil `(-1, 3, -3, 1)`. A Tikhonov prior. It
+    /// is what makes a free per-cell tensor identifiable: the central
+    /// differences of the reference scheme do not see odd-even
+    /// ("checkerboard") modes of `A f` and of the cross term, which the
+    /// data's counting noise then excites freely, and cells no data reach
+    /// keep whatever value the initialisation gave them. The prior
+    /// suppresses the former (a checkerboard has the largest differences of
+    /// all, `2^order` per cell) and interpolates smoothly into the latter. Its
+    /// null space is the polynomials of degree `< order` along each axis;
+    /// true fields pay in proportion to their `order`-th derivative times
+    /// `dv^order`, so the third order biases steep profiles (`D_par ~ v^-3`
+    /// beyond the thermal speed) much less than the second. See
+    /// [`crate::recovery`]. The loss is in units of `f^2` (MSE) or `f`
+    /// (MAE), so `lambda_v` depends on the loss and on the data's scale.
+    pub fn with_smoothness(mut self, lambda_v: f64, order: usize) -> Result<Self, LearnError> {
+        if !(lambda_v.is_finite() && lambda_v >= 0.0 && (2..=3).contains(&order)) {
+            return Err(LearnError::Config(format!(
+                "smoothness prior: weight {lambda_v} must be finite and >= 0 and order {order} 2 or 3"
+            )));
+        }
+        self.smoothness = (lambda_v, order);
+        Ok(self)
     }
 
     /// Parameters per time node.
@@ -175,6 +209,55 @@ impl LinearModel {
         let mut out = vec![0.0; self.spatial.rows()];
         self.spatial.apply(&phi[k * per..(k + 1) * per], &mut out);
         out
+    }
+}
+
+impl LinearModel {
+    /// The velocity-space smoothness prior of [`LinearModel::with_smoothness`];
+    /// adds its gradient to `dphi`.
+    fn smoothness_penalty(&self, phi: &[f64], dphi: &mut [f64]) -> f64 {
+        let (lambda, order) = self.smoothness;
+        if lambda == 0.0 {
+            return 0.0;
+        }
+        // Stencil (-1)^(order - m) binom(order, m), m = 0..=order.
+        let stencil: &[f64] = if order == 2 { &[1.0, -2.0, 1.0] } else { &[-1.0, 3.0, -3.0, 1.0] };
+        let grid = self.op.grid();
+        let (nx, ny) = grid.shape();
+        let n = grid.len();
+        let per = self.spatial.rows();
+        let pn = self.params_per_node();
+        // Operators' per-slot parameters are stacked grid fields of n cells.
+        let n_fields = per / n;
+        let terms = n_fields * (nx.saturating_sub(order) * ny + nx * ny.saturating_sub(order));
+        if terms == 0 {
+            return 0.0;
+        }
+        let scale = lambda / terms as f64;
+        let mut total = 0.0;
+        let mut dfield = vec![0.0; per];
+        for k in 0..self.time.n_nodes() {
+            let values = self.node_values(phi, k);
+            dfield.iter_mut().for_each(|d| *d = 0.0);
+            for (f, df) in values.chunks_exact(n).zip(dfield.chunks_exact_mut(n)) {
+                // Along v_x (cells i * ny + j, stride ny) and along v_y (stride 1).
+                for (stride, len_a, len_b) in [(ny, nx, ny), (1, ny, nx)] {
+                    for a in 0..len_a.saturating_sub(order) {
+                        for b in 0..len_b {
+                            let first = if stride == 1 { b * ny + a } else { a * ny + b };
+                            let d: f64 =
+                                stencil.iter().enumerate().map(|(m, c)| c * f[first + m * stride]).sum();
+                            total += scale * d * d;
+                            for (m, c) in stencil.iter().enumerate() {
+                                df[first + m * stride] += 2.0 * scale * d * c;
+                            }
+                        }
+                    }
+                }
+            }
+            self.spatial.apply_transpose(&dfield, &mut dphi[k * pn..(k + 1) * pn]);
+        }
+        total
     }
 }
 
@@ -225,10 +308,10 @@ impl Model for LinearModel {
         let nn = self.time.n_nodes();
         let pn = self.params_per_node();
         let [l1, l2] = self.lambda;
+        let mut total = self.smoothness_penalty(phi, dphi);
         if nn < 2 || (l1 == 0.0 && l2 == 0.0) {
-            return 0.0;
+            return total;
         }
-        let mut total = 0.0;
         for range in &self.field_ranges {
             if l1 != 0.0 {
                 let count = ((nn - 1) * range.len()) as f64;

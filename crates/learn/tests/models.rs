@@ -69,8 +69,77 @@ fn all_linear_models_conform() {
                 .unwrap()
                 .with_time_regularisation(0.3, 0.7);
             conformance(&td, 100 + s as u64);
+            let smooth = linear_model(g, kind, scheme, false, TimeNodes::uniform(3, 9, 12).unwrap())
+                .unwrap()
+                .with_time_regularisation(0.3, 0.7)
+                .with_smoothness(0.9, 2 + s % 2)
+                .unwrap();
+            conformance(&smooth, 200 + s as u64);
         }
     }
+}
+
+/// The velocity-space smoothness prior on a grid with `nx != ny` (which
+/// catches a swapped stride): zero on its null space (fields linear in `v_x`
+/// and `v_y` for the second order, quadratic for the third), and the exact
+/// value on a checkerboard, whose `order`-th differences are all
+/// `+-2^order`.
+#[test]
+fn smoothness_prior_null_space_and_checkerboard() {
+    let g = VelocityGrid::new(7, 5, [-3.0, 3.0], [-2.0, 2.0]).unwrap();
+    let (nx, ny) = g.shape();
+    let n = g.len();
+    let lambda = 0.5;
+    for order in [2, 3] {
+        let m = linear_model(
+            g,
+            LinearKind::FpTensor(Symmetry::None),
+            Scheme::Reference(Edges::Guard),
+            false,
+            TimeNodes::constant(),
+        )
+        .unwrap()
+        .with_smoothness(lambda, order)
+        .unwrap();
+        let mut phi = vec![0.0; m.nparams()];
+        for f in 0..5 {
+            for i in 0..nx {
+                for j in 0..ny {
+                    let (x, y) = (i as f64, j as f64);
+                    let quadratic = if order == 3 { 0.2 * x * x - 0.7 * y * y + 0.1 * x * y } else { 0.0 };
+                    phi[f * n + i * ny + j] = 0.3 * f as f64 + 1.7 * x - 0.6 * y + quadratic;
+                }
+            }
+        }
+        let mut grad = vec![0.0; m.nparams()];
+        let r = m.regularisation(&phi, &mut grad);
+        assert!(
+            r.abs() < 1e-20 && grad.iter().all(|g| g.abs() < 1e-10),
+            "order {order}: R = {r} on its null space"
+        );
+        // A checkerboard in the third field only.
+        let mut phi = vec![0.0; m.nparams()];
+        for i in 0..nx {
+            for j in 0..ny {
+                phi[2 * n + i * ny + j] = if (i + j) % 2 == 0 { 1.0 } else { -1.0 };
+            }
+        }
+        let per_field = (nx - order) * ny + nx * (ny - order);
+        let r = m.regularisation(&phi, &mut vec![0.0; m.nparams()]);
+        let expected = lambda * (per_field as f64 * 4f64.powi(order as i32)) / (5 * per_field) as f64;
+        assert!(
+            (r - expected).abs() <= 1e-12 * expected,
+            "order {order}: R = {r} on a checkerboard, not {expected}"
+        );
+    }
+    // Bad weights and orders are refused.
+    let m = || {
+        linear_model(g, LinearKind::ParPerp(4), Scheme::Reference(Edges::Guard), false, TimeNodes::constant())
+            .unwrap()
+    };
+    assert!(m().with_smoothness(-1.0, 2).is_err());
+    assert!(m().with_smoothness(f64::NAN, 2).is_err());
+    assert!(m().with_smoothness(1.0, 4).is_err());
 }
 
 fn fields_of(model: &dyn Model, phi: &[f64]) -> FpFields {

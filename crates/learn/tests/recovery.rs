@@ -16,6 +16,20 @@
 //!
 //! Training uses L-BFGS on the mean squared error (the problem is smooth and
 //! full-batch); the schedule is short (unroll 1, 2, 5).
+//!
+//! Free per-cell tensors carry a third-order smoothness prior
+//! (`LinearModel::with_smoothness`) and see every moving blob also mirrored
+//! through the origin, so that the cells a ring alone covers (which fix
+//! `A_par` and `D_par` but not `D_perp`) lie between blob paths on both
+//! sides. With 300,000 particles they recover the three profiles within
+//! 10 % up to 2.75 v_th; in the shell 2.75-3 the small `D_par` (a sixth of
+//! `D_perp`) comes out 10-15 % high. That excess is the errors-in-variables
+//! bias of fitting from noisy start frames: the loss gains from any extra
+//! diffusion that damps the counting noise of the start frame, a bias of
+//! fixed absolute size (a few 1e-4 v_th^2 omega_p here, ~2 % of `D_perp`)
+//! that is large only relative to a small coefficient, and that falls as
+//! 1/N: with 1,200,000 particles the same shell is within 5 %
+//! (`tensor_noise_bias_falls_with_particles`).
 
 use collop_core::{FpFields, PhaseSpaceSeries, VelocityGrid};
 use collop_fp::{
@@ -45,12 +59,14 @@ const TOLERANCE: f64 = 0.10;
 /// construction (see the module docs). Below 0.5 v_th the shells hold fewer
 /// than 20 cells and the drift, `A_par ~ -v D_par`, is small everywhere.
 const PAR_PERP_RANGE: (f64, f64) = (0.5, 3.0);
-/// Free per-cell tensors (five fields on every cell) are determined more
-/// weakly: asserted over the speeds that many crossing structures cover, and
-/// for the diffusion only. Their drift enters the reference scheme only
-/// through central differences of `A f`, whose odd-even null modes the noise
-/// excites: its shell averages miss by up to 20 % (printed, not asserted).
-const TENSOR_RANGE: (f64, f64) = (0.5, 2.0);
+/// Free per-cell tensors (five fields on every cell, with the smoothness
+/// prior) at 300,000 particles: see the module docs for the last shell.
+const TENSOR_RANGE: (f64, f64) = (0.5, 2.75);
+/// Weight and order of the tensors' smoothness prior: third differences
+/// (second differences bias the steep `D_par ~ v^-3` by up to 10 % at
+/// 2.5-3 v_th); the weight is the middle of the range 3e-6 ... 3e-5 over
+/// which the recovered shells changed by less than their noise.
+const SMOOTHNESS: (f64, usize) = (1e-5, 3);
 
 fn grid() -> VelocityGrid {
     VelocityGrid::square(51, 5.0).unwrap()
@@ -66,8 +82,9 @@ fn rollout() -> RolloutConfig {
 }
 
 /// A narrow blob at rest, narrow and wide blobs at speeds 0.8 ... 3.2
-/// (directions spread), and narrow rings of radius 0.6, 1.2, 2.0, 2.8.
-fn initial_conditions(grid: &VelocityGrid) -> Vec<Array2<f64>> {
+/// (directions spread; `mirrored`: each also at the opposite velocity), and
+/// narrow rings of radius 0.6, 1.2, 2.0, 2.8.
+fn initial_conditions(grid: &VelocityGrid, mirrored: bool) -> Vec<Array2<f64>> {
     let at_rest = BiMaxwellian::isotropic(1.0, [0.0, 0.0], 0.1).unwrap();
     let mut out = vec![at_rest.on_grid_normalised(grid, Sampling::CellCentre).unwrap()];
     let mut k = 0;
@@ -75,8 +92,12 @@ fn initial_conditions(grid: &VelocityGrid) -> Vec<Array2<f64>> {
         for var in [0.1, 0.4] {
             let angle: f64 = 0.7 * k as f64 + 0.3;
             k += 1;
-            let blob = BiMaxwellian::isotropic(1.0, [r * angle.cos(), r * angle.sin()], var).unwrap();
-            out.push(blob.on_grid_normalised(grid, Sampling::CellCentre).unwrap());
+            let turns: &[f64] = if mirrored { &[0.0, std::f64::consts::PI] } else { &[0.0] };
+            for turn in turns {
+                let (s, c) = (angle + turn).sin_cos();
+                let blob = BiMaxwellian::isotropic(1.0, [r * c, r * s], var).unwrap();
+                out.push(blob.on_grid_normalised(grid, Sampling::CellCentre).unwrap());
+            }
         }
     }
     for r in [0.6, 1.2, 2.0, 2.8] {
@@ -85,9 +106,15 @@ fn initial_conditions(grid: &VelocityGrid) -> Vec<Array2<f64>> {
     out
 }
 
-/// Noisy datasets of `n_dumps` dumps rolled out by `theta` of `op`.
-fn datasets(op: &dyn Operator, theta: &[f64], n_dumps: usize) -> Vec<PhaseSpaceSeries> {
-    initial_conditions(&op.grid().clone())
+/// Noisy datasets (`particles` per frame) of `n_dumps` dumps rolled out by `theta` of `op`.
+fn datasets(
+    op: &dyn Operator,
+    theta: &[f64],
+    n_dumps: usize,
+    mirrored: bool,
+    particles: u64,
+) -> Vec<PhaseSpaceSeries> {
+    initial_conditions(&op.grid().clone(), mirrored)
         .iter()
         .enumerate()
         .map(|(k, f0)| {
@@ -95,7 +122,7 @@ fn datasets(op: &dyn Operator, theta: &[f64], n_dumps: usize) -> Vec<PhaseSpaceS
                 rollout: rollout(),
                 dt: 1.0,
                 n_dumps,
-                particles: Some(PARTICLES),
+                particles: Some(particles),
                 seed: 100 + k as u64,
             };
             synthesise(op, theta, f0, &spec).unwrap()
@@ -129,7 +156,19 @@ fn check(
     range: (f64, f64),
     with_drift: bool,
 ) {
-    let counts = min_counts_over_frames(data, PARTICLES as f64);
+    check_with(name, learned, truth, data, range, with_drift, PARTICLES);
+}
+
+fn check_with(
+    name: &str,
+    learned: &FpFields,
+    truth: &FpFields,
+    data: &[PhaseSpaceSeries],
+    range: (f64, f64),
+    with_drift: bool,
+    particles: u64,
+) {
+    let counts = min_counts_over_frames(data, particles as f64);
     let cmp = RadialComparison::new(learned, truth, &counts, MIN_COUNTS, SHELL).unwrap();
     println!("{name}:\n{}", cmp.table(DRIFT_FLOOR));
     let errors = cmp.relative_errors(DRIFT_FLOOR);
@@ -156,12 +195,24 @@ fn learned_fields(model: &dyn Model, phi: &[f64]) -> Vec<FpFields> {
 fn recover(kind: LinearKind, truth: &FpFields, iterations: usize, name: &str) {
     let g = grid();
     let op = FokkerPlanck::new(g, scheme()).unwrap();
-    let data = datasets(&op, &truth.to_grid_units(), 30);
+    let data = datasets(&op, &truth.to_grid_units(), 30, false, PARTICLES);
     let model = linear_model(g, kind, scheme(), false, TimeNodes::constant()).unwrap();
     let phi = fit(&model, &data, iterations);
-    let (range, with_drift) =
-        if matches!(kind, LinearKind::ParPerp(_)) { (PAR_PERP_RANGE, true) } else { (TENSOR_RANGE, false) };
-    check(name, &learned_fields(&model, &phi)[0], truth, &data, range, with_drift);
+    check(name, &learned_fields(&model, &phi)[0], truth, &data, PAR_PERP_RANGE, true);
+}
+
+/// The free tensor with the smoothness prior on mirrored data of
+/// `particles` per frame, asserted over `range`.
+fn recover_tensor(truth: &FpFields, particles: u64, range: (f64, f64), name: &str) {
+    let g = grid();
+    let op = FokkerPlanck::new(g, scheme()).unwrap();
+    let data = datasets(&op, &truth.to_grid_units(), 30, true, particles);
+    let model = linear_model(g, LinearKind::FpTensor(Symmetry::None), scheme(), false, TimeNodes::constant())
+        .unwrap()
+        .with_smoothness(SMOOTHNESS.0, SMOOTHNESS.1)
+        .unwrap();
+    let phi = fit(&model, &data, 400);
+    check_with(name, &learned_fields(&model, &phi)[0], truth, &data, range, true, particles);
 }
 
 #[test]
@@ -190,7 +241,7 @@ fn time_dependent_par_perp_recovers_a_linear_amplitude() {
     let theta: Vec<f64> = (0..n_steps)
         .flat_map(|s| static_shielding_fields(&g, amplitude(s)).unwrap().to_grid_units())
         .collect();
-    let data = datasets(&op, &theta, n_steps);
+    let data = datasets(&op, &theta, n_steps, false, PARTICLES);
     let time = TimeNodes::uniform(3, n_steps - 1, n_steps).unwrap();
     let model = linear_model(g, LinearKind::ParPerp(32), scheme(), false, time).unwrap();
     let phi = fit(&model, &data, 300);
@@ -210,17 +261,27 @@ fn time_dependent_par_perp_recovers_a_linear_amplitude() {
 }
 
 #[test]
-#[ignore = "about a minute per test in the test profile; run with `cargo test --release -p collop-learn --test recovery -- --ignored`"]
+#[ignore = "about a minute each in release, with the other free-tensor tests; run with `cargo test --release -p collop-learn --test recovery -- --ignored`"]
 fn tensor_recovers_static_shielding() {
     let truth = static_shielding_fields(&grid(), 0.05).unwrap();
-    recover(LinearKind::FpTensor(Symmetry::None), &truth, 400, "tensor, static shielding");
+    recover_tensor(&truth, PARTICLES, TENSOR_RANGE, "tensor, static shielding");
 }
 
 #[test]
-#[ignore = "about a minute per test in the test profile; run with `cargo test --release -p collop-learn --test recovery -- --ignored`"]
+#[ignore = "about a minute each in release, with the other free-tensor tests; run with `cargo test --release -p collop-learn --test recovery -- --ignored`"]
 fn tensor_recovers_ornstein_uhlenbeck() {
     let truth = OrnsteinUhlenbeck::new(0.02, 1.0).unwrap().fields(&grid());
-    recover(LinearKind::FpTensor(Symmetry::None), &truth, 400, "tensor, Ornstein-Uhlenbeck");
+    recover_tensor(&truth, PARTICLES, TENSOR_RANGE, "tensor, Ornstein-Uhlenbeck");
+}
+
+/// The excess `D_par` of the free tensor in the shell 2.75-3 at 300,000
+/// particles is a noise bias (module docs): with four times the particles
+/// the whole par/perp range 0.5-3 is recovered within 10 %.
+#[test]
+#[ignore = "about a minute each in release, with the other free-tensor tests; run with `cargo test --release -p collop-learn --test recovery -- --ignored`"]
+fn tensor_noise_bias_falls_with_particles() {
+    let truth = static_shielding_fields(&grid(), 0.05).unwrap();
+    recover_tensor(&truth, 4 * PARTICLES, PAR_PERP_RANGE, "tensor, static shielding, 1.2e6 particles");
 }
 
 /// The neural par/perp model (three MLPs of |v|, two hidden layers of 32)
@@ -230,7 +291,7 @@ fn par_perp_mlp_recovers_static_shielding() {
     let g = grid();
     let truth = static_shielding_fields(&g, 0.05).unwrap();
     let op = FokkerPlanck::new(g, scheme()).unwrap();
-    let data = datasets(&op, &truth.to_grid_units(), 30);
+    let data = datasets(&op, &truth.to_grid_units(), 30, false, PARTICLES);
     let model =
         MlpModel::build(g, MlpKind::ParPerp, scheme(), false, &[32, 32], 7, Conditioners::none()).unwrap();
     let phi = fit(&model, &data, 300);
