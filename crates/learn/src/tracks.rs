@@ -25,10 +25,15 @@
 //! and the estimated diffusion `D (1 - nu tau) + nu^2 v^2 tau + ...`: a lag
 //! comparable to the collision time underestimates the drag and distorts the
 //! diffusion (the drift's own displacement leaks into `<dv^2>`). A lag that
-//! is too short instead leaves few velocity changes above the noise of the
-//! PIC fields' fast fluctuations (plasma oscillations, finite-grid noise), so
-//! `D` picks up their short-time, non-diffusive variance. The learned
-//! operator needs no lag: it is fitted to the histograms' evolution itself.
+//! is too short is not yet diffusive: for a force with autocorrelation
+//! `C(s)`, `<dv^2> / tau = (2 / tau) int_0^tau (tau - s) C(s) ds`, which
+//! reaches `2 int_0^inf C(s) ds` only for `tau` long against the correlation
+//! time (in a PIC plasma about a plasma period, and the fields' fast
+//! fluctuations add short-time, non-diffusive variance on top). In collop's
+//! PIC runs a lag of `1/omega_p` gives a diffusion 40 % low, `2/omega_p`
+//! 10-30 % low, and 5-10 `1/omega_p` a converged value
+//! (`docs/collision-study.md`). The learned operator needs no lag: it is
+//! fitted to the histograms' evolution itself.
 //!
 //! **Streaming.** Track files of long runs need not fit in memory: the
 //! estimator is a set of running sums ([`TrackAccumulator`]: per cell the
