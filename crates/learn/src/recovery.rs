@@ -29,15 +29,19 @@
 //! different width crossing the same speeds separate them; recovery
 //! experiments must be designed with that in mind (see the tests).
 //!
-//! A third, statistical limit: training rolls the operator out from noisy
-//! start frames, and the expected loss `E|P (f_0 + e_0) - f_1|^2` contains
-//! `E|P e_0|^2`, which any extra diffusion lowers by damping the start
-//! frame's counting noise `e_0` (the errors-in-variables bias of regression
-//! on noisy inputs). The learned diffusion is therefore biased upward by an
-//! amount fixed in absolute size and falling as 1 / (particles per frame):
-//! negligible where `D` is large, but 10-15 % of `D_par` beyond 2.75 v_th in
-//! the 300,000-particle recovery tests, and a growing share of `D` in PIC runs
-//! with more particles per Debye area (whose `D` is smaller).
+//! A third, statistical limit, of data whose frames are sampled
+//! independently (as [`crate::synthetic::synthesise`] makes them): training
+//! rolls the operator out from noisy start frames, and the expected loss
+//! `E|P (f_0 + e_0) - f_1|^2` contains `E|P e_0|^2`, which any extra
+//! diffusion lowers by damping the start frame's counting noise `e_0` (the
+//! errors-in-variables bias of regression on noisy inputs). The learned
+//! diffusion is biased upward by an amount fixed in absolute size and
+//! falling as 1 / (particles per frame): negligible where `D` is large, but
+//! 10-15 % of the small `D_par` beyond 2.75 v_th in the 300,000-particle
+//! recovery tests. It is a property of independently sampled frames: in a
+//! PIC run (or [`crate::synthetic::synthesise_particles`]) successive frames
+//! count the same particles, and most of `f_1`'s noise is `f_0`'s carried
+//! forward.
 
 use collop_core::{FpFields, VelocityGrid};
 use collop_theory::{cartesian_to_radial, cell_speed_and_direction};
