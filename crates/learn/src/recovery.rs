@@ -36,9 +36,11 @@
 //! diffusion lowers by damping the start frame's counting noise `e_0` (the
 //! errors-in-variables bias of regression on noisy inputs). The learned
 //! diffusion is biased upward by an amount fixed in absolute size and
-//! falling as 1 / (particles per frame): negligible where `D` is large, but
-//! 10-15 % of the small `D_par` beyond 2.75 v_th in the 300,000-particle
-//! recovery tests. It is a property of independently sampled frames: in a
+//! falling as 1 / (particles per frame) and with the number of unrolled
+//! steps (the signal of a `K`-step rollout grows with `K`, the start frame's
+//! noise is damped once): negligible where `D` is large, but 13 % of the
+//! small `D_par` beyond 2.75 v_th in the 300,000-particle recovery tests
+//! trained to 5 steps, 3 % when trained to 15. It is a property of independently sampled frames: in a
 //! PIC run (or [`crate::synthetic::synthesise_particles`]) successive frames
 //! count the same particles, and most of `f_1`'s noise is `f_0`'s carried
 //! forward.
