@@ -59,7 +59,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use collop_core::{FpFields, VelocityGrid};
 use collop_fp::metrics::rollout_errors;
 use collop_fp::{FrameErrors, Operator, Simulator};
@@ -97,8 +97,8 @@ pub struct CompareArgs {
     /// `tensor` (free grid tensor), `par-perp` (linear radial profiles),
     /// `parperp-mlp` (one 2 x 64 network per radial profile), `mlp` (one
     /// 2 x 64 network per field); `none` for only the `--config` models.
-    #[arg(long, value_delimiter = ',', default_value = "tensor,par-perp")]
-    pub models: Vec<String>,
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "tensor,par-perp")]
+    pub models: Vec<BuiltinModel>,
     /// Training configs, one learned model each beside the `--models` ones;
     /// their data folders are replaced by the training sub-populations.
     #[arg(long)]
@@ -118,6 +118,34 @@ pub struct CompareArgs {
     /// `dv^2 / D` (the rollouts warn when a step is unstable).
     #[arg(long, default_value_t = 1)]
     pub substeps: usize,
+}
+
+/// Built-in learned models of `--models`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuiltinModel {
+    /// Free grid tensor.
+    Tensor,
+    /// Linear radial profiles.
+    ParPerp,
+    /// One network per radial profile.
+    ParperpMlp,
+    /// One network per field.
+    Mlp,
+    /// No built-in model (only the `--config` ones).
+    None,
+}
+
+impl BuiltinModel {
+    /// Run name and model family (`None` for [`BuiltinModel::None`]).
+    fn family(self) -> Option<(&'static str, ModelFamily)> {
+        match self {
+            BuiltinModel::Tensor => Some(("tensor", ModelFamily::FpTensor)),
+            BuiltinModel::ParPerp => Some(("par-perp", ModelFamily::FpParPerp)),
+            BuiltinModel::ParperpMlp => Some(("parperp-mlp", ModelFamily::ParperpMlp)),
+            BuiltinModel::Mlp => Some(("mlp", ModelFamily::FpMlp)),
+            BuiltinModel::None => None,
+        }
+    }
 }
 
 /// Whether a sub-population was trained on.
@@ -230,14 +258,6 @@ fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Built-in learned models by name.
-const BUILTIN: [(&str, ModelFamily); 4] = [
-    ("tensor", ModelFamily::FpTensor),
-    ("par-perp", ModelFamily::FpParPerp),
-    ("parperp-mlp", ModelFamily::ParperpMlp),
-    ("mlp", ModelFamily::FpMlp),
-];
-
 /// The training configs: the built-in `--models`, then the `--config` files.
 fn configs(a: &CompareArgs, folders: &[PathBuf], max_unroll: usize) -> Result<Vec<(String, TrainConfig)>> {
     let data = DataConfig { folders: folders.to_vec(), validation_fraction: 0.05, conditions: Vec::new() };
@@ -246,15 +266,12 @@ fn configs(a: &CompareArgs, folders: &[PathBuf], max_unroll: usize) -> Result<Ve
         ..TrainingConfig::default()
     };
     let mut out: Vec<(String, TrainConfig)> = Vec::new();
-    for name in a.models.iter().filter(|n| n.as_str() != "none") {
-        let Some(&(_, kind)) = BUILTIN.iter().find(|(n, _)| n == name) else {
-            unreachable!("--models checked in run()");
-        };
+    for (name, kind) in a.models.iter().filter_map(|m| m.family()) {
         if out.iter().any(|(n, _)| n == name) {
             continue;
         }
         out.push((
-            name.clone(),
+            name.to_string(),
             TrainConfig {
                 seed: 0,
                 data: data.clone(),
@@ -426,32 +443,25 @@ const COEFFS: [&str; 3] = ["A_par", "D_par", "D_perp"];
 /// without the innermost shell, where the drift vanishes and few cells lie).
 const AMPLITUDE_RANGE: (f64, f64) = (0.5, 3.0);
 
-/// Least-squares ratios model / theory of the shell averages of `A_par`,
-/// `D_par`, `D_perp` over [`AMPLITUDE_RANGE`].
-fn amplitude_ratios(model: &FpFields, mask: &Array2<bool>, theory: &FpFields) -> Result<Option<[f64; 3]>> {
+/// Shell averages of `model` against `theory` over the cells of `mask`.
+fn shells(model: &FpFields, mask: &Array2<bool>, theory: &FpFields) -> Result<RadialComparison> {
     let counts = mask.mapv(|b| if b { 1.0 } else { 0.0 });
-    let cmp = RadialComparison::new(model, theory, &counts, 0.5, SHELL)?;
-    Ok(cmp.amplitude_ratios(AMPLITUDE_RANGE))
+    Ok(RadialComparison::new(model, theory, &counts, 0.5, SHELL)?)
 }
 
-/// `(C, N_D)` of a theory run: the static-shielding amplitude and the
-/// particles per Debye area it was computed for.
-fn theory_amplitude(dir: &Path) -> Result<(f64, f64)> {
-    let path = dir.join("run.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: invalid", path.display()))?;
-    let c = v["amplitude"].as_f64().with_context(|| format!("{}: no amplitude", path.display()))?;
-    let nd = v["parameters"]["particles_per_debye_area"]
+/// `(C, N_D)` of a theory run from its `run.json`: the static-shielding
+/// amplitude and the particles per Debye area it was computed for.
+fn theory_amplitude(meta: &serde_json::Value) -> Result<(f64, f64)> {
+    let c = meta["amplitude"].as_f64().context("theory run.json: no amplitude")?;
+    let nd = meta["parameters"]["particles_per_debye_area"]
         .as_f64()
-        .with_context(|| format!("{}: no parameters.particles_per_debye_area", path.display()))?;
+        .context("theory run.json: no parameters.particles_per_debye_area")?;
     Ok((c, nd))
 }
 
 /// Signed relative deviations per shell index (`None` where the shell has no cell).
 fn deviations(model: &FpFields, mask: &Array2<bool>, theory: &FpFields) -> Result<Vec<Option<[f64; 3]>>> {
-    let counts = mask.mapv(|b| if b { 1.0 } else { 0.0 });
-    let cmp = RadialComparison::new(model, theory, &counts, 0.5, SHELL)?;
+    let cmp = shells(model, mask, theory)?;
     let floor = 0.1 * cmp.drift_scale;
     let mut out = vec![None; SHELLS];
     for sh in &cmp.shells {
@@ -495,13 +505,6 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     }
     if a.substeps == 0 {
         bail!("--substeps 0: give at least one sub-step per dump");
-    }
-    if let Some(name) = a.models.iter().find(|n| n.as_str() != "none" && !BUILTIN.iter().any(|(b, _)| b == n))
-    {
-        bail!(
-            "--models: unknown model `{name}`; the built-in ones are {}, or none",
-            BUILTIN.map(|(n, _)| n).join(", ")
-        );
     }
     if a.lags.contains(&0) {
         bail!("--lags: every lag must be at least one dump");
@@ -620,7 +623,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     }
 
     // Theory models.
-    let mut theories: Vec<(String, FpFields)> = Vec::new();
+    let mut theories: Vec<(String, FpFields, serde_json::Value)> = Vec::new();
     for (kind, name) in [(KindArg::Static, "theory-static"), (KindArg::Dynamic, "theory-dynamic")] {
         let dir = out.join("models").join(name);
         let args = TheoryArgs {
@@ -641,9 +644,9 @@ pub fn run(a: &CompareArgs) -> Result<()> {
             crate::theory::run(&args)
         };
         match result.and_then(|()| crate::fields_run::load_fields_run(&dir)) {
-            Ok((fields, _)) => {
+            Ok((fields, meta)) => {
                 let f = fields.into_iter().next().expect("one slot");
-                theories.push((name.to_string(), f.clone()));
+                theories.push((name.to_string(), f.clone(), meta));
                 entries.push(Entry {
                     name: name.into(),
                     family: "theory",
@@ -718,7 +721,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
         })
         .collect();
     blocks.push(Block::Table { header, rows: table_rows });
-    for (tname, tfields) in &theories {
+    for (tname, tfields, _) in &theories {
         blocks.push(Block::Heading(format!("Agreement with {tname} (|v| <= 3)")));
         blocks.push(Block::Text(format!(
             "Relative deviation (model - theory) / |theory| of the shell averages over populated cells, shells of \
@@ -762,45 +765,48 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     collop_io::write_text(out.join("agreement.csv"), &agreement)?;
 
     // Amplitudes against the dynamic theory: the 1/(n lambda_D^2) scaling.
-    if let Some((_, dyn_fields)) = theories.iter().find(|(n, _)| n == "theory-dynamic") {
-        let (c, nd) = theory_amplitude(&out.join("models").join("theory-dynamic"))?;
-        let mut csv = String::from("model,ratio_a_par,ratio_d_par,ratio_d_perp,c_eff,nd_c_eff\n");
-        writeln!(csv, "theory-dynamic,1,1,1,{c:.6e},{:.6e}", nd * c)?;
-        let mut trs = vec![vec![
-            "theory-dynamic".to_string(),
-            "1".into(),
-            "1".into(),
-            "1".into(),
-            format!("{c:.4e}"),
-            format!("{:.4}", nd * c),
-        ]];
-        for e in entries.iter().filter(|e| e.family != "theory") {
-            let Some((f, mask)) = &e.fields else { continue };
-            match amplitude_ratios(f, mask, dyn_fields) {
-                Ok(Some(r)) => {
-                    let c_eff = 0.5 * (r[1] + r[2]) * c;
-                    writeln!(
-                        csv,
-                        "{},{:.6e},{:.6e},{:.6e},{c_eff:.6e},{:.6e}",
-                        e.name,
-                        r[0],
-                        r[1],
-                        r[2],
-                        nd * c_eff
-                    )?;
-                    let mut row = vec![e.name.clone()];
-                    row.extend(r.iter().map(|x| format!("{x:.3}")));
-                    row.push(format!("{c_eff:.4e}"));
-                    row.push(format!("{:.4}", nd * c_eff));
-                    trs.push(row);
+    let dynamic = theories.iter().find(|(n, ..)| n == "theory-dynamic");
+    match dynamic.map(|(_, f, meta)| theory_amplitude(meta).map(|cn| (f, cn))) {
+        None => {}
+        Some(Err(e)) => failures.push(format!("amplitude of theory-dynamic: {e:#}")),
+        Some(Ok((dyn_fields, (c, nd)))) => {
+            let mut csv = String::from("model,ratio_a_par,ratio_d_par,ratio_d_perp,c_eff,nd_c_eff\n");
+            writeln!(csv, "theory-dynamic,1,1,1,{c:.6e},{:.6e}", nd * c)?;
+            let mut trs = vec![vec![
+                "theory-dynamic".to_string(),
+                "1".into(),
+                "1".into(),
+                "1".into(),
+                format!("{c:.4e}"),
+                format!("{:.4}", nd * c),
+            ]];
+            for e in entries.iter().filter(|e| e.family != "theory") {
+                let Some((f, mask)) = &e.fields else { continue };
+                match shells(f, mask, dyn_fields).map(|cmp| cmp.amplitude_ratios(AMPLITUDE_RANGE)) {
+                    Ok(Some(r)) => {
+                        let c_eff = 0.5 * (r[1] + r[2]) * c;
+                        writeln!(
+                            csv,
+                            "{},{:.6e},{:.6e},{:.6e},{c_eff:.6e},{:.6e}",
+                            e.name,
+                            r[0],
+                            r[1],
+                            r[2],
+                            nd * c_eff
+                        )?;
+                        let mut row = vec![e.name.clone()];
+                        row.extend(r.iter().map(|x| format!("{x:.3}")));
+                        row.push(format!("{c_eff:.4e}"));
+                        row.push(format!("{:.4}", nd * c_eff));
+                        trs.push(row);
+                    }
+                    Ok(None) => {}
+                    Err(err) => failures.push(format!("amplitude of {}: {err:#}", e.name)),
                 }
-                Ok(None) => {}
-                Err(err) => failures.push(format!("amplitude of {}: {err:#}", e.name)),
             }
-        }
-        collop_io::write_text(out.join("amplitude.csv"), &csv)?;
-        blocks.push(Block::Heading("Amplitude against theory-dynamic".into()));
-        blocks.push(Block::Text(format!(
+            collop_io::write_text(out.join("amplitude.csv"), &csv)?;
+            blocks.push(Block::Heading("Amplitude against theory-dynamic".into()));
+            blocks.push(Block::Text(format!(
             "Least-squares ratio model / theory of the shell averages over {} <= |v| <= {} (A_par, D_par, \
              D_perp), and the effective amplitude C_eff = C (ratio_D_par + ratio_D_perp) / 2, where C = {c:.4e} \
              v_th^3 omega_p is the theory's amplitude for N_D = n lambda_D^2 = {nd}. Collision theory has C \
@@ -808,10 +814,13 @@ pub fn run(a: &CompareArgs) -> Result<()> {
              with different N_D.",
             AMPLITUDE_RANGE.0, AMPLITUDE_RANGE.1
         )));
-        blocks.push(Block::Table {
-            header: ["model", "A_par", "D_par", "D_perp", "C_eff", "N_D C_eff"].map(String::from).to_vec(),
-            rows: trs,
-        });
+            blocks.push(Block::Table {
+                header: ["model", "A_par", "D_par", "D_perp", "C_eff", "N_D C_eff"]
+                    .map(String::from)
+                    .to_vec(),
+                rows: trs,
+            });
+        }
     }
 
     // Memory: tracks against histograms of each sub-population.
@@ -819,13 +828,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     for p in &pops {
         let Some(t) = &p.tracks else { continue };
         let tb = std::fs::metadata(t)?.len();
-        let mut hb = 0;
-        for entry in std::fs::read_dir(&p.ds.folder)? {
-            let entry = entry?;
-            if entry.path().extension().is_some_and(|e| e == "npy") {
-                hb += entry.metadata()?.len();
-            }
-        }
+        let hb = crate::tracks::histogram_bytes(&p.ds.folder)?;
         mem.push(vec![
             p.name.clone(),
             tb.to_string(),
@@ -844,7 +847,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     }
 
     // The figure.
-    let n_bins = ((crate::theory::max_speed(&grid) / grid.dvx().min(grid.dvy())).ceil() as usize).max(1);
+    let n_bins = crate::tracks::radial_bins(&grid).n_bins;
     let mut curves = Vec::new();
     for e in &entries {
         let curve = match (e.family, &e.fields, &e.tracks) {

@@ -86,7 +86,7 @@ pub struct TrackModel {
 }
 
 /// Total size of the `.npy` frames of a dataset folder.
-fn histogram_bytes(folder: &Path) -> Result<u64> {
+pub(crate) fn histogram_bytes(folder: &Path) -> Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(folder).with_context(|| format!("listing {}", folder.display()))? {
         let entry = entry?;
@@ -108,7 +108,7 @@ fn dataset_vth_c(meta: &collop_io::DatasetMeta) -> Option<f64> {
 }
 
 /// The speed bins of the radial estimate: cells' width up to the grid's corner.
-fn radial_bins(grid: &VelocityGrid) -> RadialBins {
+pub(crate) fn radial_bins(grid: &VelocityGrid) -> RadialBins {
     let v_max = crate::theory::max_speed(grid);
     let width = grid.dvx().min(grid.dvy());
     RadialBins { n_bins: ((v_max / width).ceil() as usize).max(1), v_max }

@@ -241,26 +241,51 @@ stages = [{ unroll = 1, epochs = 12, lr = 1e-2 }, { unroll = 2, epochs = 6, lr =
 }
 
 /// `collop pic` on a tiny deck writes datasets that `collop info` reads.
+/// A small electrostatic thermal plasma (16 x 16 cells of lambda_D, 16
+/// particles per cell, quadratic shapes, immobile ions) with `seed` and the
+/// deck's other tables (`[time]`, `[output]`, `[phase_space]`,
+/// `[[sub_populations]]`) from `rest`.
+fn es_deck(seed: u64, rest: &str) -> String {
+    format!(
+        r#"seed = {seed}
+[grid]
+nx = 16
+ny = 16
+dx = 0.1
+dy = 0.1
+[solver]
+kind = "es"
+shape_order = 2
+[[species]]
+name = "electrons"
+charge = -1.0
+mass = 1.0
+density = 1.0
+ppc = 16
+distribution = {{ kind = "maxwellian", u_th = 0.1 }}
+[[species]]
+name = "ions"
+charge = 1.0
+mass = 1836.0
+density = 1.0
+mobile = false
+{rest}"#
+    )
+}
+
 #[test]
 fn pic_writes_datasets_the_rest_of_collop_reads() {
     let dir = tempfile::tempdir().unwrap();
     let deck = dir.path().join("deck.toml");
     std::fs::write(
         &deck,
-        r#"
-seed = 7
-[grid]
-nx = 16
-ny = 16
-dx = 0.1
-dy = 0.1
+        es_deck(
+            7,
+            r#"
 [time]
 dt = 0.05
 n_steps = 60
 dump_every = 20
-[solver]
-kind = "es"
-shape_order = 2
 [output]
 energy_every = 20
 checkpoint_every_dumps = 1
@@ -268,25 +293,13 @@ checkpoint_every_dumps = 1
 bins = 21
 v_max = 5.0
 i_start = 0
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 16
-distribution = { kind = "maxwellian", u_th = 0.1 }
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
 [[sub_populations]]
 name = "blob"
 species = "electrons"
 method = "selection"
 target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
 "#,
+        ),
     )
     .unwrap();
     let run = dir.path().join("run");
@@ -733,20 +746,13 @@ fn compare_runs_every_model_on_every_subpopulation() {
     let deck = dir.path().join("deck.toml");
     std::fs::write(
         &deck,
-        r#"
-seed = 3
-[grid]
-nx = 16
-ny = 16
-dx = 0.1
-dy = 0.1
+        es_deck(
+            3,
+            r#"
 [time]
 dt = 0.05
 n_steps = 60
 dump_every = 10
-[solver]
-kind = "es"
-shape_order = 2
 [output]
 energy_every = 10
 checkpoint_every_dumps = 0
@@ -754,19 +760,6 @@ checkpoint_every_dumps = 0
 bins = 15
 v_max = 4.0
 i_start = 1
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 16
-distribution = { kind = "maxwellian", u_th = 0.1 }
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
 [[sub_populations]]
 name = "blob"
 species = "electrons"
@@ -780,6 +773,7 @@ method = "selection"
 target = { kind = "ring", radius = 2.0, width = 0.3, u_th_z = 1.0 }
 tracks = 300
 "#,
+        ),
     )
     .unwrap();
     let run = dir.path().join("run");

@@ -162,51 +162,45 @@ pub fn synthesise_particles(
     };
     let h = spec.dt / spec.substeps as f64;
     let sq = h.sqrt();
-    // Particles in chunks, each with its own stream: deterministic whatever the threads.
+    // Particles in chunks, each with its own stream and its own counts:
+    // deterministic whatever the threads (counts add exactly).
     const CHUNK: usize = 4096;
-    let paths: Vec<Vec<Option<(usize, usize)>>> = start
+    let moved = start
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(c, chunk)| {
             let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x9e37_79b9_7f4a_7c15);
             rng.set_stream(c as u64 + 1);
             let normal = rand_distr::StandardNormal;
-            let mut cells = Vec::with_capacity(chunk.len() * spec.n_dumps);
+            let mut counts = Array3::<f64>::zeros((spec.n_dumps, nx, ny));
             for &p in chunk {
                 let mut v = p;
-                let mut alive = true;
-                for _ in 0..spec.n_dumps {
+                for k in 0..spec.n_dumps {
                     for _ in 0..spec.substeps {
-                        if !alive {
-                            break;
-                        }
                         let [ax, ay, dxx, dyy, dxy] = coeffs(v);
                         let l11 = dxx.max(0.0).sqrt();
                         let l21 = if l11 > 0.0 { dxy / l11 } else { 0.0 };
                         let l22 = (dyy - l21 * l21).max(0.0).sqrt();
                         let (z1, z2): (f64, f64) = (normal.sample(&mut rng), normal.sample(&mut rng));
                         v = [v[0] + ax * h + sq * l11 * z1, v[1] + ay * h + sq * (l21 * z1 + l22 * z2)];
-                        alive = inside(v);
+                        if !inside(v) {
+                            break;
+                        }
                     }
-                    cells.push(alive.then(|| {
-                        let i = (((v[0] - g.x_range[0]) / dvx) as usize).min(nx - 1);
-                        let j = (((v[1] - g.y_range[0]) / dvy) as usize).min(ny - 1);
-                        (i, j)
-                    }));
+                    if !inside(v) {
+                        break;
+                    }
+                    let i = (((v[0] - g.x_range[0]) / dvx) as usize).min(nx - 1);
+                    let j = (((v[1] - g.y_range[0]) / dvy) as usize).min(ny - 1);
+                    counts[[k, i, j]] += 1.0;
                 }
             }
-            cells
+            counts
         })
-        .collect();
+        .reduce(|| Array3::zeros((spec.n_dumps, nx, ny)), |a, b| a + b);
     let mut frames = Array3::zeros((spec.n_dumps + 1, nx, ny));
     frames.index_axis_mut(Axis(0), 0).assign(&counts);
-    for chunk in &paths {
-        for (k, cell) in chunk.iter().enumerate() {
-            if let Some((i, j)) = cell {
-                frames[[k % spec.n_dumps + 1, *i, *j]] += 1.0;
-            }
-        }
-    }
+    frames.slice_mut(ndarray::s![1.., .., ..]).assign(&moved);
     let mut series =
         PhaseSpaceSeries::new(g, frames, spec.dt, 0, 0.0).map_err(|e| LearnError::Data(e.to_string()))?;
     series.normalise_to_first().map_err(|e| LearnError::Data(e.to_string()))?;

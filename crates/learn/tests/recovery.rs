@@ -105,14 +105,8 @@ fn initial_conditions(grid: &VelocityGrid, mirrored: bool) -> Vec<Array2<f64>> {
     out
 }
 
-/// Noisy datasets (`particles` per frame) of `n_dumps` dumps rolled out by `theta` of `op`.
-fn datasets(
-    op: &dyn Operator,
-    theta: &[f64],
-    n_dumps: usize,
-    mirrored: bool,
-    particles: u64,
-) -> Vec<PhaseSpaceSeries> {
+/// Noisy datasets of `n_dumps` dumps rolled out by `theta` of `op`.
+fn datasets(op: &dyn Operator, theta: &[f64], n_dumps: usize, mirrored: bool) -> Vec<PhaseSpaceSeries> {
     initial_conditions(&op.grid().clone(), mirrored)
         .iter()
         .enumerate()
@@ -121,7 +115,7 @@ fn datasets(
                 rollout: rollout(),
                 dt: 1.0,
                 n_dumps,
-                particles: Some(particles),
+                particles: Some(PARTICLES),
                 seed: 100 + k as u64,
             };
             synthesise(op, theta, f0, &spec).unwrap()
@@ -187,7 +181,7 @@ fn learned_fields(model: &dyn Model, phi: &[f64]) -> Vec<FpFields> {
 fn recover(kind: LinearKind, truth: &FpFields, iterations: usize, name: &str) {
     let g = grid();
     let op = FokkerPlanck::new(g, scheme()).unwrap();
-    let data = datasets(&op, &truth.to_grid_units(), 30, false, PARTICLES);
+    let data = datasets(&op, &truth.to_grid_units(), 30, false);
     let model = linear_model(g, kind, scheme(), false, TimeNodes::constant()).unwrap();
     let phi = fit(&model, &data, iterations);
     check(name, &learned_fields(&model, &phi)[0], truth, &data, PAR_PERP_RANGE, true);
@@ -198,7 +192,7 @@ fn recover(kind: LinearKind, truth: &FpFields, iterations: usize, name: &str) {
 fn recover_tensor(truth: &FpFields, name: &str) {
     let g = grid();
     let op = FokkerPlanck::new(g, scheme()).unwrap();
-    let data = datasets(&op, &truth.to_grid_units(), 30, true, PARTICLES);
+    let data = datasets(&op, &truth.to_grid_units(), 30, true);
     let model = linear_model(g, LinearKind::FpTensor(Symmetry::None), scheme(), false, TimeNodes::constant())
         .unwrap()
         .with_smoothness(SMOOTHNESS.0, SMOOTHNESS.1)
@@ -233,7 +227,7 @@ fn time_dependent_par_perp_recovers_a_linear_amplitude() {
     let theta: Vec<f64> = (0..n_steps)
         .flat_map(|s| static_shielding_fields(&g, amplitude(s)).unwrap().to_grid_units())
         .collect();
-    let data = datasets(&op, &theta, n_steps, false, PARTICLES);
+    let data = datasets(&op, &theta, n_steps, false);
     let time = TimeNodes::uniform(3, n_steps - 1, n_steps).unwrap();
     let model = linear_model(g, LinearKind::ParPerp(32), scheme(), false, time).unwrap();
     let phi = fit(&model, &data, 300);
@@ -273,7 +267,7 @@ fn par_perp_mlp_recovers_static_shielding() {
     let g = grid();
     let truth = static_shielding_fields(&g, 0.05).unwrap();
     let op = FokkerPlanck::new(g, scheme()).unwrap();
-    let data = datasets(&op, &truth.to_grid_units(), 30, false, PARTICLES);
+    let data = datasets(&op, &truth.to_grid_units(), 30, false);
     let model =
         MlpModel::build(g, MlpKind::ParPerp, scheme(), false, &[32, 32], 7, Conditioners::none()).unwrap();
     let phi = fit(&model, &data, 300);
