@@ -95,6 +95,15 @@ impl VelocityGrid {
         i * self.ny + j
     }
 
+    /// `sqrt(max|v_x|^2 + max|v_y|^2)` over the grid's edges: the speed of
+    /// its farthest corner, the largest speed radial profiles and shells of
+    /// `|v|` on this grid need to cover.
+    pub fn corner_speed(&self) -> f64 {
+        let ax = self.x_range[0].abs().max(self.x_range[1].abs());
+        let ay = self.y_range[0].abs().max(self.y_range[1].abs());
+        ax.hypot(ay)
+    }
+
     /// Whether both grids have the same cells (up to a relative 1e-12 in the ranges).
     pub fn same_as(&self, other: &VelocityGrid) -> bool {
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + a.abs().max(b.abs()));

@@ -28,6 +28,18 @@ pub enum FpError {
     /// A NaN or infinity appeared in an input or during a rollout.
     #[error("non-finite value: {0}")]
     NonFinite(String),
+    /// A rollout grew without bound (beyond 10^6 times the initial maximum,
+    /// or NaN): the explicit step is unstable for the operator.
+    #[error(
+        "the rollout diverged (values beyond 10^6 times the initial maximum, or NaN) at dump step {step} of \
+         {n_steps}: the time step is unstable for this operator; use more sub-steps or automatic sub-stepping"
+    )]
+    Diverged {
+        /// First dump step (1-based) past the bound.
+        step: usize,
+        /// Dump steps of the rollout.
+        n_steps: usize,
+    },
     /// Any other invalid argument.
     #[error("invalid argument: {0}")]
     Invalid(String),

@@ -51,6 +51,7 @@ mod error;
 pub mod fokker_planck;
 pub mod kernel;
 pub mod metrics;
+pub mod numerics;
 mod operator;
 pub mod rollout;
 pub mod stencil;
@@ -60,6 +61,7 @@ pub use error::FpError;
 pub use fokker_planck::{Edges, FokkerPlanck, Scheme};
 pub use kernel::{Difference, KernelOperator, kernels_from_fp};
 pub use metrics::{FrameErrors, RolloutErrors};
+pub use numerics::{MAX_SUBSTEPS, Numerics};
 pub use operator::{Operator, StabilityEstimate};
 pub use rollout::{
     Accumulation, Gradient, Loss, LossKind, PreparedWindow, Rollout, RolloutConfig, Simulator,

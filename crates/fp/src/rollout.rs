@@ -371,12 +371,7 @@ impl<'o> Simulator<'o> {
             })
             .collect();
         if let Some(s) = diverged.into_iter().flatten().min() {
-            return Err(FpError::NonFinite(format!(
-                "the rollout diverged (values beyond 10^6 times the initial maximum, or NaN) at dump step {} \
-                 of {n_steps}: the time step is unstable for this operator; use more sub-steps or automatic \
-                 sub-stepping",
-                s + 1
-            )));
+            return Err(FpError::Diverged { step: s + 1, n_steps });
         }
         Ok(Rollout { frames, substeps: plan.substeps_per_dump(), warnings: plan.warnings })
     }

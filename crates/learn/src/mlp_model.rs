@@ -43,7 +43,7 @@ use collop_theory::cell_speed_and_direction;
 use ndarray::{Array2, ArrayView2};
 
 use crate::linear::SparseLinear;
-use crate::model::{kernel_map, radial_extent, radial_rotation};
+use crate::model::{kernel_map, radial_rotation};
 use crate::nn::{Activation, Mlp, MlpWorkspace, grid_inputs};
 use crate::{LearnError, Model};
 
@@ -232,7 +232,7 @@ impl MlpModel {
         let (op, base, map, n_nets, n_out) = match kind {
             MlpKind::Fields => (fp(slots)?, grid_inputs(&grid, &[]), SparseLinear::identity(5 * n), 5, 1),
             MlpKind::ParPerp => {
-                let vmax = radial_extent(&grid);
+                let vmax = grid.corner_speed();
                 let base = Array2::from_shape_fn((n, 1), |(c, _)| {
                     let (v, _) = cell_speed_and_direction(&grid, c / grid.ny, c % grid.ny);
                     2.0 * v / vmax - 1.0

@@ -448,7 +448,7 @@ fn par_perp_map(grid: &VelocityGrid, n_radial: usize) -> Result<SparseLinear, Le
         )));
     }
     let n = grid.len();
-    let h = radial_extent(grid) / (n_radial - 1) as f64;
+    let h = grid.corner_speed() / (n_radial - 1) as f64;
     // Interpolation of each profile from its nodes to the cell speeds.
     let mut t = Vec::new();
     let nr = n_radial as u32;
@@ -468,11 +468,6 @@ fn par_perp_map(grid: &VelocityGrid, n_radial: usize) -> Result<SparseLinear, Le
     }
     let interpolation = SparseLinear::new(3 * n, 3 * n_radial, t);
     Ok(radial_rotation(grid).compose(&interpolation))
-}
-
-/// `sqrt(v_x,max^2 + v_y,max^2)`: the largest speed the radial profiles cover.
-pub(crate) fn radial_extent(grid: &VelocityGrid) -> f64 {
-    grid.x_range[0].abs().max(grid.x_range[1].abs()).hypot(grid.y_range[0].abs().max(grid.y_range[1].abs()))
 }
 
 /// Rotation of per-cell radial values `[A_par, D_par, D_perp]` (three blocks
@@ -506,7 +501,7 @@ pub(crate) fn radial_rotation(grid: &VelocityGrid) -> SparseLinear {
 
 /// Radial node speeds of a par/perp model on `grid`.
 pub fn radial_nodes(grid: &VelocityGrid, n_radial: usize) -> Vec<f64> {
-    let vmax = radial_extent(grid);
+    let vmax = grid.corner_speed();
     (0..n_radial).map(|k| k as f64 * vmax / (n_radial - 1).max(1) as f64).collect()
 }
 

@@ -353,14 +353,14 @@ impl ShieldingTable {
     /// isotropic part), via [`fields_from_radial_fn`]. The table must cover
     /// the grid's largest speed.
     pub fn radial_fields(&self, grid: &VelocityGrid) -> Result<FpFields, TheoryError> {
-        self.check_speed(max_speed(grid))?;
+        self.check_speed(grid.corner_speed())?;
         Ok(fields_from_radial_fn(grid, |v| self.profiles(v).expect("speed checked")))
     }
 
     /// Fields on `grid` with the direction dependence of the anisotropic form
     /// factor ([`cartesian`](Self::cartesian) at every cell centre).
     pub fn anisotropic_fields(&self, grid: &VelocityGrid) -> Result<FpFields, TheoryError> {
-        self.check_speed(max_speed(grid))?;
+        self.check_speed(grid.corner_speed())?;
         let mut out = FpFields::zeros(*grid);
         for i in 0..grid.nx {
             for j in 0..grid.ny {
@@ -385,13 +385,6 @@ impl ShieldingTable {
 /// error is `~ exp(-n^2 / (2 v^2))`; `n >= 12 v` makes it negligible.
 fn angle_nodes(v: f64) -> usize {
     4 * ((3.0 * v).ceil() as usize).max(16)
-}
-
-/// The largest cell-centre speed of `grid`.
-pub(crate) fn max_speed(grid: &VelocityGrid) -> f64 {
-    let ax = grid.x_range[0].abs().max(grid.x_range[1].abs());
-    let ay = grid.y_range[0].abs().max(grid.y_range[1].abs());
-    ax.hypot(ay)
 }
 
 /// Cosine coefficients `c_m` of `f(alpha) = sum_m c_m cos(2 m alpha)` from
@@ -447,7 +440,7 @@ pub fn dynamic_shielding_profiles(params: &PlasmaParams, v: f64) -> Result<Radia
 /// Dynamic-shielding fields on `grid` (radial profiles of the isotropic
 /// part, rotated by [`fields_from_radial_fn`]).
 pub fn dynamic_shielding_fields(grid: &VelocityGrid, params: &PlasmaParams) -> Result<FpFields, TheoryError> {
-    ShieldingTable::new(params, Shielding::Dynamic, max_speed(grid))?.radial_fields(grid)
+    ShieldingTable::new(params, Shielding::Dynamic, grid.corner_speed())?.radial_fields(grid)
 }
 
 #[cfg(test)]
@@ -650,7 +643,7 @@ mod tests {
         // for D_xx, 0.2 % for D_xy), so the radial fields are used.
         let p = reference();
         let g = VelocityGrid::square(51, 5.0).unwrap();
-        let t = ShieldingTable::new(&p, Shielding::Dynamic, max_speed(&g)).unwrap();
+        let t = ShieldingTable::new(&p, Shielding::Dynamic, g.corner_speed()).unwrap();
         let (f, a) = (t.radial_fields(&g).unwrap(), t.anisotropic_fields(&g).unwrap());
         assert!(f.validate().is_ok() && a.validate().is_ok());
         for (x, y) in f.as_array().into_iter().zip(a.as_array()) {

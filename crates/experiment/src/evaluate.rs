@@ -1,0 +1,276 @@
+//! Evaluation of any model: a rollout from a dataset's first frame under
+//! one [`Numerics`], scored against every later frame.
+//!
+//! Every score names its window (the dump steps it averages over), a
+//! diverged rollout is a result that says so (the rest of a table is still
+//! scored), and the model's operator parameters are computed once and
+//! rolled out under any numerics.
+
+use std::fmt;
+use std::path::Path;
+
+use collop_fp::{FpError, FrameErrors, Numerics, RolloutErrors, Simulator};
+use ndarray::{Array4, s};
+
+use crate::conditioning::Extrapolation;
+use crate::dataset::Dataset;
+use crate::error::{ExperimentError, Result};
+use crate::fields_model::FieldsModel;
+use crate::params::OperatorParams;
+use crate::trained::TrainedRun;
+
+/// Any model collop can roll out.
+#[derive(Debug, Clone)]
+pub enum AnyModel {
+    /// A trained run.
+    Trained(Box<TrainedRun>),
+    /// A fixed-fields model (theory, tracks, given fields).
+    Fields(FieldsModel),
+    /// No evolution: the frozen baseline.
+    Frozen,
+}
+
+impl AnyModel {
+    /// `frozen`, or a directory holding a fields model or a trained run.
+    pub fn open(spec: &str) -> Result<Self> {
+        if spec == "frozen" {
+            return Ok(AnyModel::Frozen);
+        }
+        let dir = Path::new(spec);
+        if FieldsModel::is_fields_dir(dir) {
+            Ok(AnyModel::Fields(FieldsModel::load(dir)?))
+        } else if TrainedRun::is_run_dir(dir) {
+            Ok(AnyModel::Trained(Box::new(TrainedRun::load(dir)?)))
+        } else {
+            Err(ExperimentError::artefact(
+                dir,
+                "not `frozen`, a run directory written by `collop train`, or a fields directory written by \
+                 `collop theory` or `collop tracks`",
+            ))
+        }
+    }
+
+    /// What the model is, in a few words.
+    pub fn describe(&self) -> String {
+        match self {
+            AnyModel::Trained(r) => format!("trained run {}", r.dir.display()),
+            AnyModel::Fields(f) => format!("fields ({})", f.meta.source.name()),
+            AnyModel::Frozen => "frozen".into(),
+        }
+    }
+
+    /// The operator parameters on dataset `ds`, with notes on extrapolated
+    /// conditioners (trained networks only).
+    pub fn params_for(&self, ds: &Dataset, policy: Extrapolation) -> Result<(OperatorParams, Vec<String>)> {
+        match self {
+            AnyModel::Trained(r) => r.params_for(ds, policy),
+            AnyModel::Fields(f) => {
+                let p = f.params()?;
+                p.check_grid(&ds.series.grid, &format!("the {} model", f.meta.source.name()))?;
+                Ok((p, Vec::new()))
+            }
+            AnyModel::Frozen => Ok((OperatorParams::frozen(ds.series.grid), Vec::new())),
+        }
+    }
+}
+
+/// The dump steps an average covers: `1..=last` (1-based, after the first frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepWindow {
+    /// Last dump step included.
+    pub last: usize,
+    /// Dump steps of the dataset.
+    pub of: usize,
+}
+
+impl fmt::Display for StepWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.last == self.of {
+            write!(f, "steps 1-{} (all)", self.last)
+        } else {
+            write!(f, "steps 1-{} of {}", self.last, self.of)
+        }
+    }
+}
+
+/// The outcome of one rollout.
+#[derive(Debug, Clone)]
+pub enum Score {
+    /// Scored: the errors per step and their mean over the window.
+    Scored {
+        /// Errors at each step of the window.
+        errors: RolloutErrors,
+        /// The window of `errors.mean`.
+        window: StepWindow,
+    },
+    /// The rollout diverged at this dump step (1-based).
+    Diverged {
+        /// Dump step.
+        step: usize,
+        /// Dump steps rolled out.
+        of: usize,
+    },
+}
+
+impl Score {
+    /// The mean errors, when scored.
+    pub fn mean(&self) -> Option<&FrameErrors> {
+        match self {
+            Score::Scored { errors, .. } => Some(&errors.mean),
+            Score::Diverged { .. } => None,
+        }
+    }
+
+    /// The mean absolute error, or what happened instead.
+    pub fn mae_text(&self) -> String {
+        match self {
+            Score::Scored { errors, .. } => format!("{:.4e}", errors.mean.mae),
+            Score::Diverged { step, .. } => format!("diverged at step {step}"),
+        }
+    }
+}
+
+/// One model rolled out on one dataset.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The score.
+    pub score: Score,
+    /// Sub-steps taken per dump.
+    pub substeps: Vec<usize>,
+    /// Stability warnings of the rollout, and extrapolation notes.
+    pub warnings: Vec<String>,
+    /// The operator, described.
+    pub operator: String,
+    /// The predicted frames `(steps + 1, 1, nx, ny)`, when kept.
+    pub frames: Option<Array4<f64>>,
+}
+
+/// Options of [`evaluate`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvalOptions {
+    /// Roll out and average over the first `n` dump steps (all when `None`).
+    pub steps: Option<usize>,
+    /// Keep the predicted frames.
+    pub keep_frames: bool,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        Self { steps: None, keep_frames: false }
+    }
+}
+
+/// Roll `params` out from the first frame of `ds` under `numerics` and
+/// score it against the following frames. A diverged rollout is a
+/// [`Score::Diverged`], not an error; an unusable model or dataset is.
+pub fn evaluate(
+    params: &OperatorParams,
+    ds: &Dataset,
+    numerics: &Numerics,
+    opts: EvalOptions,
+) -> Result<Evaluation> {
+    let series = &ds.series;
+    let total = ds.steps();
+    if total == 0 {
+        return Err(ExperimentError::Data(format!(
+            "{}: a rollout needs at least two frames, the dataset has one",
+            ds.name
+        )));
+    }
+    let n = match opts.steps {
+        None => total,
+        Some(0) => return Err(ExperimentError::Data("--steps 0: score at least one dump step".into())),
+        Some(n) if n > total => {
+            return Err(ExperimentError::Data(format!(
+                "--steps {n}: {} has {total} dump steps after its first frame; use at most {total}",
+                ds.name
+            )));
+        }
+        Some(n) => n,
+    };
+    params.check_grid(&series.grid, "the model")?;
+    numerics.validate()?;
+    let op = params.operator(numerics)?;
+    let sim = Simulator::new(op.as_ref(), numerics.rollout());
+    let f0 = series.frames.slice(s![0..1, .., ..]);
+    let out = match sim.rollout(&params.theta, series.dt, f0, 0, n) {
+        Ok(out) => out,
+        Err(FpError::Diverged { step, n_steps }) => {
+            return Ok(Evaluation {
+                score: Score::Diverged { step, of: n_steps },
+                substeps: Vec::new(),
+                warnings: Vec::new(),
+                operator: op.describe(),
+                frames: None,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let per_step =
+        (1..=n).map(|k| FrameErrors::between(out.frames.slice(s![k, 0, .., ..]), series.frame(k))).collect();
+    let errors = RolloutErrors::from_steps(per_step);
+    Ok(Evaluation {
+        score: Score::Scored { errors, window: StepWindow { last: n, of: total } },
+        substeps: out.substeps,
+        warnings: out.warnings,
+        operator: op.describe(),
+        frames: opts.keep_frames.then_some(out.frames),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use collop_core::{FpFields, PhaseSpaceSeries, VelocityGrid};
+    use ndarray::Array3;
+
+    fn dataset(grid: VelocityGrid, frames: usize) -> Dataset {
+        let f0 = collop_theory::BiMaxwellian::isotropic(1.0, [0.5, 0.0], 0.5)
+            .unwrap()
+            .on_grid_normalised(&grid, collop_theory::Sampling::CellCentre)
+            .unwrap();
+        let mut a = Array3::zeros((frames, grid.nx, grid.ny));
+        for k in 0..frames {
+            a.index_axis_mut(ndarray::Axis(0), k).assign(&f0);
+        }
+        let series = PhaseSpaceSeries::new(grid, a, 1.0, 0, 0.0).unwrap();
+        Dataset {
+            name: "test".into(),
+            folder: "test".into(),
+            meta: collop_io::DatasetMeta::for_series(&series),
+            series,
+        }
+    }
+
+    /// The frozen model scores zero on a stationary series; the window is
+    /// named; a large diffusion diverges and is reported as such.
+    #[test]
+    fn windows_and_divergence() {
+        let grid = VelocityGrid::square(15, 3.0).unwrap();
+        let ds = dataset(grid, 6);
+        let e = evaluate(&OperatorParams::frozen(grid), &ds, &Numerics::evaluation(), EvalOptions::default())
+            .unwrap();
+        assert_eq!(e.score.mean().unwrap().mae, 0.0);
+        let Score::Scored { window, .. } = e.score else { panic!("scored") };
+        assert_eq!(window.to_string(), "steps 1-5 (all)");
+        let opts = EvalOptions { steps: Some(3), keep_frames: true };
+        let e = evaluate(&OperatorParams::frozen(grid), &ds, &Numerics::evaluation(), opts).unwrap();
+        assert_eq!(e.frames.unwrap().dim().0, 4);
+        assert!(matches!(e.score, Score::Scored { window: StepWindow { last: 3, of: 5 }, .. }));
+        assert!(
+            evaluate(
+                &OperatorParams::frozen(grid),
+                &ds,
+                &Numerics::evaluation(),
+                EvalOptions { steps: Some(9), keep_frames: false }
+            )
+            .is_err()
+        );
+        // D = 50 v_th^2 omega_p on cells of 0.4 v_th is far above the explicit limit.
+        let hot = FpFields::from_fn(grid, |_, _| [0.0, 0.0, 50.0, 50.0, 0.0]);
+        let p = OperatorParams::from_fields(&[hot]).unwrap();
+        let e = evaluate(&p, &ds, &Numerics::evaluation(), EvalOptions::default()).unwrap();
+        assert!(matches!(e.score, Score::Diverged { .. }), "{:?}", e.score);
+        assert!(e.score.mae_text().starts_with("diverged at step"));
+    }
+}

@@ -1,0 +1,234 @@
+//! Theory models: collision coefficients of a PIC plasma from its
+//! parameters (static or dynamic shielding) as fixed-fields models.
+//!
+//! The parameters come from a deck or a dataset's args.yaml
+//! ([`PicInput::resolve`]), each overridable; [`theory_model`] builds the
+//! fields on a grid with the record of what they were computed from.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use collop_core::VelocityGrid;
+use collop_theory::{PlasmaParams, Shielding, ShieldingTable, StaticShielding, static_shielding_profiles};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Context, ExperimentError, Result};
+use crate::fields_model::{FieldsModel, FieldsSource, TheoryParameters, TheoryRecord};
+
+/// Which shielding the coefficients use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TheoryKind {
+    /// Static (Debye) shielding: the Bessel-function shapes times the amplitude C.
+    Static,
+    /// Dynamic (Lenard-Balescu) shielding with the Maxwellian dielectric function.
+    Dynamic,
+}
+
+impl TheoryKind {
+    /// The model name (`theory-static`, `theory-dynamic`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TheoryKind::Static => "theory-static",
+            TheoryKind::Dynamic => "theory-dynamic",
+        }
+    }
+}
+
+/// Where the PIC parameters of a theory model come from: a deck or a
+/// dataset, with values given instead of (or in addition to) theirs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PicInput {
+    /// A PIC deck (TOML) or a dataset folder (its args.yaml gives the PIC parameters).
+    pub input: PathBuf,
+    /// Take the velocity grid from this dataset (default: the input dataset,
+    /// or the deck's phase-space window).
+    pub grid_from: Option<PathBuf>,
+    /// Macro-particles per cell of the mobile species.
+    pub ppc: Option<f64>,
+    /// Macro-particles per Debye area `n lambda_D^2` (overrides `ppc`).
+    pub particles_per_debye_area: Option<f64>,
+    /// Cell size along x in Debye lengths.
+    pub dx_over_debye: Option<f64>,
+    /// Cell size along y in Debye lengths (default: as along x).
+    pub dy_over_debye: Option<f64>,
+    /// B-spline order of the particle shape, 1 (linear) to 4.
+    pub shape_order: Option<usize>,
+    /// Thermal speed over c.
+    pub vth_c: Option<f64>,
+}
+
+/// PIC parameters as found, each optional until resolved.
+#[derive(Debug, Default)]
+struct Found {
+    ppc: Option<f64>,
+    nd: Option<f64>,
+    dx: Option<f64>,
+    dy: Option<f64>,
+    order: Option<usize>,
+    vth_c: Option<f64>,
+    grid: Option<VelocityGrid>,
+    from: String,
+}
+
+fn is_deck(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e == "toml")
+}
+
+fn from_deck(path: &Path) -> Result<Found> {
+    let deck = collop_pic::Deck::from_file(path)?;
+    let d = deck.validate()?;
+    let reference =
+        deck.species.iter().find(|s| s.mobile).with_context(|| "the deck has no mobile species".into())?;
+    let ps = &deck.phase_space;
+    Ok(Found {
+        ppc: Some(reference.ppc as f64),
+        nd: Some(d.particles_per_debye_area),
+        dx: Some(d.dx_over_debye),
+        dy: Some(d.dy_over_debye),
+        order: Some(deck.solver.shape_order),
+        vth_c: Some(d.u_th),
+        grid: Some(VelocityGrid::square(ps.bins, ps.v_max)?),
+        from: format!("deck {}", path.display()),
+    })
+}
+
+fn from_dataset(path: &Path) -> Result<Found> {
+    let meta = collop_io::read_meta(path)?;
+    let f = |k: &str| meta.extra.get(k).and_then(|v| v.as_f64());
+    let (ppc, nd, dx) = (f("ppc"), f("particles_per_debye_area"), f("dx_over_debye"));
+    // Our PIC records dx only; dy follows from N_D = ppc / (dx dy).
+    let dy = f("dy_over_debye").or(match (ppc, nd, dx) {
+        (Some(p), Some(n), Some(x)) if n > 0.0 && x > 0.0 => Some(p / (n * x)),
+        _ => dx,
+    });
+    Ok(Found {
+        ppc,
+        nd,
+        dx,
+        dy,
+        order: meta.extra.get("shape_order").and_then(|v| v.as_i64()).map(|o| o.max(0) as usize),
+        vth_c: f("vth_c"),
+        grid: Some(meta.grid),
+        from: format!("dataset {}", path.display()),
+    })
+}
+
+impl PicInput {
+    /// Parameters read from `input` alone.
+    pub fn new(input: impl Into<PathBuf>) -> Self {
+        Self { input: input.into(), ..Self::default() }
+    }
+
+    /// Resolve the parameters: the input's, then the given values on top;
+    /// the grid, and a description of where they came from.
+    pub fn resolve(&self) -> Result<(PlasmaParams, VelocityGrid, String)> {
+        resolve(self)
+    }
+}
+
+fn resolve(a: &PicInput) -> Result<(PlasmaParams, VelocityGrid, String)> {
+    let mut f = if is_deck(&a.input) { from_deck(&a.input)? } else { from_dataset(&a.input)? };
+    if a.ppc.is_some() {
+        f.ppc = a.ppc;
+        f.nd = None; // derived again from ppc unless given
+    }
+    if let Some(x) = a.dx_over_debye {
+        f.dx = Some(x);
+        f.dy = Some(x);
+        if a.ppc.is_none() && a.particles_per_debye_area.is_none() {
+            f.nd = None;
+        }
+    }
+    f.dy = a.dy_over_debye.or(f.dy);
+    f.nd = a.particles_per_debye_area.or(f.nd);
+    f.order = a.shape_order.or(f.order);
+    f.vth_c = a.vth_c.or(f.vth_c);
+    if let Some(g) = &a.grid_from {
+        f.grid = Some(collop_io::read_meta(g)?.grid);
+    }
+    let missing = |what: &str, flag: &str| {
+        ExperimentError::Data(format!(
+            "{}: no {what} in the input; pass {flag} (the published reference data: --ppc 4 \
+             --dx-over-debye 1 --shape-order 1 --vth-c 0.01)",
+            f.from
+        ))
+    };
+    let dx = f.dx.ok_or_else(|| missing("cell size", "--dx-over-debye"))?;
+    let dy = f.dy.unwrap_or(dx);
+    let order = f.order.ok_or_else(|| missing("shape order", "--shape-order"))?;
+    let vth_c = f.vth_c.ok_or_else(|| missing("thermal speed", "--vth-c"))?;
+    let params = match (f.nd, f.ppc) {
+        (Some(nd), _) => PlasmaParams::new(nd, dx, dy, order, vth_c)?,
+        (None, Some(ppc)) => PlasmaParams::from_ppc(ppc, dx, dy, order, vth_c)?,
+        (None, None) => return Err(missing("particle count", "--ppc or --particles-per-debye-area")),
+    };
+    let grid = f.grid.with_context(|| "no velocity grid: pass --grid-from DATASET".into())?;
+    Ok((params, grid, f.from))
+}
+
+/// A theory model of `kind` on `grid` for `params` (read from `from`),
+/// and a report of the amplitude and the profiles at `|v| = 0 .. 3`.
+pub fn theory_model(
+    params: &PlasmaParams,
+    grid: &VelocityGrid,
+    kind: TheoryKind,
+    from: &str,
+) -> Result<(FieldsModel, String)> {
+    let stat = StaticShielding::new(params)?;
+    let v_max = grid.corner_speed().max(3.0);
+    let dynamic = ShieldingTable::new(params, Shielding::Dynamic, v_max)?;
+    let fields = match kind {
+        TheoryKind::Static => collop_theory::static_shielding_fields(grid, stat.amplitude)?,
+        TheoryKind::Dynamic => dynamic.radial_fields(grid)?,
+    };
+    let record = TheoryRecord {
+        parameters: TheoryParameters {
+            particles_per_debye_area: params.particles_per_debye_area,
+            dx_over_debye: params.dx_over_debye,
+            dy_over_debye: params.dy_over_debye,
+            shape_order: params.shape_order,
+            vth_c: params.vth_c,
+            from: from.to_string(),
+        },
+        amplitude: stat.amplitude,
+        amplitude_grid_operators: stat.amplitude_grid_operators,
+        outside_brillouin_zone: stat.outside_brillouin_zone,
+    };
+    let source = match kind {
+        TheoryKind::Static => FieldsSource::TheoryStatic(record),
+        TheoryKind::Dynamic => FieldsSource::TheoryDynamic(record),
+    };
+    let model = FieldsModel::new(vec![fields], source)?;
+    let mut text = String::new();
+    writeln!(
+        text,
+        "parameters  N_D = n lambda_D^2 = {:.4}, dx/lambda_D = {}, dy/lambda_D = {}, shape order {}, v_th/c = {} ({from})",
+        params.particles_per_debye_area,
+        params.dx_over_debye,
+        params.dy_over_debye,
+        params.shape_order,
+        params.vth_c
+    )?;
+    writeln!(
+        text,
+        "amplitude   C = {:.5} v_th^3 omega_p (point particles {:.5}; with the grid's difference operators {:.5})",
+        stat.amplitude, stat.point_particle_amplitude, stat.amplitude_grid_operators
+    )?;
+    writeln!(
+        text,
+        "{:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "|v|", "A_par st", "A_par dyn", "D_par st", "D_par dyn", "D_perp st", "D_perp dyn"
+    )?;
+    for v in [0.0, 1.0, 2.0, 3.0] {
+        let s = static_shielding_profiles(stat.amplitude, v);
+        let s_a = s.a_par + 0.0; // no "-0" at v = 0
+        let d = dynamic.profiles(v)?;
+        writeln!(
+            text,
+            "{v:>5.1} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e}",
+            s_a, d.a_par, s.d_par, d.d_par, s.d_perp, d.d_perp
+        )?;
+    }
+    Ok((model, text))
+}

@@ -1,0 +1,606 @@
+//! Trained runs: the run directory of a training, its one owner.
+//!
+//! Layout (format 2):
+//! - `config.toml`: the resolved [`TrainConfig`];
+//! - `run.json`: [`RunInfo`] (format version, collop version, seed, model,
+//!   parameter counts, datasets);
+//! - `history.csv`: losses per epoch;
+//! - `checkpoint.npz`: the resumable training state;
+//! - `model.npz`: `phi` (final model parameters), `best_phi`, `theta` (the
+//!   best operator parameters, condition 0) and, for Fokker-Planck models,
+//!   the fields `A_x, A_y, D_xx, D_yy, D_xy` per time slot in physical units
+//!   (`(n_slots, nx, ny)`), with `grid`;
+//! - `conditioning.json`: for networks with conditioners;
+//! - `plots/`: loss history and fields.
+//!
+//! Every file is written atomically (write then rename). Run directories of
+//! format 1 (no `format_version` in `run.json`, the format-1 config) load.
+
+use std::path::{Path, PathBuf};
+
+use collop_core::FIELD_NAMES;
+use collop_learn::{
+    EpochRecord, LearnError, Observer, OptimiserState, Split, TrainSettings, TrainState, train_conditioned,
+};
+use ndarray::{ArrayD, IxDyn};
+use serde::{Deserialize, Serialize};
+
+use crate::conditioning::{CONDITIONING, Conditioning, DatasetConditioners, Extrapolation};
+use crate::config::TrainConfig;
+use crate::dataset::Dataset;
+use crate::error::{ExperimentError, Result};
+use crate::fields_model::grid_array;
+use crate::params::OperatorParams;
+
+/// The resolved config.
+pub const CONFIG: &str = "config.toml";
+/// Run metadata.
+pub const RUN_JSON: &str = "run.json";
+/// Loss history.
+pub const HISTORY: &str = "history.csv";
+/// Resumable training state.
+pub const CHECKPOINT: &str = "checkpoint.npz";
+/// Learned parameters (numpy-readable).
+pub const MODEL: &str = "model.npz";
+/// The format this version writes.
+pub const FORMAT_VERSION: u32 = 2;
+
+const HISTORY_HEADER: &str = "stage,epoch,global_epoch,unroll,train_loss,val_loss,lr,evaluations,elapsed_s";
+
+/// `run.json` of a trained run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Format of the run directory (absent, 1, in earlier versions).
+    #[serde(default = "one")]
+    pub format_version: u32,
+    /// The collop version that trained it.
+    pub version: String,
+    /// Seed of the split and the initialisation.
+    pub seed: u64,
+    /// Description of the model.
+    pub model: String,
+    /// Model parameters `phi`.
+    pub model_parameters: usize,
+    /// Operator parameters `theta` (condition 0).
+    pub operator_parameters: usize,
+    /// The training datasets.
+    pub datasets: Vec<String>,
+    /// Training windows held out for validation.
+    pub training_windows_held_out: usize,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn arr(v: &[f64]) -> ArrayD<f64> {
+    ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec()).expect("1D")
+}
+
+fn text_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| ExperimentError::file(path, e))
+}
+
+/// Write the training state as a numpy archive.
+pub fn save_checkpoint(dir: &Path, state: &TrainState) -> Result<()> {
+    let mut named: Vec<(String, ArrayD<f64>)> = vec![
+        ("phi".into(), arr(&state.phi)),
+        ("progress".into(), arr(&[state.stage as f64, state.epoch as f64, state.global_epoch as f64])),
+    ];
+    match &state.optimiser {
+        OptimiserState::Adam { m, v, t } => {
+            named.push(("adam_m".into(), arr(m)));
+            named.push(("adam_v".into(), arr(v)));
+            named.push(("adam_t".into(), arr(&[*t as f64])));
+        }
+        OptimiserState::Lbfgs { s, y } => {
+            for (k, (sk, yk)) in s.iter().zip(y).enumerate() {
+                named.push((format!("lbfgs_s_{k:03}"), arr(sk)));
+                named.push((format!("lbfgs_y_{k:03}"), arr(yk)));
+            }
+        }
+    }
+    if let Some((score, phi)) = &state.best {
+        named.push(("best_score".into(), arr(&[*score])));
+        named.push(("best_phi".into(), arr(phi)));
+    }
+    for (k, sb) in state.stage_best.iter().enumerate() {
+        if let Some((score, phi)) = sb {
+            named.push((format!("stage_{k:02}_best_score"), arr(&[*score])));
+            named.push((format!("stage_{k:02}_best_phi"), arr(phi)));
+        }
+    }
+    let views: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+        named.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    collop_io::write_npz(dir.join(CHECKPOINT), &views)?;
+    Ok(())
+}
+
+/// Read a checkpoint written by [`save_checkpoint`] into `state` (whose
+/// optimiser kind and stage count must match the run's config).
+pub fn load_checkpoint(dir: &Path, state: &mut TrainState) -> Result<()> {
+    let path = dir.join(CHECKPOINT);
+    let bad = |m: &str| ExperimentError::artefact(&path, m.to_string());
+    let arrays = collop_io::read_npz(&path)?;
+    let get = |name: &str| {
+        arrays.iter().find(|(n, _)| n == name).map(|(_, a)| a.iter().copied().collect::<Vec<f64>>())
+    };
+    let phi = get("phi").ok_or_else(|| bad("no `phi`: not a checkpoint"))?;
+    if phi.len() != state.phi.len() {
+        return Err(bad(&format!(
+            "{} parameters, the model in config.toml has {}: the config changed since the checkpoint",
+            phi.len(),
+            state.phi.len()
+        )));
+    }
+    let progress =
+        get("progress").filter(|p| p.len() == 3).ok_or_else(|| bad("no `progress`: not a checkpoint"))?;
+    state.phi = phi;
+    state.stage = progress[0] as usize;
+    state.epoch = progress[1] as usize;
+    state.global_epoch = progress[2] as usize;
+    match &mut state.optimiser {
+        OptimiserState::Adam { m, v, t } => {
+            let missing =
+                || bad("no Adam state (adam_m, adam_v, adam_t): the optimiser changed since the checkpoint");
+            *m = get("adam_m").ok_or_else(missing)?;
+            *v = get("adam_v").ok_or_else(missing)?;
+            *t = get("adam_t").and_then(|t| t.first().copied()).ok_or_else(missing)? as u64;
+        }
+        OptimiserState::Lbfgs { s, y } => {
+            s.clear();
+            y.clear();
+            for k in 0.. {
+                match (get(&format!("lbfgs_s_{k:03}")), get(&format!("lbfgs_y_{k:03}"))) {
+                    (Some(sk), Some(yk)) => {
+                        s.push(sk);
+                        y.push(yk);
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+    if let (Some(score), Some(phi)) = (get("best_score"), get("best_phi")) {
+        state.best = Some((score[0], phi));
+    }
+    for k in 0..state.stage_best.len() {
+        if let (Some(score), Some(phi)) =
+            (get(&format!("stage_{k:02}_best_score")), get(&format!("stage_{k:02}_best_phi")))
+        {
+            state.stage_best[k] = Some((score[0], phi));
+        }
+    }
+    Ok(())
+}
+
+/// Logs every epoch to history.csv and writes checkpoints.
+pub struct RunLogger {
+    dir: PathBuf,
+    lines: Vec<String>,
+    every: usize,
+}
+
+impl RunLogger {
+    /// A logger for `dir`; on resume, the history up to `global_epoch` is kept.
+    pub fn new(dir: &Path, every: usize, resume_at: Option<usize>) -> Self {
+        let mut lines = Vec::new();
+        if let Some(done) = resume_at {
+            let text = std::fs::read_to_string(dir.join(HISTORY)).unwrap_or_default();
+            for line in text.lines().skip(1) {
+                let ge: usize = line.split(',').nth(2).and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
+                if ge <= done {
+                    lines.push(line.to_string());
+                }
+            }
+        }
+        Self { dir: dir.to_path_buf(), lines, every }
+    }
+
+    fn flush(&self, state: &TrainState) -> std::result::Result<(), LearnError> {
+        let mut text = String::from(HISTORY_HEADER);
+        text.push('\n');
+        for l in &self.lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        let io = |e: ExperimentError| LearnError::Config(format!("writing the run directory: {e}"));
+        collop_io::write_text(self.dir.join(HISTORY), &text).map_err(|e| io(e.into()))?;
+        save_checkpoint(&self.dir, state).map_err(io)
+    }
+}
+
+impl Observer for RunLogger {
+    fn on_epoch(
+        &mut self,
+        r: &EpochRecord,
+        _phi: &[f64],
+        state: &TrainState,
+    ) -> std::result::Result<(), LearnError> {
+        let val = r.val_loss.map(|v| format!("{v:e}")).unwrap_or_default();
+        self.lines.push(format!(
+            "{},{},{},{},{:e},{val},{:e},{},{:.3}",
+            r.stage, r.epoch, r.global_epoch, r.unroll, r.train_loss, r.lr, r.evaluations, r.elapsed
+        ));
+        if self.every > 0 && r.global_epoch % self.every == 0 {
+            self.flush(state)?;
+        }
+        Ok(())
+    }
+
+    fn on_stage_end(&mut self, _stage: usize, state: &TrainState) -> std::result::Result<(), LearnError> {
+        // The state already counts the stage as done once `train` advances it;
+        // write it with the stage marked complete so a resume starts the next.
+        let mut done = state.clone();
+        done.stage += 1;
+        done.epoch = 0;
+        self.flush(&done)
+    }
+}
+
+/// Keeps the epoch records of one training call.
+#[derive(Debug, Default)]
+pub struct Records(pub Vec<EpochRecord>);
+
+impl Observer for Records {
+    fn on_epoch(
+        &mut self,
+        r: &EpochRecord,
+        _phi: &[f64],
+        _s: &TrainState,
+    ) -> std::result::Result<(), LearnError> {
+        self.0.push(r.clone());
+        Ok(())
+    }
+}
+
+/// A trained run loaded from its directory.
+#[derive(Debug, Clone)]
+pub struct TrainedRun {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The resolved config.
+    pub config: TrainConfig,
+    /// `run.json`.
+    pub info: Option<RunInfo>,
+    /// Best operator parameters (condition 0, the training slots).
+    pub theta: Vec<f64>,
+    /// Best model parameters.
+    pub phi: Option<Vec<f64>>,
+    /// Normalisation of the conditioners, if the model has any.
+    pub conditioning: Option<Conditioning>,
+}
+
+/// What a training made.
+pub struct TrainOutcome {
+    /// The run, as saved.
+    pub run: TrainedRun,
+    /// Epochs done in all (this call and earlier ones).
+    pub epochs: usize,
+    /// Gradient evaluations of this call.
+    pub evaluations: usize,
+    /// Wall time of this call, seconds.
+    pub seconds: f64,
+    /// Best score and whether it is a validation loss.
+    pub best: (f64, bool),
+    /// Description of the model.
+    pub model: String,
+}
+
+/// Options of [`train`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrainOptions {
+    /// Continue from the directory's checkpoint.
+    pub resume: bool,
+    /// Draw the loss history and the fields into `plots/`.
+    pub plots: bool,
+}
+
+/// Train `cfg` into the run directory `dir` (created; with `resume`, the
+/// run continues from its checkpoint if the recorded config is the same).
+/// `observers` see every epoch (progress bars, callbacks).
+pub fn train(
+    cfg: &TrainConfig,
+    dir: &Path,
+    opts: TrainOptions,
+    observers: &mut [&mut dyn Observer],
+) -> Result<TrainOutcome> {
+    cfg.validate()?;
+    let exists = dir.join(CHECKPOINT).exists() || dir.join(MODEL).exists();
+    if exists && !opts.resume {
+        return Err(ExperimentError::artefact(
+            dir,
+            "already holds a run; resume it, or train into another directory",
+        ));
+    }
+    if opts.resume {
+        if !dir.join(CHECKPOINT).exists() {
+            return Err(ExperimentError::artefact(dir, "no checkpoint.npz to resume from"));
+        }
+        let recorded =
+            TrainConfig::from_toml(&text_file(&dir.join(CONFIG))?, &dir.join(CONFIG).display().to_string())?;
+        if let Some(diff) = config_difference(&recorded, cfg) {
+            return Err(ExperimentError::artefact(
+                dir,
+                format!(
+                    "the run was started with another config ({diff}); resume it with the config in its config.toml, or train into another directory"
+                ),
+            ));
+        }
+    }
+    // Everything is checked and read before the directory is written.
+    let data = Dataset::load_all(&cfg.data.folders)?;
+    let series: Vec<_> = data.iter().map(|d| d.series.clone()).collect();
+    let n_steps = data.iter().map(Dataset::steps).max().unwrap_or(0);
+    if n_steps == 0 {
+        return Err(ExperimentError::Data(
+            "the datasets have a single frame each; training needs at least two".into(),
+        ));
+    }
+    let (conditioning, conditioners, conditions) = Conditioning::from_training(cfg, &data, n_steps)?;
+    let grid = series[0].grid;
+    let model =
+        cfg.model.build(grid, n_steps, cfg.numerics.scheme, cfg.numerics.clamp_d, cfg.seed, conditioners)?;
+    let split = Split::new(&series, cfg.data.validation_fraction, cfg.seed)?;
+    let settings = TrainSettings {
+        stages: cfg.training.stages.clone(),
+        optimiser: cfg.training.optimiser,
+        loss: cfg.training.loss(),
+        rollout: cfg.numerics.rollout(),
+    };
+    let mut state = TrainState::new(model.init(), &settings.optimiser, settings.stages.len());
+    std::fs::create_dir_all(dir).map_err(|e| ExperimentError::file(dir, e))?;
+    if opts.resume {
+        load_checkpoint(dir, &mut state)?;
+    } else {
+        collop_io::write_text(dir.join(CONFIG), &cfg.to_toml()?)?;
+        let info = RunInfo {
+            format_version: FORMAT_VERSION,
+            version: env!("CARGO_PKG_VERSION").into(),
+            seed: cfg.seed,
+            model: model.describe(),
+            model_parameters: model.nparams(),
+            operator_parameters: model.operator().nparams(),
+            datasets: data.iter().map(|d| d.name.clone()).collect(),
+            training_windows_held_out: split.len(),
+        };
+        write_json(&dir.join(RUN_JSON), &info)?;
+        if !cfg.model.conditioners().is_empty() {
+            write_json(&dir.join(CONDITIONING), &conditioning)?;
+        }
+    }
+    let mut logger =
+        RunLogger::new(dir, cfg.training.checkpoint_every, opts.resume.then_some(state.global_epoch));
+    let mut records = Records::default();
+    let start = std::time::Instant::now();
+    {
+        let mut all: Vec<&mut dyn Observer> = vec![&mut logger, &mut records];
+        for o in observers.iter_mut() {
+            all.push(&mut **o);
+        }
+        train_conditioned(model.as_ref(), &series, &conditions, &split, &settings, &mut state, &mut all)?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let best_phi = state.best.as_ref().map(|(_, p)| p.clone()).unwrap_or_else(|| state.phi.clone());
+    let mut theta = vec![0.0; model.operator().nparams()];
+    model.theta(&best_phi, &mut theta);
+    let params = OperatorParams::new(grid, cfg.model.operator_shape(), theta.clone())?;
+    save_model(dir, &state.phi, state.best.as_ref().map(|(_, p)| p.as_slice()), &params)?;
+    if opts.plots {
+        let plots = dir.join("plots");
+        std::fs::create_dir_all(&plots).map_err(|e| ExperimentError::file(&plots, e))?;
+        if !records.0.is_empty() {
+            crate::pictures::loss(&plots, &records.0)?;
+        }
+        if let Some(f) = params.fields().and_then(|f| f.into_iter().next()) {
+            crate::pictures::fields(&plots, &f, "first time slot")?;
+        }
+    }
+    let (best_score, _) =
+        state.best.clone().ok_or_else(|| ExperimentError::Data("training ran no epoch".into()))?;
+    let run = TrainedRun::load(dir)?;
+    Ok(TrainOutcome {
+        run,
+        epochs: state.global_epoch,
+        evaluations: records.0.last().map(|r| r.evaluations).unwrap_or(0),
+        seconds,
+        best: (best_score, !split.is_empty()),
+        model: model.describe(),
+    })
+}
+
+/// The first section in which two configs differ, for a resume refused.
+fn config_difference(a: &TrainConfig, b: &TrainConfig) -> Option<String> {
+    let canon = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+    let folders = |c: &TrainConfig| c.data.folders.iter().map(canon).collect::<Vec<_>>();
+    if folders(a) != folders(b)
+        || a.data.conditions != b.data.conditions
+        || a.data.validation_fraction != b.data.validation_fraction
+    {
+        return Some("[data] differs".into());
+    }
+    if a.model != b.model {
+        return Some("[model] differs".into());
+    }
+    if a.numerics != b.numerics {
+        return Some("[numerics] differs".into());
+    }
+    if a.seed != b.seed {
+        return Some(format!("seed {} against {}", a.seed, b.seed));
+    }
+    if a.training != b.training {
+        return Some("[training] differs".into());
+    }
+    None
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| ExperimentError::artefact(path, e.to_string()))?;
+    collop_io::write_text(path, &text)?;
+    Ok(())
+}
+
+/// Write model.npz: final and best parameters, the best operator parameters
+/// and, for Fokker-Planck models, the fields in physical units per slot.
+fn save_model(dir: &Path, phi: &[f64], best_phi: Option<&[f64]>, params: &OperatorParams) -> Result<()> {
+    let mut named: Vec<(String, ArrayD<f64>)> =
+        vec![("phi".into(), arr(phi)), ("theta".into(), arr(&params.theta))];
+    if let Some(p) = best_phi {
+        named.push(("best_phi".into(), arr(p)));
+    }
+    named.extend(field_arrays(params));
+    let views: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
+        named.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    collop_io::write_npz(dir.join(MODEL), &views)?;
+    Ok(())
+}
+
+/// `A_x ... D_xy` as `(n_slots, nx, ny)` arrays and `grid`, for Fokker-Planck parameters.
+pub fn field_arrays(params: &OperatorParams) -> Vec<(String, ArrayD<f64>)> {
+    let g = params.grid;
+    let mut named = vec![("grid".to_string(), grid_array(&g))];
+    if let Some(fields) = params.fields() {
+        for (k, name) in FIELD_NAMES.iter().enumerate() {
+            let mut a = ArrayD::zeros(IxDyn(&[fields.len(), g.nx, g.ny]));
+            for (s, f) in fields.iter().enumerate() {
+                a.index_axis_mut(ndarray::Axis(0), s).assign(&f.as_array()[k].clone().into_dyn());
+            }
+            named.push(((*name).to_string(), a));
+        }
+    }
+    named
+}
+
+impl TrainedRun {
+    /// Whether `dir` looks like a trained run (a `config.toml`).
+    pub fn is_run_dir(dir: &Path) -> bool {
+        dir.join(CONFIG).is_file()
+    }
+
+    /// Load a run directory written by [`train`] (format 2 or 1).
+    pub fn load(dir: &Path) -> Result<Self> {
+        let cfg_path = dir.join(CONFIG);
+        if !cfg_path.is_file() {
+            return Err(ExperimentError::artefact(
+                dir,
+                "not a run directory (no config.toml): train one with `collop train`",
+            ));
+        }
+        let config = TrainConfig::from_toml(&text_file(&cfg_path)?, &cfg_path.display().to_string())?;
+        let model_path = dir.join(MODEL);
+        if !model_path.is_file() {
+            return Err(ExperimentError::artefact(
+                dir,
+                "no learned model yet (model.npz): the training is unfinished; resume it",
+            ));
+        }
+        let arrays = collop_io::read_npz(&model_path)?;
+        let get = |name: &str| {
+            arrays.iter().find(|(n, _)| n == name).map(|(_, a)| a.iter().copied().collect::<Vec<f64>>())
+        };
+        let theta = get("theta").ok_or_else(|| ExperimentError::artefact(&model_path, "no `theta`"))?;
+        let phi = get("best_phi").or_else(|| get("phi"));
+        let info = match std::fs::read_to_string(dir.join(RUN_JSON)) {
+            Ok(text) => Some(serde_json::from_str::<RunInfo>(&text).map_err(|e| {
+                ExperimentError::artefact(dir.join(RUN_JSON), format!("not a run record: {e}"))
+            })?),
+            Err(_) => None,
+        };
+        if let Some(i) = &info
+            && i.format_version > FORMAT_VERSION
+        {
+            return Err(ExperimentError::artefact(
+                dir,
+                format!(
+                    "format version {} is newer than this collop reads ({FORMAT_VERSION}); update collop",
+                    i.format_version
+                ),
+            ));
+        }
+        let conditioning = if config.model.conditioners().is_empty() {
+            None
+        } else {
+            let path = dir.join(CONDITIONING);
+            let text = text_file(&path)?;
+            let c: Conditioning = serde_json::from_str(&text)
+                .map_err(|e| ExperimentError::artefact(&path, format!("invalid: {e}")))?;
+            c.check_matches(&config)?;
+            Some(c)
+        };
+        Ok(Self { dir: dir.to_path_buf(), config, info, theta, phi, conditioning })
+    }
+
+    /// Whether the model has conditioners (its operator depends on the dataset).
+    pub fn is_conditioned(&self) -> bool {
+        self.conditioning.is_some()
+    }
+
+    /// The operator parameters on dataset `ds`: the saved ones, checked
+    /// against its grid; or, for models with conditioners, computed from the
+    /// saved model parameters with the dataset's conditioners under the
+    /// training normalisation (and one time slot per dump step of the
+    /// dataset), refused outside the training range unless `policy` allows it.
+    pub fn params_for(&self, ds: &Dataset, policy: Extrapolation) -> Result<(OperatorParams, Vec<String>)> {
+        let grid = ds.series.grid;
+        let Some(conditioning) = &self.conditioning else {
+            let p = OperatorParams::new(grid, self.config.model.operator_shape(), self.theta.clone())
+                .map_err(|e| ExperimentError::artefact(&self.dir, format!("on {}: {e}", ds.name)))?;
+            return Ok((p, Vec::new()));
+        };
+        let dc = conditioning.for_dataset(&self.config, ds, policy)?;
+        self.params_conditioned(grid, dc)
+    }
+
+    /// The operator parameters for given raw PIC-parameter values (the
+    /// config's conditioner order) and `n_steps` dump steps on `grid`: the
+    /// fields of any condition, not only the training datasets'.
+    pub fn params_for_values(
+        &self,
+        grid: collop_core::VelocityGrid,
+        raw: &[f64],
+        n_steps: usize,
+        policy: Extrapolation,
+    ) -> Result<(OperatorParams, Vec<String>)> {
+        let Some(conditioning) = &self.conditioning else {
+            if !raw.is_empty() {
+                return Err(ExperimentError::Data(format!(
+                    "{}: the model has no conditioners; it has one operator for every dataset",
+                    self.dir.display()
+                )));
+            }
+            let p = OperatorParams::new(grid, self.config.model.operator_shape(), self.theta.clone())?;
+            return Ok((p, Vec::new()));
+        };
+        let dc = conditioning.for_values(raw, n_steps, policy)?;
+        self.params_conditioned(grid, dc)
+    }
+
+    fn params_conditioned(
+        &self,
+        grid: collop_core::VelocityGrid,
+        dc: DatasetConditioners,
+    ) -> Result<(OperatorParams, Vec<String>)> {
+        let cfg = &self.config;
+        let model =
+            cfg.model.build(grid, 0, cfg.numerics.scheme, cfg.numerics.clamp_d, cfg.seed, dc.conditioners)?;
+        let phi = self
+            .phi
+            .as_ref()
+            .ok_or_else(|| ExperimentError::artefact(self.dir.join(MODEL), "no model parameters `phi`"))?;
+        if phi.len() != model.nparams() {
+            return Err(ExperimentError::artefact(
+                self.dir.join(MODEL),
+                format!(
+                    "{} model parameters, the network of config.toml on the {grid} grid has {}: the run was trained \
+                     with another network shape or grid",
+                    phi.len(),
+                    model.nparams()
+                ),
+            ));
+        }
+        let mut theta = vec![0.0; model.operator().nparams()];
+        model.theta_for(phi, 0, &mut theta);
+        Ok((OperatorParams::new(grid, cfg.model.operator_shape(), theta)?, dc.extrapolated))
+    }
+}
