@@ -194,6 +194,46 @@ pub enum IoError {
         reason: String,
     },
 
+    /// A required array is absent from a structured `.npz` file (a track
+    /// file).
+    #[error("{}: no array `{member}`; {expected}", .path.display())]
+    MissingMember {
+        /// The archive.
+        path: PathBuf,
+        /// The missing array.
+        member: String,
+        /// What the file should hold and how to get it.
+        expected: String,
+    },
+
+    /// An array of a structured `.npz` file has a shape that does not fit
+    /// the others.
+    #[error(
+        "{}: array `{member}` has shape {shape:?}, expected {expected}; the arrays of the file do not fit together: regenerate it",
+        .path.display()
+    )]
+    MemberShape {
+        /// The archive.
+        path: PathBuf,
+        /// The array at fault.
+        member: String,
+        /// Its shape.
+        shape: Vec<usize>,
+        /// The shape it should have, in words and numbers.
+        expected: String,
+    },
+
+    /// An array of a structured `.npz` file holds an invalid value.
+    #[error("{}: array `{member}` {problem}", .path.display())]
+    BadMember {
+        /// The archive.
+        path: PathBuf,
+        /// The array at fault.
+        member: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+
     /// The first used frame sums to zero, so the frames cannot be normalised.
     #[error(
         "{}: the first used frame sums to {sum}, so frames cannot be normalised to it; check `i_start` (the first frame must hold particles) or read without normalisation",
@@ -266,6 +306,9 @@ impl IoError {
             | IoError::UnsupportedDtype { path, .. }
             | IoError::Npy { path, .. }
             | IoError::Npz { path, .. }
+            | IoError::MissingMember { path, .. }
+            | IoError::MemberShape { path, .. }
+            | IoError::BadMember { path, .. }
             | IoError::ZeroFirstFrame { path, .. }
             | IoError::Clobber { path, .. }
             | IoError::BadDump { path, .. }

@@ -64,6 +64,15 @@
 //! holding them whole (particle tracks of shape `(dumps, particles)` dump by
 //! dump).
 //!
+//! ## Formats owned here
+//!
+//! - Particle tracks, `<run>/<sub-population>/tracks.npz`: [`tracks`]
+//!   ([`write_tracks`], [`TrackFile::open`], streamed dump by dump with
+//!   [`TrackFile::for_each_dump`]).
+//! - PIC parameters in `args.yaml` (`ppc`, `vth_c`, `dx_over_debye`, ...):
+//!   [`PicParameters`], read with [`DatasetMeta::pic_parameters`] and
+//!   written with [`DatasetMeta::with_pic_parameters`].
+//!
 //! ## Errors
 //!
 //! Nothing here panics on user input. Every failure is an [`IoError`] whose
@@ -83,6 +92,8 @@ mod error;
 mod meta;
 mod npy;
 mod npz_stream;
+mod pic_parameters;
+pub mod tracks;
 mod writer;
 
 pub use atomic::write_text;
@@ -94,4 +105,6 @@ pub use error::IoError;
 pub use meta::{DatasetMeta, KNOWN_KEYS, MetaValue};
 pub use npy::{read_npy_f64, read_npz, write_npy, write_npz};
 pub use npz_stream::{NpzMember, for_each_npz_row, npz_members, read_npz_array};
+pub use pic_parameters::{PIC_PARAMETER_KEYS, PicParameters, PicSolver, read_pic_parameters};
+pub use tracks::{TRACK_FORMAT_VERSION, TRACKS_FILE, TrackData, TrackFile, TrackMember, write_tracks};
 pub use writer::{DatasetWriter, FrameOutcome, WriteMode, write_dataset};

@@ -87,7 +87,7 @@ impl MetaValue {
     }
 
     /// A short description of the value for error messages.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             MetaValue::Null => "null".into(),
             MetaValue::Bool(b) => format!("the boolean {b}"),

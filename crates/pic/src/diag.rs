@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 
 use collop_core::VelocityGrid;
-use ndarray::{Array1, Array2};
+use collop_io::TrackData;
+use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::PicError;
@@ -260,23 +261,23 @@ impl SubPopulation {
         }
     }
 
-    /// The tracks as named arrays for an `.npz` file: `ids` (n), `t`
-    /// (dumps), `vx`, `vy`, `vz` (dumps x n: momenta `u` in `v_th`), and `x`, `y`
-    /// (in `c/omega_p`) when recorded; plus `v_th_c`.
-    pub fn track_arrays(&self) -> Vec<(String, ndarray::ArrayD<f64>)> {
+    /// The tracks in the layout of a track file ([`collop_io::tracks`]):
+    /// `ids`, dump times, `vx`, `vy`, `vz` (dumps x n: momenta `u` in
+    /// `v_th`), `x`, `y` (in `c/omega_p`) when recorded, and `v_th_c`.
+    pub fn track_data(&self) -> TrackData {
         let t = &self.tracks;
         let (n, d, w) = (t.ids.len(), t.times.len(), t.width());
-        let mut out = vec![
-            ("ids".to_string(), Array1::from_iter(t.ids.iter().map(|&i| i as f64)).into_dyn()),
-            ("t".to_string(), Array1::from_vec(t.times.clone()).into_dyn()),
-            ("v_th_c".to_string(), Array1::from_vec(vec![self.v_th]).into_dyn()),
-        ];
-        let names = ["vx", "vy", "vz", "x", "y"];
-        for (c, name) in names.iter().enumerate().take(w) {
-            let a = Array2::from_shape_fn((d, n), |(k, i)| t.data[k * n * w + i * w + c]);
-            out.push((name.to_string(), a.into_dyn()));
+        let column = |c: usize| Array2::from_shape_fn((d, n), |(k, i)| t.data[k * n * w + i * w + c]);
+        TrackData {
+            ids: t.ids.clone(),
+            times: t.times.clone(),
+            vx: column(0),
+            vy: column(1),
+            vz: column(2),
+            x: t.positions.then(|| column(3)),
+            y: t.positions.then(|| column(4)),
+            v_th_c: Some(self.v_th),
         }
-        out
     }
 }
 

@@ -11,7 +11,7 @@
 //! checkpoint.bin          the latest checkpoint (when enabled)
 //! fields/NNNNNN.npz       field snapshots ex, ey, ez, bx, by, bz, rho (nx x ny, when enabled)
 //! <sub-population>/f/     NNNNNN.npy histograms + args.yaml (the reference layout)
-//! <sub-population>/tracks.npz   ids, t, vx, vy, vz [, x, y], v_th_c
+//! <sub-population>/tracks.npz   ids, t, v_th_c, vx, vy, vz [, x, y], format_version (collop_io::tracks)
 //! ```
 //!
 //! Every file is written atomically. A resumed run restarts from the last
@@ -23,7 +23,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use collop_io::{DatasetMeta, DatasetWriter, MetaValue, WriteMode};
+use collop_io::{
+    DatasetMeta, DatasetWriter, MetaValue, PicParameters, PicSolver, TRACKS_FILE, WriteMode, write_tracks,
+};
 use serde::Serialize;
 
 use crate::PicError;
@@ -278,11 +280,8 @@ fn run_in_pool(
     for (pop, w) in diag.pops.iter().zip(writers) {
         w.finish().map_err(|e| PicError::Run(e.to_string()))?;
         if !pop.tracks.ids.is_empty() {
-            let arrays = pop.track_arrays();
-            let views: Vec<(&str, ndarray::ArrayViewD<'_, f64>)> =
-                arrays.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
-            let path = out_dir.join(&pop.name).join("tracks.npz");
-            collop_io::write_npz(&path, &views).map_err(|e| PicError::Run(e.to_string()))?;
+            let path = out_dir.join(&pop.name).join(TRACKS_FILE);
+            write_tracks(&path, &pop.track_data()).map_err(|e| PicError::Run(e.to_string()))?;
         }
     }
     let summary = RunSummary {
@@ -370,7 +369,8 @@ fn write_energy(out_dir: &Path, sim: &Simulation, energy: &[EnergyRecord]) -> Re
 }
 
 /// `args.yaml` of sub-population `k`: the reference keys plus the PIC
-/// parameters (`ppc`, `vth_c`, `shape_order`, `dx_over_debye`, ...).
+/// parameters ([`PicParameters`]: `ppc`, `vth_c`, `shape_order`,
+/// `dx_over_debye`, ...).
 fn dataset_meta(
     deck: &Deck,
     derived: &Derived,
@@ -392,18 +392,38 @@ fn dataset_meta(
         .with_extra("v_range_c_units", "[c]")
         .with_extra("fdist_name", pop.name.as_str())
         .with_extra("fdist_subname", "f")
-        .with_extra("method", pop.method.name())
-        .with_extra("species", owner.name.as_str())
-        .with_extra("ppc", MetaValue::from(owner.ppc as i64))
-        .with_extra("vth_c", MetaValue::from(pop.v_th))
-        .with_extra("shape_order", MetaValue::from(deck.solver.shape_order as i64))
-        .with_extra("dx_over_debye", MetaValue::from(derived.dx_over_debye))
-        .with_extra("particles_per_debye_area", MetaValue::from(derived.particles_per_debye_area))
-        .with_extra("solver", if deck.solver.kind == SolverKind::Em { "em" } else { "es" })
-        .with_extra("pic_dt", MetaValue::from(deck.time.dt))
-        .with_extra("seed", MetaValue::from(deck.seed as i64))
-        .with_extra("particles", MetaValue::from(ess.particles as i64))
-        .with_extra("effective_sample_size", MetaValue::from(ess.effective))
+        .with_pic_parameters(&pic_parameters(deck, derived, pop, &owner.name, owner.ppc, ess))
+}
+
+/// The PIC parameters of a sub-population's `args.yaml`. `dy_over_debye`
+/// is left out, as it always was (readers derive it:
+/// [`PicParameters::dy_over_debye_or_derived`]).
+fn pic_parameters(
+    deck: &Deck,
+    derived: &Derived,
+    pop: &crate::diag::SubPopulation,
+    owner: &str,
+    owner_ppc: usize,
+    ess: &SampleSize,
+) -> PicParameters {
+    PicParameters {
+        ppc: Some(owner_ppc as u64),
+        particles_per_debye_area: Some(derived.particles_per_debye_area),
+        dx_over_debye: Some(derived.dx_over_debye),
+        dy_over_debye: None,
+        shape_order: Some(deck.solver.shape_order),
+        vth_c: Some(pop.v_th),
+        solver: Some(match deck.solver.kind {
+            SolverKind::Em => PicSolver::Electromagnetic,
+            SolverKind::Es => PicSolver::Electrostatic,
+        }),
+        pic_dt: Some(deck.time.dt),
+        seed: Some(deck.seed),
+        species: Some(owner.to_string()),
+        method: Some(pop.method.name().to_string()),
+        particles: Some(ess.particles as u64),
+        effective_sample_size: Some(ess.effective),
+    }
 }
 
 /// The state needed to continue a run bit for bit.

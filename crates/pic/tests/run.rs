@@ -2,6 +2,7 @@
 //! duplicated dumps, and the sub-populations' physics.
 
 use collop_core::Moments;
+use collop_io::{PicSolver, TRACK_FORMAT_VERSION, TRACKS_FILE, TrackFile, TrackMember};
 use collop_pic::deck::Deck;
 use collop_pic::deck::Derived;
 use collop_pic::{Observer, Progress, RunOptions, Silent, run};
@@ -134,12 +135,71 @@ fn run_writes_reference_datasets_and_tracks() {
         );
         assert!((m.temp_x - 0.25).abs() < 4.0 * se_t + 0.003, "{name}: {m:?} {n_eff}");
     }
-    let tracks = collop_io::read_npz(dir.path().join("blob_test").join("tracks.npz")).unwrap();
-    let get = |n: &str| tracks.iter().find(|(k, _)| k == n).map(|(_, a)| a.clone()).unwrap();
-    assert_eq!(get("ids").shape(), &[50]);
-    assert_eq!(get("vx").shape(), &[11, 50]);
-    assert_eq!(get("x").shape(), &[11, 50]);
-    assert!(get("vx").iter().all(|v| v.is_finite()));
+    // args.yaml: the PIC parameters read back typed, under the keys written
+    // before PicParameters existed (no more, no fewer).
+    let p = collop_io::read_pic_parameters(dir.path().join("blob_sel")).unwrap();
+    assert_eq!(p.ppc, Some(16));
+    assert_eq!(p.shape_order, Some(2));
+    assert_eq!(p.solver, Some(PicSolver::Electromagnetic));
+    assert_eq!((p.pic_dt, p.seed), (Some(0.05), Some(11)));
+    assert_eq!((p.species.as_deref(), p.method.as_deref()), (Some("electrons"), Some("selection")));
+    assert!((p.vth_c.unwrap() - 0.1).abs() < 1e-3, "{p:?}");
+    assert!((p.dx_over_debye.unwrap() - 1.0).abs() < 1e-12, "{p:?}");
+    assert!((p.particles_per_debye_area.unwrap() - 16.0).abs() < 1e-9, "{p:?}");
+    assert_eq!(p.dy_over_debye, None);
+    assert!((p.dy_over_debye_or_derived().unwrap() - 1.0).abs() < 1e-12, "square cells: {p:?}");
+    let n_sel = summary.sample_sizes.iter().find(|x| x.name == "blob_sel").unwrap();
+    assert_eq!(p.particles, Some(n_sel.particles as u64));
+    assert_eq!(p.effective_sample_size, Some(n_sel.effective));
+    let meta = collop_io::read_meta(dir.path().join("blob_sel")).unwrap();
+    let keys: Vec<&str> = meta.extra.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "dx_over_debye",
+            "effective_sample_size",
+            "fdist_name",
+            "fdist_subname",
+            "method",
+            "particles",
+            "particles_per_debye_area",
+            "pic_dt",
+            "ppc",
+            "seed",
+            "shape_order",
+            "solver",
+            "species",
+            "v_max",
+            "v_max_c",
+            "v_range_c_units",
+            "v_range_units",
+            "vth_c",
+        ]
+    );
+    // tracks.npz through its reader: shapes, times, units, streamed rows.
+    let tracks = TrackFile::open(dir.path().join("blob_test").join(TRACKS_FILE)).unwrap();
+    assert_eq!(tracks.format_version(), TRACK_FORMAT_VERSION);
+    assert_eq!((tracks.dumps(), tracks.particles()), (11, 50));
+    assert!(tracks.has_positions() && tracks.has(TrackMember::Vz));
+    assert!(tracks.ids().windows(2).all(|w| w[0] < w[1]), "ids ascending");
+    assert_eq!(tracks.v_th_c(), p.vth_c, "the owning species' v_th, as in args.yaml");
+    for (k, t) in tracks.times().iter().enumerate() {
+        assert!((t - 2.0 * k as f64).abs() < 1e-9, "dump {k} at {t}");
+    }
+    let mut rows = 0;
+    tracks
+        .for_each_dump::<collop_io::IoError>(|r| {
+            assert_eq!((r.vx.len(), r.vy.len()), (50, 50));
+            assert!(r.vx.iter().chain(r.vy.iter()).all(|v| v.is_finite()), "dump {}", r.dump);
+            rows += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(rows, 11);
+    let sel = TrackFile::open(dir.path().join("blob_sel").join(TRACKS_FILE)).unwrap();
+    assert_eq!(sel.particles(), 20);
+    assert!(!sel.has_positions());
+    assert!(!dir.path().join("blob_rw").join(TRACKS_FILE).exists(), "no tracks asked");
     let energy = std::fs::read_to_string(dir.path().join("energy.csv")).unwrap();
     assert!(energy.starts_with("step,time,electric,magnetic,kinetic_electrons,kinetic_blob_test,total"));
     assert_eq!(energy.lines().count(), 1 + 40);
