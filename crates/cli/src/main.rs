@@ -4,17 +4,12 @@
 //! crates, runs them and writes results; the science lives in the crates.
 
 mod compare;
-mod conditioning;
-mod config;
 mod demo;
-mod fields_run;
 mod info;
 mod model;
 mod output;
 mod pic;
-mod pictures;
 mod rollout;
-mod run;
 mod theory;
 mod tracks;
 mod train;

@@ -1,9 +1,9 @@
-//! The operator and parameters a rollout uses, built from command-line choices.
+//! Numerics options shared by the commands that roll operators forward,
+//! parsed into the library's [`collop_fp::Numerics`].
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use collop_core::VelocityGrid;
-use collop_fp::{Edges, FokkerPlanck, RolloutConfig, Scheme, StabilityPolicy, Substeps};
+use collop_fp::{Edges, Numerics, Scheme, StabilityPolicy};
 
 /// Discretisation of the Fokker-Planck operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,67 +45,34 @@ pub struct NumericsArgs {
     pub clamp_d: bool,
 }
 
-impl NumericsArgs {
-    /// The scheme.
-    pub fn scheme(&self) -> Scheme {
-        match (self.scheme, self.edges) {
-            (SchemeArg::Reference, EdgesArg::Guard) => Scheme::Reference(Edges::Guard),
-            (SchemeArg::Reference, EdgesArg::OneSided) => Scheme::Reference(Edges::OneSided),
-            (SchemeArg::Conservative, _) => Scheme::Conservative,
-        }
+/// Parse `--substeps`: a positive count or `auto`, applied to `base`.
+pub fn with_substeps(base: Numerics, substeps: &str) -> Result<Numerics> {
+    if substeps == "auto" {
+        return Ok(base.with_auto_substeps());
     }
+    let n: usize = substeps
+        .parse()
+        .with_context(|| format!("--substeps {substeps}: expected a positive integer or `auto`"))?;
+    base.with_substeps(n).with_context(|| format!("--substeps {substeps}"))
+}
 
-    /// Rollout settings: fixed steps warn when unstable (as the reference,
+impl NumericsArgs {
+    /// The numerics: fixed steps warn when unstable (as the reference,
     /// which never checks), except in the conservative scheme where they are
     /// refused; `auto` picks stable sub-steps.
-    pub fn rollout_config(&self) -> Result<RolloutConfig> {
-        let auto = RolloutConfig::automatic();
-        let substeps = match self.substeps.as_deref() {
-            Some("auto") => auto.substeps,
-            Some(s) => {
-                let n: usize = s
-                    .parse()
-                    .with_context(|| format!("--substeps {s}: expected a positive integer or `auto`"))?;
-                if n == 0 {
-                    bail!("--substeps 0: at least one step per dump is needed");
-                }
-                Substeps::Fixed(n)
-            }
-            None if self.scheme == SchemeArg::Conservative => auto.substeps,
-            None => Substeps::Fixed(1),
+    pub fn numerics(&self) -> Result<Numerics> {
+        let base = match (self.scheme, self.edges) {
+            (SchemeArg::Conservative, _) => Numerics::conservative(),
+            (SchemeArg::Reference, e) => Numerics {
+                scheme: Scheme::Reference(if e == EdgesArg::Guard { Edges::Guard } else { Edges::OneSided }),
+                stability: StabilityPolicy::Warn,
+                ..Numerics::evaluation()
+            },
         };
-        let stability = if self.scheme == SchemeArg::Conservative {
-            StabilityPolicy::Error
-        } else {
-            StabilityPolicy::Warn
-        };
-        Ok(RolloutConfig { substeps, clamp_f: !self.no_clamp_f, stability })
-    }
-
-    /// The same settings as a config section (for trained runs).
-    pub fn config(&self) -> crate::config::NumericsConfig {
-        crate::config::NumericsConfig {
-            scheme: match self.scheme {
-                SchemeArg::Reference => crate::config::SchemeName::Reference,
-                SchemeArg::Conservative => crate::config::SchemeName::Conservative,
-            },
-            edges: match self.edges {
-                EdgesArg::Guard => Edges::Guard,
-                EdgesArg::OneSided => Edges::OneSided,
-            },
-            substeps: match self.substeps.as_deref() {
-                Some("auto") => 0,
-                Some(s) => s.parse().unwrap_or(1),
-                None if self.scheme == SchemeArg::Conservative => 0,
-                None => 1,
-            },
-            clamp_f: !self.no_clamp_f,
-            clamp_d: self.clamp_d,
+        let base = Numerics { clamp_f: !self.no_clamp_f, clamp_d: self.clamp_d, ..base };
+        match self.substeps.as_deref() {
+            Some(s) => with_substeps(base, s),
+            None => Ok(base),
         }
-    }
-
-    /// The Fokker-Planck operator on `grid`.
-    pub fn operator(&self, grid: VelocityGrid) -> Result<FokkerPlanck> {
-        Ok(FokkerPlanck::new(grid, self.scheme())?.with_diffusion_clamp(self.clamp_d))
     }
 }

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use std::fmt::Write as _;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
-use collop_fp::metrics::{RolloutErrors, rollout_errors};
-use collop_fp::{Operator, Simulator};
+use collop_experiment::conditioning::Extrapolation;
+use collop_experiment::{AnyModel, Dataset, EvalOptions, FieldsModel, FieldsSource, Score, evaluate};
+use collop_fp::RolloutErrors;
 use serde::Serialize;
 
 use crate::model::NumericsArgs;
@@ -27,6 +28,12 @@ pub struct RolloutArgs {
     pub amplitude: Option<f64>,
     #[command(flatten)]
     pub numerics: NumericsArgs,
+    /// Average the errors over the first N dump steps (default: all).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Evaluate a network with conditioners outside its training range.
+    #[arg(long)]
+    pub extrapolate: bool,
     /// One JSON object on stdout: time-averaged metrics and `per_step` arrays.
     #[arg(long)]
     pub json: bool,
@@ -63,8 +70,10 @@ struct Report {
     model: String,
     operator: String,
     steps: usize,
+    /// The dump steps the means cover.
+    window: String,
     substeps: Vec<usize>,
-    /// Time-averaged `mae`, `mse`, `l1`, `l2`, `l1_norm`, `l2_norm`.
+    /// Means over `window` of `mae`, `mse`, `l1`, `l2`, `l1_norm`, `l2_norm`.
     #[serde(flatten)]
     mean: collop_fp::FrameErrors,
     per_step: PerStep,
@@ -80,23 +89,16 @@ pub fn run(a: &RolloutArgs) -> Result<()> {
 }
 
 fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
-    let data = collop_io::read_dataset(&a.data).with_context(|| format!("reading {}", a.data.display()))?;
-    let s = &data.series;
-    if s.len() < 2 {
-        bail!("{}: a rollout needs at least two frames, the dataset has {}", data.path.display(), s.len());
-    }
-    let fp_holder;
-    let run_holder;
-    let (op, theta, model): (&dyn Operator, Vec<f64>, String) = match (a.model.as_str(), a.amplitude) {
-        ("frozen", None) => {
-            fp_holder = a.numerics.operator(s.grid)?;
-            (&fp_holder, vec![0.0; fp_holder.nparams()], "frozen".to_string())
-        }
-        ("frozen", Some(_)) => bail!("--amplitude applies to --model theory only"),
+    let ds = Dataset::load(&a.data)?;
+    let numerics = a.numerics.numerics()?;
+    let (model, name) = match (a.model.as_str(), a.amplitude) {
         ("theory", Some(c)) if c.is_finite() => {
-            fp_holder = a.numerics.operator(s.grid)?;
-            let fields = collop_theory::static_shielding_fields(&s.grid, c)?;
-            (&fp_holder, fields.to_grid_units(), format!("theory (static shielding, C = {c})"))
+            let fields = collop_theory::static_shielding_fields(&ds.series.grid, c)?;
+            let source = FieldsSource::Given { description: format!("static shielding, C = {c}") };
+            (
+                AnyModel::Fields(FieldsModel::new(vec![fields], source)?),
+                format!("theory (static shielding, C = {c})"),
+            )
         }
         ("theory", Some(c)) => bail!("--amplitude {c}: must be a finite number"),
         ("theory", None) => {
@@ -104,53 +106,43 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
                 "--model theory needs --amplitude C (in v_th^3 omega_p; about 0.034 for the reference data)"
             )
         }
-        (run, amplitude) => {
-            if amplitude.is_some() {
-                bail!("--amplitude applies to --model theory only");
-            }
-            let dir = std::path::Path::new(run);
-            if !dir.is_dir() {
-                bail!(
-                    "--model {run}: not `frozen`, `theory`, a run directory written by `collop train`, or \
-                     a fields directory written by `collop theory` or `collop tracks`"
-                );
-            }
-            if crate::fields_run::is_fields_run(dir) {
-                let (fields, meta) = crate::fields_run::load_fields_run(dir)?;
-                let theta = crate::fields_run::fields_theta(&fields, &s.grid, dir)?;
-                fp_holder = collop_fp::FokkerPlanck::with_slots(s.grid, a.numerics.scheme(), fields.len())?
-                    .with_diffusion_clamp(a.numerics.clamp_d);
-                let source = meta.get("source").and_then(|v| v.as_str()).unwrap_or("fields").to_string();
-                (&fp_holder, theta, format!("fields {run} ({source})"))
-            } else {
-                let trained = crate::train::load_run(dir)?;
-                let ds = crate::conditioning::Loaded {
-                    name: data.path.display().to_string(),
-                    folder: a.data.clone(),
-                    series: s.clone(),
-                    meta: data.meta.clone(),
-                };
-                let (model, theta) = crate::train::run_operator(&trained, &ds, &a.numerics.config())?;
-                run_holder = model;
-                (run_holder.operator(), theta, format!("trained run {run}"))
-            }
+        (_, Some(_)) => bail!("--amplitude applies to --model theory only"),
+        (spec, None) => {
+            let m = AnyModel::open(spec)?;
+            let name = match &m {
+                AnyModel::Frozen => "frozen".to_string(),
+                AnyModel::Fields(f) => format!("fields {spec} ({})", f.meta.source.name()),
+                AnyModel::Trained(_) => format!("trained run {spec}"),
+            };
+            (m, name)
         }
     };
-    let sim = Simulator::new(op, a.numerics.rollout_config()?);
-    let (errors, out) = rollout_errors(&sim, &theta, s)?;
-    for w in &out.warnings {
+    let policy = if a.extrapolate { Extrapolation::Allow } else { Extrapolation::Refuse };
+    let (params, notes) = model.params_for(&ds, policy)?;
+    let e = evaluate(&params, &ds, &numerics, EvalOptions { steps: a.steps, keep_frames: false })?;
+    let mut warnings = notes;
+    warnings.extend(e.warnings.iter().cloned());
+    for w in &warnings {
         eprintln!("warning: {w}");
     }
+    let (errors, window) = match &e.score {
+        Score::Scored { errors, window } => (errors, window),
+        Score::Diverged { step, of } => bail!(
+            "the rollout of {name} diverged at dump step {step} of {of}: the time step is unstable for this \
+             operator; use more sub-steps (--substeps N) or --substeps auto"
+        ),
+    };
     let m = errors.mean;
     let report = Report {
-        dataset: data.path.display().to_string(),
-        model,
-        operator: op.describe(),
+        dataset: ds.name.clone(),
+        model: name,
+        operator: e.operator.clone(),
         steps: errors.per_step.len(),
-        substeps: out.substeps.clone(),
+        window: window.to_string(),
+        substeps: e.substeps.clone(),
         mean: m,
-        per_step: PerStep::of(&errors),
-        warnings: out.warnings.clone(),
+        per_step: PerStep::of(errors),
+        warnings,
     };
     if a.json {
         writeln!(text, "{}", serde_json::to_string(&report)?)?;
@@ -159,7 +151,7 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
         writeln!(text, "model     {}", report.model)?;
         writeln!(text, "operator  {}", report.operator)?;
         writeln!(text, "steps     {} (sub-steps per dump: {})", report.steps, summarise(&report.substeps))?;
-        writeln!(text, "time-averaged errors over the rollout from the first frame:")?;
+        writeln!(text, "errors averaged over {} of the rollout from the first frame:", report.window)?;
         writeln!(
             text,
             "  mae {:.4e}   mse {:.4e}   l1 {:.4e}   l2 {:.4e}   l1_norm {:.4e}   l2_norm {:.4e}",

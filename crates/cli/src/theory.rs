@@ -2,14 +2,11 @@
 //! parameters (static or dynamic shielding), written as a fixed-fields model.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
-use collop_core::VelocityGrid;
-use collop_theory::{PlasmaParams, Shielding, ShieldingTable, StaticShielding, static_shielding_profiles};
-
-use crate::fields_run;
+use collop_experiment::theory::{PicInput, TheoryKind, theory_model};
 
 /// Which shielding the coefficients use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,169 +52,33 @@ pub struct TheoryArgs {
     pub vth_c: Option<f64>,
 }
 
-/// PIC parameters as found, each optional until resolved.
-#[derive(Debug, Default)]
-struct Found {
-    ppc: Option<f64>,
-    nd: Option<f64>,
-    dx: Option<f64>,
-    dy: Option<f64>,
-    order: Option<usize>,
-    vth_c: Option<f64>,
-    grid: Option<VelocityGrid>,
-    from: String,
-}
-
-fn is_deck(path: &Path) -> bool {
-    path.is_file() && path.extension().is_some_and(|e| e == "toml")
-}
-
-fn from_deck(path: &Path) -> Result<Found> {
-    let deck =
-        collop_pic::Deck::from_file(path).with_context(|| format!("reading deck {}", path.display()))?;
-    let d = deck.validate().with_context(|| format!("deck {}", path.display()))?;
-    let reference = deck.species.iter().find(|s| s.mobile).context("the deck has no mobile species")?;
-    let ps = &deck.phase_space;
-    Ok(Found {
-        ppc: Some(reference.ppc as f64),
-        nd: Some(d.particles_per_debye_area),
-        dx: Some(d.dx_over_debye),
-        dy: Some(d.dy_over_debye),
-        order: Some(deck.solver.shape_order),
-        vth_c: Some(d.u_th),
-        grid: Some(VelocityGrid::square(ps.bins, ps.v_max)?),
-        from: format!("deck {}", path.display()),
-    })
-}
-
-fn from_dataset(path: &Path) -> Result<Found> {
-    let meta = collop_io::read_meta(path).with_context(|| format!("reading dataset {}", path.display()))?;
-    let f = |k: &str| meta.extra.get(k).and_then(|v| v.as_f64());
-    let (ppc, nd, dx) = (f("ppc"), f("particles_per_debye_area"), f("dx_over_debye"));
-    // Our PIC records dx only; dy follows from N_D = ppc / (dx dy).
-    let dy = f("dy_over_debye").or(match (ppc, nd, dx) {
-        (Some(p), Some(n), Some(x)) if n > 0.0 && x > 0.0 => Some(p / (n * x)),
-        _ => dx,
-    });
-    Ok(Found {
-        ppc,
-        nd,
-        dx,
-        dy,
-        order: meta.extra.get("shape_order").and_then(|v| v.as_i64()).map(|o| o.max(0) as usize),
-        vth_c: f("vth_c"),
-        grid: Some(meta.grid),
-        from: format!("dataset {}", path.display()),
-    })
-}
-
-/// Resolve the parameters: input, then flags on top.
-fn resolve(a: &TheoryArgs) -> Result<(PlasmaParams, VelocityGrid, String)> {
-    let mut f = if is_deck(&a.input) { from_deck(&a.input)? } else { from_dataset(&a.input)? };
-    if a.ppc.is_some() {
-        f.ppc = a.ppc;
-        f.nd = None; // derived again from ppc unless given
-    }
-    if let Some(x) = a.dx_over_debye {
-        f.dx = Some(x);
-        f.dy = Some(x);
-        if a.ppc.is_none() && a.particles_per_debye_area.is_none() {
-            f.nd = None;
-        }
-    }
-    f.dy = a.dy_over_debye.or(f.dy);
-    f.nd = a.particles_per_debye_area.or(f.nd);
-    f.order = a.shape_order.or(f.order);
-    f.vth_c = a.vth_c.or(f.vth_c);
-    if let Some(g) = &a.grid_from {
-        f.grid = Some(collop_io::read_meta(g).with_context(|| format!("--grid-from {}", g.display()))?.grid);
-    }
-    let missing = |what: &str, flag: &str| {
-        anyhow::anyhow!(
-            "{}: no {what} in the input; pass {flag} (the published reference data: --ppc 4 \
-             --dx-over-debye 1 --shape-order 1 --vth-c 0.01)",
-            f.from
-        )
-    };
-    let dx = f.dx.ok_or_else(|| missing("cell size", "--dx-over-debye"))?;
-    let dy = f.dy.unwrap_or(dx);
-    let order = f.order.ok_or_else(|| missing("shape order", "--shape-order"))?;
-    let vth_c = f.vth_c.ok_or_else(|| missing("thermal speed", "--vth-c"))?;
-    let params = match (f.nd, f.ppc) {
-        (Some(nd), _) => PlasmaParams::new(nd, dx, dy, order, vth_c)?,
-        (None, Some(ppc)) => PlasmaParams::from_ppc(ppc, dx, dy, order, vth_c)?,
-        (None, None) => return Err(missing("particle count", "--ppc or --particles-per-debye-area")),
-    };
-    let grid = f.grid.context("no velocity grid: pass --grid-from DATASET")?;
-    Ok((params, grid, f.from))
-}
-
 /// Run `collop theory`.
 pub fn run(a: &TheoryArgs) -> Result<()> {
-    let (params, grid, from) = resolve(a)?;
-    let start = std::time::Instant::now();
-    let stat = StaticShielding::new(&params)?;
-    let v_max = crate::theory::max_speed(&grid).max(3.0);
-    let dynamic = ShieldingTable::new(&params, Shielding::Dynamic, v_max)?;
-    let (fields, source) = match a.kind {
-        KindArg::Static => (collop_theory::static_shielding_fields(&grid, stat.amplitude)?, "theory-static"),
-        KindArg::Dynamic => (dynamic.radial_fields(&grid)?, "theory-dynamic"),
+    let input = PicInput {
+        input: a.input.clone(),
+        grid_from: a.grid_from.clone(),
+        ppc: a.ppc,
+        particles_per_debye_area: a.particles_per_debye_area,
+        dx_over_debye: a.dx_over_debye,
+        dy_over_debye: a.dy_over_debye,
+        shape_order: a.shape_order,
+        vth_c: a.vth_c,
     };
-    let elapsed = start.elapsed().as_secs_f64();
-    let meta = serde_json::json!({
-        "source": source,
-        "parameters": {
-            "particles_per_debye_area": params.particles_per_debye_area,
-            "dx_over_debye": params.dx_over_debye,
-            "dy_over_debye": params.dy_over_debye,
-            "shape_order": params.shape_order,
-            "vth_c": params.vth_c,
-            "from": from,
-        },
-        "amplitude": stat.amplitude,
-        "amplitude_grid_operators": stat.amplitude_grid_operators,
-        "outside_brillouin_zone": stat.outside_brillouin_zone,
-        "units": "A in v_th omega_p, D in v_th^2 omega_p, v in v_th",
-        "version": env!("CARGO_PKG_VERSION"),
-    });
-    fields_run::save_fields_run(&a.out, &[fields], meta)?;
-    let mut text = String::new();
+    let (params, grid, from) = input.resolve()?;
+    let start = std::time::Instant::now();
+    let kind = match a.kind {
+        KindArg::Static => TheoryKind::Static,
+        KindArg::Dynamic => TheoryKind::Dynamic,
+    };
+    let (model, mut text) = theory_model(&params, &grid, kind, &from)?;
+    model.save(&a.out)?;
     writeln!(
         text,
-        "parameters  N_D = n lambda_D^2 = {:.4}, dx/lambda_D = {}, dy/lambda_D = {}, shape order {}, v_th/c = {} ({from})",
-        params.particles_per_debye_area,
-        params.dx_over_debye,
-        params.dy_over_debye,
-        params.shape_order,
-        params.vth_c
+        "wrote {} ({}, {} grid, {:.2} s)",
+        a.out.display(),
+        kind.name(),
+        grid,
+        start.elapsed().as_secs_f64()
     )?;
-    writeln!(
-        text,
-        "amplitude   C = {:.5} v_th^3 omega_p (point particles {:.5}; with the grid's difference operators {:.5})",
-        stat.amplitude, stat.point_particle_amplitude, stat.amplitude_grid_operators
-    )?;
-    writeln!(
-        text,
-        "{:>5} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
-        "|v|", "A_par st", "A_par dyn", "D_par st", "D_par dyn", "D_perp st", "D_perp dyn"
-    )?;
-    for v in [0.0, 1.0, 2.0, 3.0] {
-        let s = static_shielding_profiles(stat.amplitude, v);
-        let s_a = s.a_par + 0.0; // no "-0" at v = 0
-        let d = dynamic.profiles(v)?;
-        writeln!(
-            text,
-            "{v:>5.1} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e}",
-            s_a, d.a_par, s.d_par, d.d_par, s.d_perp, d.d_perp
-        )?;
-    }
-    writeln!(text, "wrote {} ({source}, {} grid, {elapsed:.2} s)", a.out.display(), grid)?;
     crate::output::print(&text)
-}
-
-/// The largest cell-centre speed bound of `grid` (its corner).
-pub fn max_speed(grid: &VelocityGrid) -> f64 {
-    let ax = grid.x_range[0].abs().max(grid.x_range[1].abs());
-    let ay = grid.y_range[0].abs().max(grid.y_range[1].abs());
-    ax.hypot(ay)
 }

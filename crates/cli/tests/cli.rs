@@ -107,7 +107,7 @@ fn bad_arguments_get_clear_errors() {
     let cases: [(&[&str], &str); 5] = [
         (&["rollout", "--data", d, "--model", "theory"], "--amplitude"),
         (&["rollout", "--data", d, "--model", "frozen", "--substeps", "x"], "--substeps"),
-        (&["rollout", "--data", d, "--model", "frozen", "--substeps", "0"], "at least one"),
+        (&["rollout", "--data", d, "--model", "frozen", "--substeps", "0"], "at least 1"),
         (&["rollout", "--data", "/no/such/folder", "--model", "frozen"], "not an existing folder"),
         (
             &[
@@ -339,7 +339,7 @@ fn theory_writes_a_fields_model_that_rollout_reads() {
         assert!(out.contains("C = 0.02234"), "{out}");
         assert!(out.lines().any(|l| l.trim_start().starts_with("3.0 ")), "{out}");
         let arrays = collop_io::read_npz(run.join("fields.npz")).unwrap();
-        for name in ["a_x", "a_y", "d_xx", "d_yy", "d_xy"] {
+        for name in collop_core::FIELD_NAMES {
             let a = &arrays.iter().find(|(n, _)| n == name).unwrap().1;
             assert_eq!(a.shape(), &[1, 12, 12], "{name}");
         }
@@ -466,16 +466,29 @@ fn parperp_mlp_with_time_trains_and_rolls_out() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!((v["mae"].as_f64().unwrap() - learned).abs() <= 1e-12 * learned, "{} vs {learned}", v["mae"]);
     assert!(v["operator"].as_str().unwrap().contains("4 time slot"), "{out}");
-    // Beyond the training window: one slot per dump step of the longer dataset.
+    // Beyond the training window the time input extrapolates: refused, or
+    // with --extrapolate one slot per dump step of the longer dataset, reported.
     let longer = dir.path().join("longer");
-    let (ok, out, err) =
+    let (ok, _, err) =
         collop(&["rollout", "--data", longer.to_str().unwrap(), "--model", run.to_str().unwrap(), "--json"]);
+    assert!(!ok && err.contains("window of 4") && err.contains("--extrapolate"), "{err}");
+    let (ok, out, err) = collop(&[
+        "rollout",
+        "--data",
+        longer.to_str().unwrap(),
+        "--model",
+        run.to_str().unwrap(),
+        "--json",
+        "--extrapolate",
+    ]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["steps"], 7);
     assert!(v["operator"].as_str().unwrap().contains("7 time slot"), "{out}");
-    let (ok, _, err) = collop(&["test", run.to_str().unwrap(), "--data", longer.to_str().unwrap()]);
-    assert!(ok, "{err}");
+    assert!(v["warnings"][0].as_str().unwrap().contains("window of 4"), "{out}");
+    let (ok, out, err) =
+        collop(&["test", run.to_str().unwrap(), "--data", longer.to_str().unwrap(), "--extrapolate"]);
+    assert!(ok && out.contains("note: time: 7 dump steps"), "{out}{err}");
 }
 
 /// PIC-parameter conditioners: values from args.yaml or the config's
@@ -511,14 +524,26 @@ fn pic_parameter_conditioners_come_from_args_yaml_or_the_config() {
         serde_json::from_str(&std::fs::read_to_string(run.join("conditioning.json")).unwrap()).unwrap();
     assert_eq!(record["features"][0], serde_json::json!({ "name": "ppc", "min": 4.0, "max": 16.0 }));
     assert_eq!(record["features"][1], serde_json::json!({ "name": "vth_c", "min": 0.01, "max": 0.03 }));
-    // A dataset outside the training range, with its own args.yaml values.
+    // A dataset outside the training range, with its own args.yaml values:
+    // refused, unless extrapolation is asked for, and then reported.
     let c = dir.path().join("c");
-    let (ok, out, err) = collop(&["test", run.to_str().unwrap(), "--data", c.to_str().unwrap(), "--json"]);
+    let (ok, _, err) = collop(&["test", run.to_str().unwrap(), "--data", c.to_str().unwrap(), "--json"]);
+    assert!(!ok && err.contains("outside the training range") && err.contains("--extrapolate"), "{err}");
+    let (ok, out, err) =
+        collop(&["test", run.to_str().unwrap(), "--data", c.to_str().unwrap(), "--json", "--extrapolate"]);
     assert!(ok, "{err}");
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(rows[0]["mae"].as_f64().unwrap().is_finite());
-    let (ok, _, err) =
-        collop(&["rollout", "--data", c.to_str().unwrap(), "--model", run.to_str().unwrap(), "--json"]);
+    assert!(rows[0]["warnings"][0].as_str().unwrap().contains("ppc = 64"), "{out}");
+    let (ok, _, err) = collop(&[
+        "rollout",
+        "--data",
+        c.to_str().unwrap(),
+        "--model",
+        run.to_str().unwrap(),
+        "--json",
+        "--extrapolate",
+    ]);
     assert!(ok, "{err}");
     // A training folder gets its config values also when named on the command line.
     let b = dir.path().join("b");
@@ -640,7 +665,7 @@ fn tracks_write_a_fields_model_that_rollout_reads() {
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("memory") && out.contains("histograms"), "{out}");
-    for name in ["a_x", "a_y", "d_xx", "d_yy", "d_xy"] {
+    for name in collop_core::FIELD_NAMES {
         assert_eq!(npz_shape(&run.join("fields.npz"), name), [1, 12, 12], "{name}");
         assert_eq!(npz_shape(&run.join("stderr.npz"), name), [1, 12, 12], "{name}");
     }
@@ -662,7 +687,7 @@ fn tracks_write_a_fields_model_that_rollout_reads() {
     // Drag and diffusion of the OU process in the populated middle bins.
     let arrays = collop_io::read_npz(run.join("fields.npz")).unwrap();
     let get = |n: &str| arrays.iter().find(|(m, _)| m == n).unwrap().1.clone();
-    let (a_x, d_xx) = (get("a_x"), get("d_xx"));
+    let (a_x, d_xx) = (get("A_x"), get("D_xx"));
     assert!(a_x[[0, 3, 6]] > 0.0 && a_x[[0, 8, 6]] < 0.0, "drag towards v = 0");
     assert!((d_xx[[0, 6, 6]] - 0.1).abs() < 0.03, "D_xx = 2 nu = 0.1: {}", d_xx[[0, 6, 6]]);
     let (ok, out, err) = collop(&["rollout", "--data", d, "--model", run.to_str().unwrap(), "--json"]);
@@ -712,8 +737,8 @@ fn tracks_write_a_fields_model_that_rollout_reads() {
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("window   2"), "{out}");
-    assert_eq!(npz_shape(&windowed.join("fields.npz"), "a_x"), [4, 12, 12]);
-    assert_eq!(npz_shape(&windowed.join("stderr.npz"), "d_xy"), [3, 12, 12]);
+    assert_eq!(npz_shape(&windowed.join("fields.npz"), "A_x"), [4, 12, 12]);
+    assert_eq!(npz_shape(&windowed.join("stderr.npz"), "D_xy"), [3, 12, 12]);
     assert_eq!(npz_shape(&windowed.join("count.npz"), "count"), [3, 12, 12]);
     let meta = read_json(&windowed.join("run.json"));
     assert_eq!(meta["slot_window"], serde_json::json!([0, 1, 1, 1]));

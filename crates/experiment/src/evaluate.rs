@@ -146,18 +146,12 @@ pub struct Evaluation {
 }
 
 /// Options of [`evaluate`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct EvalOptions {
     /// Roll out and average over the first `n` dump steps (all when `None`).
     pub steps: Option<usize>,
     /// Keep the predicted frames.
     pub keep_frames: bool,
-}
-
-impl Default for EvalOptions {
-    fn default() -> Self {
-        Self { steps: None, keep_frames: false }
-    }
 }
 
 /// Roll `params` out from the first frame of `ds` under `numerics` and

@@ -11,6 +11,7 @@ pub mod spec;
 
 pub use error::{ExperimentError, Result};
 pub use spec::{Conditioner, LinearOptions, ModelSpec, OperatorShape, TimeDependence};
+pub mod compare;
 pub mod config;
 pub mod legacy;
 

@@ -306,8 +306,7 @@ pub fn train(
     observers: &mut [&mut dyn Observer],
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
-    let exists = dir.join(CHECKPOINT).exists() || dir.join(MODEL).exists();
-    if exists && !opts.resume {
+    if holds_run(dir) && !opts.resume {
         return Err(ExperimentError::artefact(
             dir,
             "already holds a run; resume it, or train into another directory",
@@ -407,6 +406,11 @@ pub fn train(
         best: (best_score, !split.is_empty()),
         model: model.describe(),
     })
+}
+
+/// Whether `dir` already holds a (possibly unfinished) run.
+pub fn holds_run(dir: &Path) -> bool {
+    dir.join(CHECKPOINT).exists() || dir.join(MODEL).exists()
 }
 
 /// The first section in which two configs differ, for a resume refused.
