@@ -5,3 +5,5 @@
 //! runs, fixed-fields models, comparisons), the evaluation of any model
 //! under one numerics type, and the comparison of learned, track, theory
 //! and frozen models returned as data, with its report.
+
+pub mod report;
