@@ -169,12 +169,11 @@ impl<'a> DrawingBackend for Canvas<'a> {
 }
 
 /// Draw a `size = (width, height)` picture with `draw` on a white RGB
-/// bitmap in memory, encode it as PNG and write it to `path` atomically.
+/// bitmap in memory and encode it as PNG; the bytes of the PNG file.
 pub(crate) fn render(
-    path: &Path,
     size: (u32, u32),
     draw: impl FnOnce(&Area<'_>) -> Result<(), PlotError>,
-) -> Result<(), PlotError> {
+) -> Result<Vec<u8>, PlotError> {
     let faces = font::faces()?;
     let mut rgb = vec![255u8; size.0 as usize * size.1 as usize * 3];
     {
@@ -183,8 +182,7 @@ pub(crate) fn render(
         draw(&root)?;
         root.present()?;
     }
-    let bytes = encode_png(&rgb, size)?;
-    write_atomically(path, &bytes)
+    encode_png(&rgb, size)
 }
 
 fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Result<Vec<u8>, PlotError> {
@@ -200,7 +198,7 @@ fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Result<Vec<u8>, PlotEr
 
 /// Write `bytes` to a hidden temporary file in the folder of `path`, then
 /// rename it onto `path`, so that a reader never sees a half-written picture.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
     // Distinct temporary names for concurrent writers in one process, too.
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let io_error = |source| PlotError::Io { path: path.to_path_buf(), source };

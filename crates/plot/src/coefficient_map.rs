@@ -32,11 +32,19 @@ pub(crate) const SIZE: (u32, u32) = (2 * MARGIN + 3 * SLOT.0 + BAR_SLOT, TITLE_B
 /// Errors: fields whose shapes disagree with their grid or that hold a
 /// non-finite value; failures to draw or write.
 pub fn coefficient_maps(path: impl AsRef<Path>, fields: &FpFields, title: &str) -> Result<(), PlotError> {
+    canvas::write_atomically(path.as_ref(), &coefficient_maps_png(fields, title)?)
+}
+
+/// [`coefficient_maps`] in memory: the bytes of the PNG file, for pictures
+/// embedded in a report.
+///
+/// Errors: those of [`coefficient_maps`] but writing.
+pub fn coefficient_maps_png(fields: &FpFields, title: &str) -> Result<Vec<u8>, PlotError> {
     fields.validate()?;
     let grid = &fields.grid;
     let a = ColourScale::symmetric(fields.a_x.iter().chain(&fields.a_y));
     let d = ColourScale::symmetric(fields.d_xx.iter().chain(&fields.d_yy).chain(&fields.d_xy));
-    canvas::render(path.as_ref(), SIZE, |root| {
+    canvas::render(SIZE, |root| {
         root.fill(&WHITE)?;
         let body = canvas::below_title(root, title)?;
         let at = PanelBox::fit(SLOT, grid);

@@ -31,12 +31,24 @@ pub fn loss_curves<S: AsRef<str>>(
     stage_starts: &[f64],
     title: &str,
 ) -> Result<(), PlotError> {
+    canvas::write_atomically(path.as_ref(), &loss_curves_png(series, stage_starts, title)?)
+}
+
+/// [`loss_curves`] in memory: the bytes of the PNG file, for pictures
+/// embedded in a report.
+///
+/// Errors: those of [`loss_curves`] but writing.
+pub fn loss_curves_png<S: AsRef<str>>(
+    series: &[(S, Vec<(f64, f64)>)],
+    stage_starts: &[f64],
+    title: &str,
+) -> Result<Vec<u8>, PlotError> {
     if let Some(x) = stage_starts.iter().find(|x| !x.is_finite()) {
         return Err(PlotError::NonFinite(format!("stage boundary at epoch {x}")));
     }
     let lines: Vec<(f64, String)> =
         stage_starts.iter().enumerate().map(|(k, &x)| (x, format!("stage {}", k + 2))).collect();
-    draw_history(path.as_ref(), series, "epoch", "loss", true, &lines, title)
+    draw_history(series, "epoch", "loss", true, &lines, title)
 }
 
 /// Draw a rollout error (e.g. the mean absolute error against PIC) against
@@ -53,7 +65,20 @@ pub fn error_vs_time<S: AsRef<str>>(
     log_y: bool,
     title: &str,
 ) -> Result<(), PlotError> {
-    draw_history(path.as_ref(), series, "t (ω_p⁻¹)", y_label, log_y, &[], title)
+    canvas::write_atomically(path.as_ref(), &error_vs_time_png(series, y_label, log_y, title)?)
+}
+
+/// [`error_vs_time`] in memory: the bytes of the PNG file, for pictures
+/// embedded in a report.
+///
+/// Errors: those of [`error_vs_time`] but writing.
+pub fn error_vs_time_png<S: AsRef<str>>(
+    series: &[(S, Vec<(f64, f64)>)],
+    y_label: &str,
+    log_y: bool,
+    title: &str,
+) -> Result<Vec<u8>, PlotError> {
+    draw_history(series, "t (ω_p⁻¹)", y_label, log_y, &[], title)
 }
 
 /// Pixel size of a history picture with this legend.
@@ -83,14 +108,13 @@ fn check<S: AsRef<str>>(series: &[(S, Vec<(f64, f64)>)], log_y: bool) -> Result<
 }
 
 fn draw_history<S: AsRef<str>>(
-    path: &Path,
     series: &[(S, Vec<(f64, f64)>)],
     x_desc: &str,
     y_desc: &str,
     log_y: bool,
     vertical_lines: &[(f64, String)],
     title: &str,
-) -> Result<(), PlotError> {
+) -> Result<Vec<u8>, PlotError> {
     check(series, log_y)?;
     let style = |n: usize| if n > MARKER_LIMIT { CurveStyle::Line } else { CurveStyle::LineMarkers };
     let columns: Vec<(Vec<f64>, Vec<f64>)> = series
@@ -109,7 +133,7 @@ fn draw_history<S: AsRef<str>>(
         })
         .collect();
     let legend = LegendLayout::new(&entries, PANEL.0)?;
-    canvas::render(path, size(&legend), |root| {
+    canvas::render(size(&legend), |root| {
         root.fill(&WHITE)?;
         let body = canvas::below_title(root, title)?;
         let curves: Vec<Curve<'_>> = columns

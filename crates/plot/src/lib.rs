@@ -3,7 +3,9 @@
 //! Pure drawing from plain data. Every function writes one PNG, atomically
 //! (drawn in memory, written to a temporary file in the same folder, then
 //! renamed), checks its input first and returns a [`PlotError`] rather than
-//! panicking on bad data. Units follow `collop-core`: velocities in the
+//! panicking on bad data. Each has a twin ending in `_png` that draws the
+//! same picture and returns the bytes of the PNG file instead (e.g. for a
+//! report that embeds its figures). Units follow `collop-core`: velocities in the
 //! background thermal velocity `v_th`, time in `1/omega_p`, Fokker-Planck
 //! coefficients in the Kramers-Moyal convention
 //!
@@ -54,9 +56,13 @@ mod radial;
 mod snapshot;
 mod style;
 
-pub use coefficient_map::coefficient_maps;
+pub use coefficient_map::{coefficient_maps, coefficient_maps_png};
 pub use error::PlotError;
-pub use history::{error_vs_time, loss_curves};
-pub use radial::{Profile, RadialCurve, radial_binned, radial_binned_where, radial_profiles};
-pub use snapshot::{SnapshotRow, phase_space_rows, phase_space_snapshots};
+pub use history::{error_vs_time, error_vs_time_png, loss_curves, loss_curves_png};
+pub use radial::{
+    Profile, RadialCurve, radial_binned, radial_binned_where, radial_profiles, radial_profiles_png,
+};
+pub use snapshot::{
+    SnapshotRow, phase_space_rows, phase_space_rows_png, phase_space_snapshots, phase_space_snapshots_png,
+};
 pub use style::CurveStyle;

@@ -160,6 +160,14 @@ fn legend_entries(curves: &[RadialCurve]) -> Vec<LegendEntry<'_>> {
 /// non-finite values (drop empty bins before drawing); failures to draw or
 /// write.
 pub fn radial_profiles(path: impl AsRef<Path>, curves: &[RadialCurve], title: &str) -> Result<(), PlotError> {
+    canvas::write_atomically(path.as_ref(), &radial_profiles_png(curves, title)?)
+}
+
+/// [`radial_profiles`] in memory: the bytes of the PNG file, for pictures
+/// embedded in a report.
+///
+/// Errors: those of [`radial_profiles`] but writing.
+pub fn radial_profiles_png(curves: &[RadialCurve], title: &str) -> Result<Vec<u8>, PlotError> {
     if curves.is_empty() {
         return Err(PlotError::InvalidInput("no radial curves to draw".into()));
     }
@@ -168,7 +176,7 @@ pub fn radial_profiles(path: impl AsRef<Path>, curves: &[RadialCurve], title: &s
     }
     let entries = legend_entries(curves);
     let legend = LegendLayout::new(&entries, WIDTH)?;
-    canvas::render(path.as_ref(), size(&legend), |root| {
+    canvas::render(size(&legend), |root| {
         root.fill(&WHITE)?;
         let body = canvas::below_title(root, title)?;
         let panels = [

@@ -56,7 +56,20 @@ pub fn phase_space_snapshots(
     predicted: ArrayView2<'_, f64>,
     title: &str,
 ) -> Result<(), PlotError> {
-    draw_rows(path.as_ref(), grid, &[(None, pic, predicted)], title)
+    canvas::write_atomically(path.as_ref(), &phase_space_snapshots_png(grid, pic, predicted, title)?)
+}
+
+/// [`phase_space_snapshots`] in memory: the bytes of the PNG file, for
+/// pictures embedded in a report.
+///
+/// Errors: those of [`phase_space_snapshots`] but writing.
+pub fn phase_space_snapshots_png(
+    grid: &VelocityGrid,
+    pic: ArrayView2<'_, f64>,
+    predicted: ArrayView2<'_, f64>,
+    title: &str,
+) -> Result<Vec<u8>, PlotError> {
+    draw_rows(grid, &[(None, pic, predicted)], title)
 }
 
 /// [`phase_space_snapshots`] for several dumps, one row per dump with its
@@ -71,6 +84,18 @@ pub fn phase_space_rows(
     rows: &[SnapshotRow<'_>],
     title: &str,
 ) -> Result<(), PlotError> {
+    canvas::write_atomically(path.as_ref(), &phase_space_rows_png(grid, rows, title)?)
+}
+
+/// [`phase_space_rows`] in memory: the bytes of the PNG file, for pictures
+/// embedded in a report.
+///
+/// Errors: those of [`phase_space_rows`] but writing.
+pub fn phase_space_rows_png(
+    grid: &VelocityGrid,
+    rows: &[SnapshotRow<'_>],
+    title: &str,
+) -> Result<Vec<u8>, PlotError> {
     if rows.is_empty() || rows.len() > MAX_ROWS {
         return Err(PlotError::InvalidInput(format!(
             "{} snapshot rows: draw between 1 and {MAX_ROWS} dumps in one picture",
@@ -81,18 +106,18 @@ pub fn phase_space_rows(
         return Err(PlotError::NonFinite(format!("snapshot time {}", r.time)));
     }
     let rows: Vec<_> = rows.iter().map(|r| (Some(r.time), r.pic, r.predicted)).collect();
-    draw_rows(path.as_ref(), grid, &rows, title)
+    draw_rows(grid, &rows, title)
 }
 
 type Row<'a> = (Option<f64>, ArrayView2<'a, f64>, ArrayView2<'a, f64>);
 
-fn draw_rows(path: &Path, grid: &VelocityGrid, rows: &[Row<'_>], title: &str) -> Result<(), PlotError> {
+fn draw_rows(grid: &VelocityGrid, rows: &[Row<'_>], title: &str) -> Result<Vec<u8>, PlotError> {
     for (k, (_, pic, predicted)) in rows.iter().enumerate() {
         for (name, a) in [("PIC", pic), ("predicted", predicted)] {
             check(grid, a, &format!("{name} histogram of row {k}"))?;
         }
     }
-    canvas::render(path, size(rows.len()), |root| {
+    canvas::render(size(rows.len()), |root| {
         root.fill(&WHITE)?;
         let body = canvas::below_title(root, title)?;
         for (k, (time, pic, predicted)) in rows.iter().enumerate() {

@@ -7,8 +7,9 @@ use std::path::Path;
 
 use collop_core::{FpFields, VelocityGrid};
 use collop_plot::{
-    CurveStyle, PlotError, Profile, RadialCurve, SnapshotRow, coefficient_maps, error_vs_time, loss_curves,
-    phase_space_rows, phase_space_snapshots, radial_binned, radial_profiles,
+    CurveStyle, PlotError, Profile, RadialCurve, SnapshotRow, coefficient_maps, coefficient_maps_png,
+    error_vs_time, error_vs_time_png, loss_curves, loss_curves_png, phase_space_rows, phase_space_rows_png,
+    phase_space_snapshots, phase_space_snapshots_png, radial_binned, radial_profiles, radial_profiles_png,
 };
 use collop_theory::{RadialCoefficients, fields_from_radial_fn};
 use ndarray::Array2;
@@ -357,4 +358,35 @@ fn radial_binned_refuses_bad_input() {
     let c = radial_binned(&one, 3).unwrap();
     assert_eq!(c.speed, vec![0.0]);
     assert_eq!(c.d_par.band, Some((c.d_par.value.clone(), c.d_par.value.clone())));
+}
+
+#[test]
+fn in_memory_pictures_are_the_files_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grid();
+    let (pic, predicted) = (blob(&g, -1.0, 0.6), blob(&g, -0.8, 0.7));
+    let rows = [SnapshotRow { time: 0.5, pic: pic.view(), predicted: predicted.view() }];
+    let series = [("a", decay(30, 1.0)), ("b", decay(30, 0.5))];
+    let curves = [curve("model", CurveStyle::Line, 9), curve("theory", CurveStyle::Dashed, 9)];
+    let fields = ou_like_fields(g);
+    let file = |name: &str| fs::read(dir.path().join(name)).unwrap();
+
+    coefficient_maps(dir.path().join("maps.png"), &fields, "maps").unwrap();
+    assert_eq!(coefficient_maps_png(&fields, "maps").unwrap(), file("maps.png"));
+    radial_profiles(dir.path().join("radial.png"), &curves, "radial").unwrap();
+    assert_eq!(radial_profiles_png(&curves, "radial").unwrap(), file("radial.png"));
+    phase_space_snapshots(dir.path().join("one.png"), &g, pic.view(), predicted.view(), "one").unwrap();
+    assert_eq!(phase_space_snapshots_png(&g, pic.view(), predicted.view(), "one").unwrap(), file("one.png"));
+    phase_space_rows(dir.path().join("rows.png"), &g, &rows, "rows").unwrap();
+    assert_eq!(phase_space_rows_png(&g, &rows, "rows").unwrap(), file("rows.png"));
+    loss_curves(dir.path().join("loss.png"), &series, &[10.0], "loss").unwrap();
+    assert_eq!(loss_curves_png(&series, &[10.0], "loss").unwrap(), file("loss.png"));
+    error_vs_time(dir.path().join("error.png"), &series, "MAE", true, "error").unwrap();
+    assert_eq!(error_vs_time_png(&series, "MAE", true, "error").unwrap(), file("error.png"));
+
+    // The in-memory twins check their input alike.
+    let e = radial_profiles_png(&[], "none").unwrap_err();
+    assert!(matches!(e, PlotError::InvalidInput(_)), "{e}");
+    let e = error_vs_time_png(&[("zero", vec![(0.0, 0.0)])], "MAE", true, "log").unwrap_err();
+    assert!(e.to_string().contains("log axis"), "{e}");
 }
