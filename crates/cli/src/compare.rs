@@ -114,11 +114,18 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     writeln!(text, "{:<22} {:<9} {:<28} {:<9} {:>11}", "model", "family", "sub-population", "role", "MAE")?;
     for r in &cmp.rows {
         let mae = r.result.as_ref().map(|e| format!("{:.4e}", e.mae)).unwrap_or_else(|_| "failed".into());
-        writeln!(text, "{:<22} {:<9} {:<28} {:<9} {mae:>11}", r.model, r.family, r.pop, r.role.name())?;
+        writeln!(
+            text,
+            "{:<22} {:<9} {:<28} {:<9} {mae:>11}",
+            r.model,
+            r.family.name(),
+            r.pop,
+            r.role.name()
+        )?;
     }
     writeln!(
         text,
-        "(MAE averaged over every dump step)\nwrote {} (table.csv, agreement.csv, amplitude.csv, radial_profiles.png, summary.md, summary.html)",
+        "(MAE averaged over every dump step)\nwrote {} (report.html, table.csv, agreement.csv, amplitude.csv, radial_profiles.png, comparison.json)",
         a.out.display()
     )?;
     crate::output::print(&text)?;

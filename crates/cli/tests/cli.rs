@@ -763,8 +763,8 @@ fn tracks_write_a_fields_model_that_rollout_reads() {
 }
 
 /// `collop compare` on a tiny PIC run of two sub-populations with tracks:
-/// every model on every sub-population in the table, trained and held-out
-/// listed apart, and every output file written.
+/// arguments checked before any work, the table rendered, a second run into
+/// the same folder refused with the fix, `--resume` reusing the models.
 #[test]
 fn compare_runs_every_model_on_every_subpopulation() {
     let dir = tempfile::tempdir().unwrap();
@@ -826,56 +826,18 @@ tracks = 300
     assert!(!ok && err.contains("transformer") && err.contains("par-perp"), "{err}");
     let (ok, stdout, err) = collop(&args);
     assert!(ok, "{err}\n{stdout}");
-    for f in [
-        "compare.json",
-        "table.csv",
-        "agreement.csv",
-        "amplitude.csv",
-        "radial_profiles.png",
-        "summary.md",
-        "summary.html",
-    ] {
-        assert!(out.join(f).is_file(), "missing {f}");
-    }
-    // The sub-steps reach the learned models' training and evaluation.
-    let plan = std::fs::read_to_string(out.join("compare.json")).unwrap();
-    assert!(plan.contains("\"substeps\": 2"), "{plan}");
-    let cfg = std::fs::read_to_string(out.join("configs").join("tensor.toml")).unwrap();
-    assert_eq!(cfg.matches("substeps = 2").count(), 2, "{cfg}");
-    // Every model with fields has an amplitude ratio row.
-    let amp = std::fs::read_to_string(out.join("amplitude.csv")).unwrap();
-    for m in ["theory-dynamic,", "tensor,", "par-perp,", "tracks-lag1,"] {
-        assert!(amp.lines().any(|l| l.starts_with(m)), "no {m} in\n{amp}");
-    }
-    let table = std::fs::read_to_string(out.join("table.csv")).unwrap();
-    let models =
-        ["tensor", "par-perp", "tracks-lag1", "tracks-lag2", "theory-static", "theory-dynamic", "frozen"];
-    for m in models {
+    // The table rendered on the terminal (the library's tests check the
+    // numbers, the files and the report).
+    for m in ["tensor", "par-perp", "tracks-lag1", "tracks-lag2", "theory-static", "theory-dynamic", "frozen"]
+    {
         for (pop, role) in [("blob", "train"), ("ring", "held-out")] {
-            let line = table
-                .lines()
-                .find(|l| l.starts_with(&format!("{m},")) && l.contains(&format!(",{pop},{role},")))
-                .unwrap_or_else(|| panic!("no row {m} x {pop} in\n{table}"));
-            let mae: f64 = line.split(',').nth(4).unwrap().parse().unwrap_or_else(|_| panic!("{line}"));
-            assert!(mae.is_finite() && mae > 0.0, "{line}");
+            assert!(
+                stdout.lines().any(|l| l.starts_with(m) && l.contains(pop) && l.contains(role)),
+                "no row {m} x {pop} in\n{stdout}"
+            );
         }
     }
-    assert_eq!(table.lines().count(), 1 + models.len() * 2);
-    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
-    for needle in [
-        "Rollout MAE",
-        "blob (train)",
-        "ring (held-out)",
-        "Agreement with theory-dynamic",
-        "radial_profiles.png",
-    ] {
-        assert!(summary.contains(needle), "{needle} missing in\n{summary}");
-    }
-    assert!(
-        std::fs::read_to_string(out.join("summary.html"))
-            .unwrap()
-            .contains("<img src=\"radial_profiles.png\"")
-    );
+    assert!(stdout.contains("report.html"), "{stdout}");
     // A second comparison into the same folder is refused; --resume reuses the models.
     let (ok, _, err) = collop(&args);
     assert!(!ok && err.contains("--resume"), "{err}");

@@ -46,6 +46,9 @@ pub enum ExperimentError {
     /// Pictures.
     #[error(transparent)]
     Plot(#[from] collop_plot::PlotError),
+    /// The report.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     /// The PIC code.
     #[error(transparent)]
     Pic(#[from] collop_pic::PicError),

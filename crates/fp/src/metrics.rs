@@ -6,7 +6,7 @@ use serde::Serialize;
 /// Errors between a predicted and a true frame (`df = pred - true`):
 /// `mae = mean |df|`, `mse = mean df^2`, `l1 = sum |df|`, `l2 = ||df||_2`,
 /// `l1_norm = l1 / sum f_true`, `l2_norm = l2 / ||f_true||_2`.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct FrameErrors {
     /// Mean absolute error.
     pub mae: f64,
@@ -56,7 +56,7 @@ impl FrameErrors {
 }
 
 /// Errors of every step of a rollout and their time average.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RolloutErrors {
     /// Mean over steps (the reference's rollout metric).
     pub mean: FrameErrors,

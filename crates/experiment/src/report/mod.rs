@@ -116,7 +116,8 @@ impl SetupRow {
 }
 
 /// The kind of a model in the comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Family {
     /// Trained on PIC histograms.
     Learned,
@@ -141,7 +142,8 @@ impl Family {
 }
 
 /// Whether a sub-population was trained on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Learned models were trained on it.
     Train,
@@ -275,13 +277,16 @@ pub struct ErrorFigure {
 }
 
 /// A radial Fokker-Planck coefficient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Coefficient {
     /// Drift along `v`.
+    #[serde(rename = "A_par")]
     APar,
     /// Diffusion along `v`.
+    #[serde(rename = "D_par")]
     DPar,
     /// Diffusion across `v`.
+    #[serde(rename = "D_perp")]
     DPerp,
 }
 

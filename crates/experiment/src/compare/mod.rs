@@ -1,0 +1,811 @@
+//! The comparison (`collop compare`): learned, track, theory and frozen models of one PIC run,
+//! each rolled out on every sub-population, trained ones and held-out ones
+//! listed apart; the experiment of Carvalho et al. (arXiv 2601.10885,
+//! 2601.13377) that sets learned operators beside the particle-track
+//! baseline and collision theory.
+//!
+//! Input: a run directory of `collop pic`, with sub-population folders
+//! `<run>/<subpop>/f/` (histograms and an `args.yaml` holding the PIC
+//! parameters) and `<run>/<subpop>/tracks.npz`. Models:
+//!
+//! - **learned**: trained with the `collop train` machinery on the training
+//!   sub-populations: a free tensor and a par/perp model on the reference
+//!   schedule (epochs scaled by `--epochs-scale`, unrolls capped at the
+//!   datasets' length), or one model per `--config` file (its `[data]
+//!   folders` replaced by the training sub-populations);
+//! - **tracks-lagN**: `collop tracks` on the training sub-populations'
+//!   tracks for every lag of `--lags`;
+//! - **theory-static**, **theory-dynamic**: `collop theory` from the PIC
+//!   parameters in the first training sub-population's `args.yaml`;
+//! - **frozen**: no evolution.
+//!
+//! Every model is rolled out on every sub-population with the reference
+//! evaluation settings (guard cells, clamps `f >= 0` and `D_xx, D_yy >= 0`)
+//! and `--substeps` sub-steps per dump (default one, as the reference);
+//! learned models are trained with the same sub-steps, so that the operator
+//! evaluated is the one fitted.
+//!
+//! Output `OUT` (each step's files are written as soon as the step ends, so
+//! a late failure keeps the earlier results; `--resume` reuses finished
+//! models):
+//!
+//! ```text
+//! compare.json            sub-populations, roles, options (written first)
+//! configs/<model>.toml    the training config of each learned model
+//! models/<model>/         run directories and fields directories
+//! table.csv               model, family, sub-population, role, rollout errors
+//! agreement.csv           shell-averaged A_par, D_par, D_perp of each model against each theory
+//! amplitude.csv           amplitude of each model relative to the dynamic theory, and N_D C_eff
+//! radial_profiles.png     A_par, D_par, D_perp against |v| for all models
+//! comparison.json         the whole result as data ([`Comparison`], `save`/`load`)
+//! report.html             the self-contained report ([`crate::report`])
+//! ```
+//!
+//! Agreement with theory: the coefficients of each model and each theory
+//! are projected on the radial direction of every cell and averaged over
+//! shells of `|v|` 0.5 wide up to 3 ([`collop_learn::recovery`]), over the
+//! cells the data populate (learned models: cells holding at least 0.1 % of
+//! the peak time-averaged density of a training sub-population; tracks:
+//! bins with at least `--min-count` intervals). The relative deviation is
+//! `(model - theory) / |theory|`, for `A_par` relative to
+//! `max(|A_par|, 0.1 max_shells |A_par|)` since the drift vanishes at
+//! `v = 0`. Time-dependent models enter the agreement table and the figure
+//! with their first time slot; kernel models (no drift and diffusion
+//! fields) only the rollout table. Track models are zero in bins without
+//! enough intervals ([`crate::tracks`]), so on held-out sub-populations
+//! that reach velocities the training tracks never visited they roll out
+//! as frozen there.
+
+mod analysis;
+mod output;
+
+use std::path::{Path, PathBuf};
+
+use collop_core::{FpFields, VelocityGrid};
+use collop_fp::{FrameErrors, Numerics};
+use collop_learn::tracks::TrackEstimate;
+use collop_learn::{Observer, reference_schedule};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::conditioning::Extrapolation;
+use crate::config::{DataConfig, TrainConfig, TrainingConfig};
+use crate::dataset::Dataset;
+use crate::error::{Context, ExperimentError, Result, bail};
+use crate::evaluate::{AnyModel, EvalOptions, Score, evaluate};
+use crate::fields_model::{FieldsModel, absolute};
+pub use crate::report::{Coefficient, Family, Role};
+use crate::spec::ModelSpec;
+use crate::theory::{PicInput, TheoryKind, theory_model};
+use crate::tracks::TrackSettings;
+use crate::trained::{CHECKPOINT, MODEL, TrainOptions, TrainedRun};
+
+pub use analysis::{AMPLITUDE_RANGE, SHELL, SHELLS};
+
+/// The record of a comparison in its folder.
+pub const COMPARISON_FILE: &str = "comparison.json";
+/// The report.
+pub const REPORT_FILE: &str = "report.html";
+/// The format this version writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What to compare, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareSettings {
+    /// Run directory of `collop pic` (sub-population folders with f/ and tracks.npz).
+    pub run: PathBuf,
+    /// Sub-populations to train on (default: all but the held-out ones; all
+    /// but the last by name when neither list is given).
+    pub train: Vec<String>,
+    /// Held-out sub-populations (default: those not trained on).
+    pub test: Vec<String>,
+    /// Lags (dumps) of the track models.
+    pub lags: Vec<usize>,
+    /// Built-in learned models, trained on the reference schedule.
+    pub models: Vec<BuiltinModel>,
+    /// Training configs, one learned model each beside the built-in ones;
+    /// their data folders are replaced by the training sub-populations.
+    pub configs: Vec<PathBuf>,
+    /// Multiply the epochs of every training stage (e.g. 0.1 for a quick look).
+    pub epochs_scale: f64,
+    /// Track bins with fewer intervals are empty.
+    pub min_count: usize,
+    /// Reuse the finished models of an earlier comparison in the output folder.
+    pub resume: bool,
+    /// Sub-steps per dump of every rollout, in training and evaluation alike.
+    pub substeps: usize,
+}
+
+impl CompareSettings {
+    /// The defaults of `collop compare` for the PIC run `run`.
+    pub fn new(run: impl Into<PathBuf>) -> Self {
+        Self {
+            run: run.into(),
+            train: Vec::new(),
+            test: Vec::new(),
+            lags: vec![1, 2, 5, 10],
+            models: vec![BuiltinModel::Tensor, BuiltinModel::ParPerp],
+            configs: Vec::new(),
+            epochs_scale: 1.0,
+            min_count: 10,
+            resume: false,
+            substeps: 1,
+        }
+    }
+}
+
+/// Built-in learned models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinModel {
+    /// Free grid tensor.
+    Tensor,
+    /// Linear radial profiles.
+    ParPerp,
+    /// One network per radial profile.
+    ParperpMlp,
+    /// One network per field.
+    Mlp,
+    /// Free kernels of size 2 with forward differences (advection-diffusion).
+    Kernel,
+    /// No built-in model (only the `--config` ones).
+    None,
+}
+
+impl BuiltinModel {
+    /// Run name and model specification (`None` for [`BuiltinModel::None`]).
+    pub fn spec(self) -> Option<(&'static str, ModelSpec)> {
+        let net = |parperp: bool| {
+            let (hidden, conditioners) = (vec![64, 64], Vec::new());
+            if parperp {
+                ModelSpec::ParperpMlp { hidden, conditioners }
+            } else {
+                ModelSpec::FpMlp { hidden, conditioners }
+            }
+        };
+        match self {
+            BuiltinModel::Tensor => Some(("tensor", ModelSpec::fp_tensor())),
+            BuiltinModel::ParPerp => Some(("par-perp", ModelSpec::par_perp())),
+            BuiltinModel::ParperpMlp => Some(("parperp-mlp", net(true))),
+            BuiltinModel::Mlp => Some(("mlp", net(false))),
+            BuiltinModel::Kernel => Some(("kernel-k2", ModelSpec::kernel(2))),
+            BuiltinModel::None => None,
+        }
+    }
+}
+
+/// A sub-population of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PopulationRecord {
+    /// Folder name in the PIC run.
+    pub name: String,
+    /// Trained on or held out.
+    pub role: Role,
+    /// Dump steps after the first frame.
+    pub steps: usize,
+    /// Time of each frame, `1/omega_p`.
+    pub times: Vec<f64>,
+}
+
+/// A model of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    /// Name (also its folder under `models/`, except `frozen`).
+    pub name: String,
+    /// Learned, tracks, theory or frozen.
+    pub family: Family,
+}
+
+/// One model rolled out on one sub-population.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Model name.
+    pub model: String,
+    /// Its family.
+    pub family: Family,
+    /// Sub-population.
+    pub pop: String,
+    /// Trained on or held out.
+    pub role: Role,
+    /// Means over every dump step, or why there are none (diverged, failed).
+    pub result: std::result::Result<FrameErrors, String>,
+    /// The mean absolute error at each dump step (empty without a result).
+    pub per_step_mae: Vec<f64>,
+}
+
+/// Relative deviations of one model from one theory in one coefficient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agreement {
+    /// Model.
+    pub model: String,
+    /// Theory model (`theory-static`, `theory-dynamic`).
+    pub theory: String,
+    /// Coefficient.
+    pub coefficient: Coefficient,
+    /// `(model - theory) / |theory|` per shell of [`Comparison::shells`] (`None`: no populated cell).
+    pub deviation: Vec<Option<f64>>,
+}
+
+/// One model's amplitude against the dynamic theory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Amplitude {
+    /// Model.
+    pub model: String,
+    /// Least-squares ratios model / theory of `A_par`, `D_par`, `D_perp` over [`AMPLITUDE_RANGE`].
+    pub ratio: [f64; 3],
+    /// `C (ratio_D_par + ratio_D_perp) / 2`, `v_th^3 omega_p`.
+    pub c_eff: f64,
+    /// `N_D C_eff`.
+    pub nd_c_eff: f64,
+}
+
+/// The amplitude comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Amplitudes {
+    /// The dynamic theory's static-shielding amplitude `C`, `v_th^3 omega_p`.
+    pub theory_c: f64,
+    /// Particles per Debye area of the theory.
+    pub n_d: f64,
+    /// Every model with drift and diffusion fields.
+    pub models: Vec<Amplitude>,
+}
+
+/// One quantity of the PIC setup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupItem {
+    /// Name with its symbol.
+    pub name: String,
+    /// Value with units.
+    pub value: String,
+    /// Source or meaning.
+    pub note: String,
+}
+
+/// Bytes of the tracks against the histograms of one sub-population.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryRow {
+    /// Sub-population.
+    pub pop: String,
+    /// `tracks.npz` bytes.
+    pub tracks: u64,
+    /// Histogram frames bytes.
+    pub histograms: u64,
+}
+
+/// The comparison as data: what `collop compare` writes to `comparison.json`
+/// and renders in `report.html`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Format of the record.
+    pub format_version: u32,
+    /// The collop version that made it.
+    pub version: String,
+    /// The PIC run.
+    pub run: String,
+    /// The command that reproduces it.
+    pub command: String,
+    /// The numerics of every rollout.
+    pub evaluation: Numerics,
+    /// The PIC setup and derived quantities.
+    pub setup: Vec<SetupItem>,
+    /// Sub-populations, in table order.
+    pub populations: Vec<PopulationRecord>,
+    /// Models, in table order.
+    pub models: Vec<ModelRecord>,
+    /// Every model on every sub-population.
+    pub rows: Vec<Row>,
+    /// Shells of `|v|` of the agreement table.
+    pub shells: Vec<(f64, f64)>,
+    /// Agreement of every model with fields with every theory.
+    pub agreement: Vec<Agreement>,
+    /// Amplitudes against the dynamic theory, when it was built.
+    pub amplitude: Option<Amplitudes>,
+    /// Tracks against histograms.
+    pub memory: Vec<MemoryRow>,
+    /// Steps that failed (the rest are in the results).
+    pub failures: Vec<String>,
+}
+
+impl Comparison {
+    /// The row of `model` on `pop`.
+    pub fn row(&self, model: &str, pop: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.model == model && r.pop == pop)
+    }
+
+    /// The model with the lowest MAE on `pop`, among `families`.
+    pub fn best(&self, pop: &str, families: &[Family]) -> Option<&Row> {
+        self.rows
+            .iter()
+            .filter(|r| r.pop == pop && families.contains(&r.family))
+            .filter_map(|r| r.result.as_ref().ok().map(|e| (r, e.mae)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(r, _)| r)
+    }
+
+    /// Write `comparison.json` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(COMPARISON_FILE);
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| ExperimentError::artefact(&path, e.to_string()))?;
+        collop_io::write_text(&path, &text)?;
+        Ok(())
+    }
+
+    /// Read `comparison.json` from `dir`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(COMPARISON_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| ExperimentError::file(&path, e))?;
+        let c: Comparison = serde_json::from_str(&text)
+            .map_err(|e| ExperimentError::artefact(&path, format!("not a comparison record: {e}")))?;
+        if c.format_version > FORMAT_VERSION {
+            return Err(ExperimentError::artefact(
+                &path,
+                format!(
+                    "format version {} is newer than this collop reads ({FORMAT_VERSION}); update collop",
+                    c.format_version
+                ),
+            ));
+        }
+        Ok(c)
+    }
+}
+
+struct Pop {
+    name: String,
+    role: Role,
+    tracks: Option<PathBuf>,
+    ds: Dataset,
+}
+
+/// A model of the comparison with what the analysis needs of it.
+struct Entry {
+    name: String,
+    family: Family,
+    source: AnyModel,
+    /// Time-slot-0 fields and the cells where they mean something.
+    fields: Option<(FpFields, Array2<bool>)>,
+    /// Track estimate (radial profiles with standard errors).
+    tracks: Option<TrackEstimate>,
+}
+
+/// Sub-population folders of a PIC run: directories holding `f/args.yaml`.
+fn discover(run: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in
+        std::fs::read_dir(run).with_context(|| format!("{}: not a readable run directory", run.display()))?
+    {
+        let entry = entry.map_err(|e| ExperimentError::file(run, e))?;
+        if entry.path().join("f").join(collop_io::ARGS_FILE).is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    if names.is_empty() {
+        bail!(
+            "{}: no sub-population folders (<subpop>/f/args.yaml); give a run directory written by `collop pic`",
+            run.display()
+        );
+    }
+    Ok(names)
+}
+
+fn roles(all: &[String], train: &[String], test: &[String]) -> Result<Vec<(String, Role)>> {
+    for n in train.iter().chain(test) {
+        if !all.contains(n) {
+            bail!("sub-population `{n}` is not in the run; it has {}", all.join(", "));
+        }
+    }
+    if let Some(n) = train.iter().find(|n| test.contains(n)) {
+        bail!("sub-population `{n}` is both in --train and --test");
+    }
+    let train: Vec<String> = match (train.is_empty(), test.is_empty()) {
+        (false, _) => train.to_vec(),
+        (true, false) => all.iter().filter(|n| !test.contains(n)).cloned().collect(),
+        (true, true) if all.len() > 1 => all[..all.len() - 1].to_vec(),
+        (true, true) => all.to_vec(),
+    };
+    if train.is_empty() {
+        bail!("no sub-population left to train on: name some with --train");
+    }
+    Ok(all
+        .iter()
+        .filter(|n| train.contains(n) || test.is_empty() || test.contains(n))
+        .map(|n| (n.clone(), if train.contains(n) { Role::Train } else { Role::HeldOut }))
+        .collect())
+}
+
+/// The training configs: the built-in models, then the config files.
+fn configs(
+    a: &CompareSettings,
+    folders: &[PathBuf],
+    max_unroll: usize,
+) -> Result<Vec<(String, TrainConfig)>> {
+    let reference = TrainingConfig::default();
+    let training = TrainingConfig { stages: reference.scaled(a.epochs_scale, max_unroll), ..reference };
+    debug_assert_eq!(TrainingConfig::default().stages, reference_schedule());
+    let mut out: Vec<(String, TrainConfig)> = Vec::new();
+    for (name, spec) in a.models.iter().filter_map(|m| m.spec()) {
+        if out.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        out.push((
+            name.to_string(),
+            TrainConfig {
+                seed: 0,
+                data: DataConfig::folders(folders.to_vec()),
+                model: spec,
+                numerics: Numerics::training().with_substeps(a.substeps)?,
+                evaluation: evaluation(a)?,
+                training: training.clone(),
+            },
+        ));
+    }
+    for path in &a.configs {
+        let mut cfg = TrainConfig::load(path)?;
+        cfg.data.folders = folders.to_vec();
+        cfg.data.conditions.clear();
+        cfg.numerics = cfg.numerics.with_substeps(a.substeps)?;
+        cfg.evaluation = cfg.evaluation.with_substeps(a.substeps)?;
+        cfg.training.stages = cfg.training.scaled(a.epochs_scale, max_unroll);
+        let stem =
+            path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let mut name = stem.clone();
+        let mut k = 2;
+        while out.iter().any(|(n, _)| *n == name) {
+            name = format!("{stem}-{k}");
+            k += 1;
+        }
+        out.push((name, cfg));
+    }
+    Ok(out)
+}
+
+/// Cells holding at least 0.1 % of the peak time-averaged density of some sub-population.
+fn populated(pops: &[&Pop], grid: &VelocityGrid) -> Array2<bool> {
+    let mut keep = Array2::from_elem(grid.shape(), false);
+    for p in pops {
+        let s = &p.ds.series;
+        let mean = s.frames.mean_axis(ndarray::Axis(0)).expect("at least one frame");
+        let peak = mean.iter().fold(0.0_f64, |m, &v| m.max(v));
+        for (k, &v) in keep.iter_mut().zip(mean.iter()) {
+            *k |= peak > 0.0 && v >= 1e-3 * peak;
+        }
+    }
+    keep
+}
+
+/// The evaluation settings of every rollout: the reference's, with the sub-steps.
+fn evaluation(a: &CompareSettings) -> Result<Numerics> {
+    Ok(Numerics::evaluation().with_substeps(a.substeps)?)
+}
+
+/// Mean errors over all dump steps of `model` on `ds`, and the MAE per step, or why there are none.
+fn rollout(
+    model: &AnyModel,
+    ds: &Dataset,
+    numerics: &Numerics,
+) -> (std::result::Result<FrameErrors, String>, Vec<f64>) {
+    let result = model
+        .params_for(ds, Extrapolation::Refuse)
+        .and_then(|(params, _)| evaluate(&params, ds, numerics, EvalOptions::default()));
+    match result {
+        Ok(e) => match e.score {
+            Score::Scored { errors, .. } => {
+                (Ok(errors.mean), errors.per_step.iter().map(|x| x.mae).collect())
+            }
+            Score::Diverged { step, of } => {
+                (Err(format!("diverged at dump step {step} of {of}")), Vec::new())
+            }
+        },
+        Err(e) => (Err(e.to_string()), Vec::new()),
+    }
+}
+
+impl CompareSettings {
+    /// The `collop compare` command line of these settings into `out`.
+    pub fn command(&self, out: &Path) -> String {
+        let mut c = format!("collop compare {} -o {}", self.run.display(), out.display());
+        if !self.train.is_empty() {
+            c += &format!(" --train {}", self.train.join(" "));
+        }
+        if !self.test.is_empty() {
+            c += &format!(" --test {}", self.test.join(" "));
+        }
+        let models: Vec<&str> = self.models.iter().map(|m| m.spec().map_or("none", |(n, _)| n)).collect();
+        c += &format!(" --models {}", models.join(",").replace("kernel-k2", "kernel"));
+        for cfg in &self.configs {
+            c += &format!(" --config {}", cfg.display());
+        }
+        let lags: Vec<String> = self.lags.iter().map(|l| l.to_string()).collect();
+        c += &format!(
+            " --lags {} --epochs-scale {} --min-count {} --substeps {}",
+            lags.join(","),
+            self.epochs_scale,
+            self.min_count,
+            self.substeps
+        );
+        c
+    }
+}
+
+/// Run the comparison `a` into the folder `out`: train, estimate, build
+/// and roll out every model, write the results there as each step ends
+/// (`log` receives progress lines; `observers` see every training epoch),
+/// and return them. A step that fails is listed in
+/// [`Comparison::failures`] and the others go on.
+pub fn compare(
+    a: &CompareSettings,
+    out: &Path,
+    log: &mut dyn FnMut(&str),
+    observers: &mut [&mut dyn Observer],
+) -> Result<Comparison> {
+    if !(a.epochs_scale.is_finite() && a.epochs_scale > 0.0) {
+        bail!("epochs scale {}: must be a positive number", a.epochs_scale);
+    }
+    let numerics = evaluation(a)?;
+    if a.lags.contains(&0) {
+        bail!("lags: every lag must be at least one dump");
+    }
+    if !a.resume && (out.join("table.csv").exists() || out.join("models").exists()) {
+        return Err(ExperimentError::artefact(
+            out,
+            "already holds a comparison; resume it to reuse its finished models, or write into another folder",
+        ));
+    }
+    let names = discover(&a.run)?;
+    let mut pops = Vec::new();
+    for (name, role) in roles(&names, &a.train, &a.test)? {
+        let dir = a.run.join(&name);
+        let ds = Dataset::load(&absolute(&dir.join("f")))?;
+        let tracks = Some(dir.join("tracks.npz")).filter(|p| p.is_file());
+        pops.push(Pop { name, role, tracks, ds });
+    }
+    let grid = pops[0].ds.series.grid;
+    if let Some(p) = pops.iter().find(|p| !p.ds.series.grid.same_as(&grid)) {
+        bail!(
+            "{}: grid {} differs from {}'s {grid}; compare needs one grid",
+            p.name,
+            p.ds.series.grid,
+            pops[0].name
+        );
+    }
+    let train: Vec<&Pop> = pops.iter().filter(|p| p.role == Role::Train).collect();
+    // Every config is built (and refused) before anything is written.
+    let learned = {
+        let folders: Vec<PathBuf> = train.iter().map(|p| p.ds.folder.clone()).collect();
+        let max_unroll = train.iter().map(|p| p.ds.steps()).max().unwrap_or(1).max(1);
+        configs(a, &folders, max_unroll)?
+    };
+    std::fs::create_dir_all(out.join("models")).map_err(|e| ExperimentError::file(out, e))?;
+    let plan = json!({
+        "run": absolute(&a.run).display().to_string(),
+        "train": train.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        "held_out": pops.iter().filter(|p| p.role == Role::HeldOut).map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        "lags": a.lags,
+        "configs": a.configs.iter().map(|c| c.display().to_string()).collect::<Vec<_>>(),
+        "epochs_scale": a.epochs_scale,
+        "min_count": a.min_count,
+        "evaluation": numerics,
+        "substeps": a.substeps,
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    collop_io::write_text(
+        out.join("compare.json"),
+        &serde_json::to_string_pretty(&plan).expect("JSON value"),
+    )?;
+    let mut failures: Vec<String> = Vec::new();
+    let mut entries = learned_models(a, out, &train, learned, &grid, log, observers, &mut failures)?;
+    entries.extend(track_models(a, out, &train, log, &mut failures));
+    let theories = theory_models(a, out, &train, &grid, &mut entries, &mut failures);
+    entries.push(Entry {
+        name: "frozen".into(),
+        family: Family::Frozen,
+        source: AnyModel::Frozen,
+        fields: None,
+        tracks: None,
+    });
+
+    // Rollouts, the table rewritten after every model.
+    let mut rows: Vec<Row> = Vec::new();
+    for e in &entries {
+        for p in &pops {
+            let (result, per_step_mae) = rollout(&e.source, &p.ds, &numerics);
+            if let Err(msg) = &result {
+                failures.push(format!("rollout of {} on {}: {msg}", e.name, p.name));
+            }
+            rows.push(Row {
+                model: e.name.clone(),
+                family: e.family,
+                pop: p.name.clone(),
+                role: p.role,
+                result,
+                per_step_mae,
+            });
+        }
+        output::write_table(&out.join("table.csv"), &rows)?;
+    }
+    let (agreement, amplitude) = analysis::against_theory(&entries, &theories, &mut failures);
+    let mut memory = Vec::new();
+    for p in &pops {
+        let Some(t) = &p.tracks else { continue };
+        let tracks = std::fs::metadata(t).map_err(|e| ExperimentError::file(t, e))?.len();
+        memory.push(MemoryRow {
+            pop: p.name.clone(),
+            tracks,
+            histograms: crate::tracks::histogram_bytes(&p.ds.folder)?,
+        });
+    }
+    let comparison = Comparison {
+        format_version: FORMAT_VERSION,
+        version: env!("CARGO_PKG_VERSION").into(),
+        run: absolute(&a.run).display().to_string(),
+        command: a.command(out),
+        evaluation: numerics,
+        setup: output::setup(
+            &train[0].ds,
+            theories.iter().find(|(n, ..)| n == "theory-dynamic").map(|(_, _, m)| m),
+        ),
+        populations: pops
+            .iter()
+            .map(|p| PopulationRecord {
+                name: p.name.clone(),
+                role: p.role,
+                steps: p.ds.steps(),
+                times: (0..p.ds.series.len()).map(|k| p.ds.series.time(k)).collect(),
+            })
+            .collect(),
+        models: entries.iter().map(|e| ModelRecord { name: e.name.clone(), family: e.family }).collect(),
+        rows,
+        shells: (0..SHELLS).map(|b| (b as f64 * SHELL, (b + 1) as f64 * SHELL)).collect(),
+        agreement,
+        amplitude,
+        memory,
+        failures,
+    };
+    output::write_analysis(out, &comparison)?;
+    let mut comparison = comparison;
+    let mut failures = comparison.failures.clone();
+    let report = output::report(&comparison, &entries, &pops, a, &numerics, out, &mut failures)?;
+    if let Err(e) = report.write(out.join(REPORT_FILE)) {
+        failures.push(format!("{REPORT_FILE}: {e}"));
+    }
+    comparison.failures = failures;
+    comparison.save(out)?;
+    Ok(comparison)
+}
+
+/// Train (or, resuming, reuse) every learned model.
+#[allow(clippy::too_many_arguments)]
+fn learned_models(
+    a: &CompareSettings,
+    out: &Path,
+    train: &[&Pop],
+    learned: Vec<(String, TrainConfig)>,
+    grid: &VelocityGrid,
+    log: &mut dyn FnMut(&str),
+    observers: &mut [&mut dyn Observer],
+    failures: &mut Vec<String>,
+) -> Result<Vec<Entry>> {
+    let mask_data = populated(train, grid);
+    let cfg_dir = out.join("configs");
+    std::fs::create_dir_all(&cfg_dir).map_err(|e| ExperimentError::file(&cfg_dir, e))?;
+    let mut entries = Vec::new();
+    for (name, cfg) in learned {
+        let dir = out.join("models").join(&name);
+        let mut result = || -> Result<TrainedRun> {
+            if a.resume && dir.join(MODEL).is_file() {
+                log(&format!("compare: reusing the learned model {}", dir.display()));
+                return TrainedRun::load(&dir);
+            }
+            collop_io::write_text(cfg_dir.join(format!("{name}.toml")), &cfg.to_toml()?)?;
+            log(&format!(
+                "compare: training {name} on {}",
+                train.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            let resume = a.resume && dir.join(CHECKPOINT).is_file();
+            Ok(crate::trained::train(&cfg, &dir, TrainOptions { resume, plots: true }, observers)?.run)
+        };
+        match result() {
+            Ok(run) => {
+                let fields = crate::params::OperatorParams::new(
+                    *grid,
+                    run.config.model.operator_shape(),
+                    run.theta.clone(),
+                )
+                .ok()
+                .and_then(|p| p.fields())
+                .and_then(|f| f.into_iter().next());
+                entries.push(Entry {
+                    name,
+                    family: Family::Learned,
+                    source: AnyModel::Trained(Box::new(run)),
+                    fields: fields.map(|f| (f, mask_data.clone())),
+                    tracks: None,
+                });
+            }
+            Err(e) => failures.push(format!("training {name}: {e}")),
+        }
+    }
+    Ok(entries)
+}
+
+/// A track model per lag from the training sub-populations' tracks.
+fn track_models(
+    a: &CompareSettings,
+    out: &Path,
+    train: &[&Pop],
+    log: &mut dyn FnMut(&str),
+    failures: &mut Vec<String>,
+) -> Vec<Entry> {
+    let track_files: Vec<PathBuf> = train.iter().filter_map(|p| p.tracks.clone()).collect();
+    if track_files.is_empty() {
+        failures.push("no tracks.npz in the training sub-populations: no track models".into());
+        return Vec::new();
+    }
+    let mut entries = Vec::new();
+    for &lag in &a.lags {
+        let name = format!("tracks-lag{lag}");
+        let settings = TrackSettings {
+            min_count: a.min_count,
+            ..TrackSettings::new(track_files.clone(), train[0].ds.folder.clone(), lag)
+        };
+        let dir = out.join("models").join(&name);
+        match crate::tracks::estimate(&settings).and_then(|m| m.save(&dir).map(|()| m)) {
+            Ok(model) => {
+                log(&model.text);
+                let est = model.estimates.into_iter().next().expect("one estimate without windows");
+                let mask = est.count.mapv(|c| c >= a.min_count.max(2));
+                entries.push(Entry {
+                    name,
+                    family: Family::Tracks,
+                    source: AnyModel::Fields(model.model),
+                    fields: mask.iter().any(|&b| b).then(|| (est.fields.clone(), mask)),
+                    tracks: Some(est),
+                });
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    entries
+}
+
+/// The static and dynamic theory models from the first training
+/// sub-population's PIC parameters: pushed to `entries`, and returned as
+/// `(name, fields, model)` for the agreement.
+fn theory_models(
+    a: &CompareSettings,
+    out: &Path,
+    train: &[&Pop],
+    grid: &VelocityGrid,
+    entries: &mut Vec<Entry>,
+    failures: &mut Vec<String>,
+) -> Vec<(String, FpFields, FieldsModel)> {
+    let mut theories = Vec::new();
+    for kind in [TheoryKind::Static, TheoryKind::Dynamic] {
+        let name = kind.name();
+        let dir = out.join("models").join(name);
+        let result = if a.resume && FieldsModel::is_fields_dir(&dir) {
+            FieldsModel::load(&dir)
+        } else {
+            PicInput::new(train[0].ds.folder.clone())
+                .resolve()
+                .and_then(|(params, grid, from)| theory_model(&params, &grid, kind, &from))
+                .and_then(|(model, _)| model.save(&dir).map(|()| model))
+        };
+        match result {
+            Ok(model) => {
+                let f = model.fields[0].clone();
+                theories.push((name.to_string(), f.clone(), model.clone()));
+                entries.push(Entry {
+                    name: name.into(),
+                    family: Family::Theory,
+                    source: AnyModel::Fields(model),
+                    fields: Some((f, Array2::from_elem(grid.shape(), true))),
+                    tracks: None,
+                });
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    theories
+}

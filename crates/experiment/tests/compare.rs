@@ -1,0 +1,200 @@
+//! The comparison on a tiny PIC run of two sub-populations with tracks:
+//! every model on every sub-population, trained and held out apart, every
+//! file written, the record read back equal, and the report showing
+//! exactly the numbers the library computed.
+
+use std::path::Path;
+
+use collop_experiment::compare::{BuiltinModel, CompareSettings, Comparison, Family, Role, compare};
+use collop_experiment::report::check_report_html;
+
+const DECK: &str = r#"seed = 3
+[grid]
+nx = 16
+ny = 16
+dx = 0.1
+dy = 0.1
+[solver]
+kind = "es"
+shape_order = 2
+[time]
+dt = 0.05
+n_steps = 60
+dump_every = 10
+[output]
+energy_every = 10
+checkpoint_every_dumps = 0
+[phase_space]
+bins = 15
+v_max = 4.0
+i_start = 1
+[[species]]
+name = "electrons"
+charge = -1.0
+mass = 1.0
+density = 1.0
+ppc = 16
+distribution = { kind = "maxwellian", u_th = 0.1 }
+[[species]]
+name = "ions"
+charge = 1.0
+mass = 1836.0
+density = 1.0
+mobile = false
+[[sub_populations]]
+name = "blob"
+species = "electrons"
+method = "selection"
+target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
+tracks = 300
+[[sub_populations]]
+name = "ring"
+species = "electrons"
+method = "selection"
+target = { kind = "ring", radius = 2.0, width = 0.3, u_th_z = 1.0 }
+tracks = 300
+"#;
+
+fn pic_run(dir: &Path) {
+    let deck = collop_pic::Deck::from_toml(DECK).unwrap();
+    collop_pic::run(&deck, dir, &collop_pic::RunOptions::default(), &mut collop_pic::Silent).unwrap();
+}
+
+/// The values of the rollout table's cells (`data-value`), by row model
+/// and column index.
+fn report_values(html: &str) -> Vec<(String, usize, f64)> {
+    let doc = scraper::Html::parse_document(html);
+    let table = scraper::Selector::parse("table.rollout tbody tr").unwrap();
+    let cell = scraper::Selector::parse("td").unwrap();
+    let mut out = Vec::new();
+    for tr in doc.select(&table) {
+        let cells: Vec<_> = tr.select(&cell).collect();
+        let model = cells[0].text().collect::<String>().trim().to_string();
+        for (k, c) in cells[2..].iter().enumerate() {
+            if let Some(v) = c.value().attr("data-value") {
+                out.push((model.clone(), k, v.parse().unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_model_on_every_subpopulation_and_the_report_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    pic_run(&run);
+    let out = dir.path().join("cmp");
+    let settings = CompareSettings {
+        train: vec!["blob".into()],
+        lags: vec![1, 2],
+        epochs_scale: 0.003,
+        substeps: 2,
+        models: vec![BuiltinModel::Tensor, BuiltinModel::ParPerp, BuiltinModel::Kernel],
+        ..CompareSettings::new(&run)
+    };
+    let mut lines = Vec::new();
+    let c = compare(&settings, &out, &mut |l| lines.push(l.to_string()), &mut []).unwrap();
+    assert!(c.failures.is_empty(), "{:?}", c.failures);
+    for f in [
+        "compare.json",
+        "table.csv",
+        "agreement.csv",
+        "amplitude.csv",
+        "radial_profiles.png",
+        "comparison.json",
+        "report.html",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    // Every model on every sub-population, with a finite positive error.
+    let models = [
+        "tensor",
+        "par-perp",
+        "kernel-k2",
+        "tracks-lag1",
+        "tracks-lag2",
+        "theory-static",
+        "theory-dynamic",
+        "frozen",
+    ];
+    assert_eq!(c.models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), models);
+    assert_eq!(c.rows.len(), 2 * models.len());
+    for m in models {
+        for (pop, role) in [("blob", Role::Train), ("ring", Role::HeldOut)] {
+            let row = c.row(m, pop).unwrap_or_else(|| panic!("no row {m} x {pop}"));
+            assert_eq!(row.role, role);
+            let e = row.result.as_ref().unwrap_or_else(|e| panic!("{m} x {pop}: {e}"));
+            assert!(e.mae.is_finite() && e.mae > 0.0, "{m} x {pop}");
+            assert_eq!(row.per_step_mae.len(), c.populations[0].steps, "{m}");
+            // The mean is the mean of the per-step errors.
+            let mean = row.per_step_mae.iter().sum::<f64>() / row.per_step_mae.len() as f64;
+            assert!((mean - e.mae).abs() <= 1e-12 * e.mae, "{m}: {mean} vs {}", e.mae);
+        }
+    }
+    // The sub-steps reach the learned models' training and evaluation.
+    let cfg = std::fs::read_to_string(out.join("configs").join("tensor.toml")).unwrap();
+    assert_eq!(cfg.matches("substeps = 2").count(), 2, "{cfg}");
+    assert_eq!(c.evaluation.substeps, collop_fp::Substeps::Fixed(2));
+    // Every Fokker-Planck model has an amplitude; the kernel has none.
+    let amp = c.amplitude.as_ref().unwrap();
+    for m in ["tensor", "par-perp", "tracks-lag1"] {
+        assert!(amp.models.iter().any(|a| a.model == m), "no amplitude of {m}");
+    }
+    assert!(!amp.models.iter().any(|a| a.model == "kernel-k2"));
+    assert!(c.agreement.iter().any(|a| a.model == "par-perp" && a.theory == "theory-dynamic"));
+    assert!(c.setup.iter().any(|s| s.name.starts_with("N_D")), "{:?}", c.setup);
+
+    // The record reads back equal.
+    assert_eq!(Comparison::load(&out).unwrap(), c);
+
+    // The report passes the structural check, and its rollout table holds
+    // exactly the library's numbers, the best of each column marked.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let check = check_report_html(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(check.rollout_models, models);
+    assert!(check.images.len() >= 3, "profiles, snapshots, error curve: {:?}", check.images);
+    let values = report_values(&html);
+    assert_eq!(values.len(), c.rows.len());
+    for (model, k, v) in &values {
+        let pop = &c.populations[*k].name;
+        assert_eq!(*v, c.row(model, pop).unwrap().result.as_ref().unwrap().mae, "{model} x {pop}");
+    }
+    for (k, p) in c.populations.iter().enumerate() {
+        let best =
+            c.best(&p.name, &[Family::Learned, Family::Tracks, Family::Theory, Family::Frozen]).unwrap();
+        assert!(check.best[k].1.contains(&best.model), "{:?} vs {}", check.best[k], best.model);
+    }
+
+    // A second comparison into the same folder is refused; resuming reuses the models.
+    assert!(
+        compare(&settings, &out, &mut |_| {}, &mut []).unwrap_err().to_string().contains("already holds")
+    );
+    let mut reused = Vec::new();
+    let again = compare(
+        &CompareSettings { resume: true, ..settings },
+        &out,
+        &mut |l| reused.push(l.to_string()),
+        &mut [],
+    )
+    .unwrap();
+    assert!(reused.iter().filter(|l| l.contains("reusing")).count() == 3, "{reused:?}");
+    // The reused models roll out exactly as before.
+    for r in &c.rows {
+        assert_eq!(again.row(&r.model, &r.pop).unwrap().result, r.result, "{} x {}", r.model, r.pop);
+    }
+}
+
+/// Bad settings are refused before anything is written.
+#[test]
+fn bad_settings_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let missing = CompareSettings::new(dir.path().join("none"));
+    assert!(compare(&missing, &out, &mut |_| {}, &mut []).is_err());
+    let bad = CompareSettings { epochs_scale: 0.0, ..CompareSettings::new(dir.path()) };
+    assert!(compare(&bad, &out, &mut |_| {}, &mut []).unwrap_err().to_string().contains("epochs scale"));
+    let bad = CompareSettings { substeps: 0, ..CompareSettings::new(dir.path()) };
+    assert!(compare(&bad, &out, &mut |_| {}, &mut []).unwrap_err().to_string().contains("at least 1"));
+    assert!(!out.exists());
+}
