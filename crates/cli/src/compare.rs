@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
-use collop_experiment::compare::{BuiltinModel, CompareSettings, compare};
+use collop_experiment::compare::{BuiltinModel, CompareSettings, Comparison, compare};
 
 /// Arguments of `collop compare`.
 #[derive(Debug, Args)]
@@ -99,6 +99,28 @@ impl CompareArgs {
             substeps: self.substeps,
         }
     }
+}
+
+/// The rollout table of a comparison, one line per model and sub-population.
+pub fn render_table(cmp: &Comparison) -> Result<String> {
+    let mut text = String::new();
+    writeln!(text, "{:<22} {:<9} {:<28} {:<9} {:>11}", "model", "family", "sub-population", "role", "MAE")?;
+    for r in &cmp.rows {
+        let mae = match &r.result {
+            Ok(e) => format!("{:.4e}", e.mae),
+            Err(m) if m.starts_with("diverged") => "diverged".into(),
+            Err(_) => "failed".into(),
+        };
+        writeln!(
+            text,
+            "{:<22} {:<9} {:<28} {:<9} {mae:>11}",
+            r.model,
+            r.family.name(),
+            r.pop,
+            r.role.name()
+        )?;
+    }
+    Ok(text)
 }
 
 /// Run `collop compare`.

@@ -1,6 +1,11 @@
-//! `collop demo`: the built-in demonstration, needing no input files.
+//! `collop demo`: the main job on built-in defaults, needing no input files.
 //!
-//! Synthesises a dataset from the exact Ornstein-Uhlenbeck (Lenard-Bernstein)
+//! By default the real pipeline ([`collop_experiment::pipeline`]): a small
+//! electromagnetic PIC run from the deck built into the binary, four learned
+//! models, track estimates, static and dynamic theory, every model rolled
+//! out on every sub-population, and the report `report.html`.
+//!
+//! With `--synthetic`, the synthetic demonstration: synthesises a dataset from the exact Ornstein-Uhlenbeck (Lenard-Bernstein)
 //! solution for a Gaussian blob relaxing towards the Maxwellian, writes it in
 //! the reference layout, reads it back, rolls several operators forward from
 //! its first frame and prints their errors against every later frame.
@@ -9,7 +14,7 @@ use std::path::PathBuf;
 
 use std::fmt::Write as _;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use collop_core::VelocityGrid;
 use collop_fp::metrics::rollout_errors;
@@ -20,18 +25,92 @@ use ndarray::Array3;
 /// Arguments of `collop demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Keep the synthetic dataset in this folder (default: a temporary folder, removed afterwards).
+    /// Output folder of the pipeline: the PIC run (`pic/`), the models and
+    /// the report (`compare/report.html`). An interrupted PIC run there is
+    /// resumed.
+    #[arg(short, long, default_value = "collop-demo")]
+    pub out: PathBuf,
+    /// Multiply the epochs of the learned models' schedule (the demo uses
+    /// 0.3 of the reference schedule).
     #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Collision frequency nu of the operator (omega_p).
-    #[arg(long, default_value_t = 0.01)]
+    pub epochs_scale: Option<f64>,
+    /// The synthetic demonstration instead (no PIC: an Ornstein-Uhlenbeck
+    /// dataset and noisy static-shielding data, a few seconds).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Synthetic demonstration: keep its dataset in this folder (default: a
+    /// temporary folder, removed afterwards).
+    #[arg(long, requires = "synthetic")]
+    pub keep_data: Option<PathBuf>,
+    /// Synthetic demonstration: collision frequency nu of the operator (omega_p).
+    #[arg(long, default_value_t = 0.01, requires = "synthetic")]
     pub nu: f64,
-    /// Number of dumps after the first.
-    #[arg(long, default_value_t = 100)]
+    /// Synthetic demonstration: number of dumps after the first.
+    #[arg(long, default_value_t = 100, requires = "synthetic")]
     pub steps: usize,
-    /// Epochs of the first stage of the learning demonstration (0 skips it).
-    #[arg(long, default_value_t = 600)]
+    /// Synthetic demonstration: epochs of the first learning stage (0 skips it).
+    #[arg(long, default_value_t = 600, requires = "synthetic")]
     pub learn_epochs: usize,
+}
+
+/// The pipeline on the built-in deck.
+fn pipeline(a: &DemoArgs) -> Result<()> {
+    use collop_experiment::pipeline::{DEMO_DECK, PipelineDirs, demo_settings, run_pipeline};
+    let deck = collop_pic::Deck::from_toml(DEMO_DECK).context("the built-in deck")?;
+    let dirs = PipelineDirs::under(&a.out);
+    if dirs.compare.join("models").exists() {
+        bail!(
+            "{} already holds a finished demo (report {}); remove it, or give another folder with -o",
+            a.out.display(),
+            dirs.report().display()
+        );
+    }
+    if let Some(s) = a.epochs_scale
+        && !(s.is_finite() && s > 0.0)
+    {
+        bail!("--epochs-scale {s}: must be a positive number");
+    }
+    let start = std::time::Instant::now();
+    eprintln!("demo: PIC run of the built-in electromagnetic deck into {}", dirs.pic.display());
+    let mut console = crate::pic::Console::default();
+    let mut progress = crate::train::EpochProgress::default();
+    let scale = a.epochs_scale;
+    let cmp = run_pipeline(
+        &deck,
+        &dirs,
+        |run| {
+            let s = demo_settings(run)?;
+            Ok(collop_experiment::compare::CompareSettings {
+                epochs_scale: scale.unwrap_or(s.epochs_scale),
+                ..s
+            })
+        },
+        &mut console,
+        &mut |line| console_line(line),
+        &mut [&mut progress],
+    );
+    console.finish();
+    progress.finish();
+    let cmp = cmp?;
+    let mut text = crate::compare::render_table(&cmp)?;
+    writeln!(text, "(MAE averaged over every dump step)")?;
+    writeln!(text, "report    {}", dirs.report().display())?;
+    writeln!(text, "time      {:.0} s", start.elapsed().as_secs_f64())?;
+    crate::output::print(&text)?;
+    if !cmp.failures.is_empty() {
+        bail!(
+            "{} step(s) failed (the other results are in the report):\n  {}",
+            cmp.failures.len(),
+            cmp.failures.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+fn console_line(line: &str) {
+    for l in line.trim_end().lines() {
+        eprintln!("{l}");
+    }
 }
 
 /// Second part: make noisy data from a known anisotropic operator (the 2D
@@ -130,6 +209,9 @@ fn learn_back(a: &DemoArgs, text: &mut String) -> Result<()> {
 
 /// Run `collop demo`.
 pub fn run(a: &DemoArgs) -> Result<()> {
+    if !a.synthetic {
+        return pipeline(a);
+    }
     let mut text = String::new();
     let result = report(a, &mut text);
     crate::output::print(&text)?;
@@ -149,7 +231,7 @@ fn report(a: &DemoArgs, text: &mut String) -> Result<()> {
     }
 
     let tmp;
-    let folder = match &a.out {
+    let folder = match &a.keep_data {
         Some(p) => p.clone(),
         None => {
             tmp = std::env::temp_dir().join(format!("collop-demo-{}", std::process::id()));
@@ -226,7 +308,7 @@ fn report(a: &DemoArgs, text: &mut String) -> Result<()> {
     writeln!(text)?;
     writeln!(text, "Next: `collop rollout --help`, `collop train --help`.")?;
 
-    if a.out.is_none() {
+    if a.keep_data.is_none() {
         std::fs::remove_dir_all(&folder).ok();
     }
     Ok(())

@@ -26,8 +26,18 @@ pub struct PicArgs {
 }
 
 /// Progress bar and derived quantities on the terminal.
-struct Console {
+#[derive(Default)]
+pub struct Console {
     bar: Option<indicatif::ProgressBar>,
+}
+
+impl Console {
+    /// Remove the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl Observer for Console {
@@ -70,11 +80,10 @@ pub fn run(a: &PicArgs) -> Result<()> {
         .with_context(|| format!("reading the deck {}", a.deck.display()))?;
     let opts =
         RunOptions { threads: a.threads, resume: a.resume, overwrite: a.overwrite, ..RunOptions::default() };
-    let mut console = Console { bar: None };
-    let summary = collop_pic::run(&deck, &a.out, &opts, &mut console)?;
-    if let Some(bar) = &console.bar {
-        bar.finish_and_clear();
-    }
+    let mut console = Console::default();
+    let summary = collop_pic::run(&deck, &a.out, &opts, &mut console);
+    console.finish();
+    let summary = summary?;
     let text = format!(
         "run       {}\nsteps     {} ({}), {} dumps\nspeed     {:.1} ns per particle-step ({} threads, {:.1} s)\nenergy    max error {:.2e}, heating rate {:.2e} / omega_p\n",
         a.out.display(),

@@ -70,6 +70,41 @@ impl Observer for Progress {
     }
 }
 
+/// A spinner over the epochs of one training after another (their number
+/// is not known in advance): stage, unroll, epoch and loss.
+#[derive(Default)]
+pub struct EpochProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl EpochProgress {
+    /// Remove the spinner.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for EpochProgress {
+    fn on_epoch(&mut self, r: &EpochRecord, _phi: &[f64], _s: &TrainState) -> Result<(), LearnError> {
+        let bar = self.bar.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
+                    .expect("valid template"),
+            );
+            b
+        });
+        bar.set_message(format!(
+            "epoch {} (stage {}, unroll {}) loss {:.4e}",
+            r.global_epoch, r.stage, r.unroll, r.train_loss
+        ));
+        bar.tick();
+        Ok(())
+    }
+}
+
 /// A progress bar over `total` epochs.
 pub fn epoch_bar(total: u64, done: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);

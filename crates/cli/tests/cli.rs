@@ -27,9 +27,57 @@ fn write_dataset(dir: &Path) -> Array3<f64> {
     frames
 }
 
+/// The main job on built-in defaults: the PIC run of the built-in deck,
+/// every model, and a report that shows exactly the numbers the library
+/// computed (`comparison.json`). About a minute in release on two cores:
+/// `cargo test --release -p collop-cli --test cli -- --ignored demo_pipeline`.
+#[test]
+#[ignore = "runs the whole pipeline (PIC and four trainings), about a minute in release"]
+fn demo_pipeline_writes_a_report_of_the_library_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let (ok, stdout, err) = collop(&["demo", "-o", out.to_str().unwrap()]);
+    assert!(ok, "{err}\n{stdout}");
+    let cmp = collop_experiment::compare::Comparison::load(&out.join("compare")).unwrap();
+    assert!(cmp.failures.is_empty(), "{:?}", cmp.failures);
+    let html = std::fs::read_to_string(out.join("compare").join("report.html")).unwrap();
+    let check = collop_experiment::report::check_report_html(&html).unwrap_or_else(|e| panic!("{e}"));
+    let models: Vec<&str> = cmp.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(check.rollout_models, models);
+    for m in ["tensor", "par-perp", "parperp-mlp", "kernel-k2", "tracks-lag1", "theory-dynamic", "frozen"] {
+        assert!(models.contains(&m), "{m} missing: {models:?}");
+    }
+    // Every number of the rollout table is the library's, and printed on the terminal.
+    let doc = scraper::Html::parse_document(&html);
+    let rows = scraper::Selector::parse("table.rollout tbody tr").unwrap();
+    let td = scraper::Selector::parse("td").unwrap();
+    let mut seen = 0;
+    for tr in doc.select(&rows) {
+        let cells: Vec<_> = tr.select(&td).collect();
+        let model = cells[0].text().collect::<String>().trim().to_string();
+        for (k, c) in cells[2..].iter().enumerate() {
+            let v: f64 = c.value().attr("data-value").unwrap().parse().unwrap();
+            let row = cmp.row(&model, &cmp.populations[k].name).unwrap();
+            assert_eq!(v, row.result.as_ref().unwrap().mae, "{model}");
+            assert!(stdout.contains(&format!("{v:.4e}")), "{model}: {v:.4e} not printed");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, cmp.rows.len());
+    // The held-out sub-populations: learned par/perp beats the frozen
+    // baseline and every track lag (the point of the method).
+    for p in cmp.populations.iter().filter(|p| p.role == collop_experiment::compare::Role::HeldOut) {
+        let mae = |m: &str| cmp.row(m, &p.name).unwrap().result.as_ref().unwrap().mae;
+        assert!(mae("par-perp") < mae("frozen") / 3.0, "{}", p.name);
+        for lag in [1, 2, 5, 10] {
+            assert!(mae("par-perp") < mae(&format!("tracks-lag{lag}")), "{} lag {lag}", p.name);
+        }
+    }
+}
+
 #[test]
 fn demo_runs_on_built_in_defaults() {
-    let (ok, out, err) = collop(&["demo"]);
+    let (ok, out, err) = collop(&["demo", "--synthetic"]);
     assert!(ok, "{err}");
     for line in ["frozen distribution", "reference scheme, guard cells", "conservative scheme"] {
         assert!(out.contains(line), "missing {line:?} in\n{out}");

@@ -27,6 +27,7 @@ pub mod fields_model;
 pub mod legacy;
 pub mod params;
 pub mod pictures;
+pub mod pipeline;
 pub mod report;
 pub mod spec;
 pub mod theory;

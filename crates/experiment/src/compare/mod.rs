@@ -368,8 +368,8 @@ struct Entry {
     tracks: Option<TrackEstimate>,
 }
 
-/// Sub-population folders of a PIC run: directories holding `f/args.yaml`.
-fn discover(run: &Path) -> Result<Vec<String>> {
+/// Sub-population folders of a PIC run (directories holding `f/args.yaml`), sorted.
+pub fn subpopulations(run: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in
         std::fs::read_dir(run).with_context(|| format!("{}: not a readable run directory", run.display()))?
@@ -552,7 +552,7 @@ pub fn compare(
             "already holds a comparison; resume it to reuse its finished models, or write into another folder",
         ));
     }
-    let names = discover(&a.run)?;
+    let names = subpopulations(&a.run)?;
     let mut pops = Vec::new();
     for (name, role) in roles(&names, &a.train, &a.test)? {
         let dir = a.run.join(&name);
