@@ -11,16 +11,24 @@
 //!   the Kramers-Moyal convention
 //!   `df/dt = -d_i (A_i f) + 1/2 d_i d_j (D_ij f)`;
 //! - [`Moments`]: density, mean velocity and temperatures of a distribution;
+//! - the radial frame of a cell: [`VelocityGrid::cell_speed_and_direction`],
+//!   [`RadialCoefficients`] (`A_par`, `D_par`, `D_perp`) from the five fields
+//!   by [`cartesian_to_radial`] or [`FpFields::radial_at`], and their averages
+//!   over shells of `|v|` ([`shells`]: [`shells::average_shells`],
+//!   [`shells::ShellComparison`]);
 //! - [`CoreError`]: what can be wrong with them.
 
 mod error;
 mod fields;
 mod grid;
 mod moments;
+mod radial;
 mod series;
+pub mod shells;
 
 pub use error::CoreError;
 pub use fields::{FIELD_NAMES, FpFields};
 pub use grid::VelocityGrid;
 pub use moments::Moments;
+pub use radial::{RadialCoefficients, cartesian_to_radial, radial_direction};
 pub use series::PhaseSpaceSeries;

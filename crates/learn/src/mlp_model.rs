@@ -39,7 +39,6 @@ use std::sync::Mutex;
 
 use collop_core::VelocityGrid;
 use collop_fp::{Difference, FokkerPlanck, KernelOperator, Operator, Scheme};
-use collop_theory::cell_speed_and_direction;
 use ndarray::{Array2, ArrayView2};
 
 use crate::linear::SparseLinear;
@@ -234,7 +233,7 @@ impl MlpModel {
             MlpKind::ParPerp => {
                 let vmax = grid.corner_speed();
                 let base = Array2::from_shape_fn((n, 1), |(c, _)| {
-                    let (v, _) = cell_speed_and_direction(&grid, c / grid.ny, c % grid.ny);
+                    let (v, _) = grid.cell_speed_and_direction(c / grid.ny, c % grid.ny);
                     2.0 * v / vmax - 1.0
                 });
                 (fp(slots)?, base, radial_rotation(&grid), 3, 1)

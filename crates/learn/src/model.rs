@@ -3,7 +3,6 @@
 
 use collop_core::{FpFields, VelocityGrid};
 use collop_fp::{Difference, FokkerPlanck, KernelOperator, Operator, Scheme};
-use collop_theory::cell_speed_and_direction;
 
 use crate::LearnError;
 use crate::linear::SparseLinear;
@@ -455,7 +454,7 @@ fn par_perp_map(grid: &VelocityGrid, n_radial: usize) -> Result<SparseLinear, Le
     for i in 0..grid.nx {
         for j in 0..grid.ny {
             let k = grid.index(i, j) as u32;
-            let (v, _) = cell_speed_and_direction(grid, i, j);
+            let (v, _) = grid.cell_speed_and_direction(i, j);
             let x = (v / h).min((n_radial - 1) as f64);
             let lo = (x.floor() as usize).min(n_radial - 2);
             let w = x - lo as f64;
@@ -472,7 +471,7 @@ fn par_perp_map(grid: &VelocityGrid, n_radial: usize) -> Result<SparseLinear, Le
 
 /// Rotation of per-cell radial values `[A_par, D_par, D_perp]` (three blocks
 /// of `nx * ny` cells, grid units of `v_x`) onto the five Cartesian fields in
-/// grid units, with each cell's direction from [`cell_speed_and_direction`]
+/// grid units, with each cell's direction from [`VelocityGrid::cell_speed_and_direction`]
 /// (`A_par > 0` points outward; `D = R diag(D_par, D_perp) R^T`).
 pub(crate) fn radial_rotation(grid: &VelocityGrid) -> SparseLinear {
     let n = grid.len() as u32;
@@ -484,7 +483,7 @@ pub(crate) fn radial_rotation(grid: &VelocityGrid) -> SparseLinear {
     for i in 0..grid.nx {
         for j in 0..grid.ny {
             let k = grid.index(i, j) as u32;
-            let (_, [c, s]) = cell_speed_and_direction(grid, i, j);
+            let (_, [c, s]) = grid.cell_speed_and_direction(i, j);
             let (a, dpar, dperp) = (k, n + k, 2 * n + k);
             t.push((k, a, c * sx));
             t.push((n + k, a, s * sy));

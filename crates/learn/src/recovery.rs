@@ -1,8 +1,8 @@
 //! How well a learned operator recovers a known one: the drift and
 //! diffusion projected onto the radial and azimuthal directions of each cell
-//! (`A_par`, `D_par`, `D_perp`, [`collop_theory::cartesian_to_radial`]),
-//! averaged over shells of `|v|`, compared only where the data hold enough
-//! particles.
+//! (`A_par`, `D_par`, `D_perp`, [`collop_core::cartesian_to_radial`]),
+//! averaged over shells of `|v|` ([`collop_core::shells`]), compared only
+//! where the data hold enough particles.
 //!
 //! Why shells and not single cells. The reference scheme takes first
 //! derivatives by central differences, `(g_{i+1} - g_{i-1}) / 2` with
@@ -45,8 +45,8 @@
 //! count the same particles, and most of `f_1`'s noise is `f_0`'s carried
 //! forward.
 
+use collop_core::shells::{Cells, ShellComparison, ShellSpec, amplitude_ratios, signed_deviation, worst};
 use collop_core::{FpFields, VelocityGrid};
-use collop_theory::{cartesian_to_radial, cell_speed_and_direction};
 use ndarray::Array2;
 
 use crate::LearnError;
@@ -65,7 +65,9 @@ pub struct Shell {
     pub truth: [f64; 3],
 }
 
-/// Shell-averaged comparison of a learned and a true operator.
+/// Shell-averaged comparison of a learned and a true operator: a
+/// [`ShellComparison`] (model = learned, reference = truth) over the cells
+/// holding enough particles, under the names of recovery experiments.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RadialComparison {
     /// Shells with at least one counted cell, by increasing speed.
@@ -74,10 +76,25 @@ pub struct RadialComparison {
     pub drift_scale: f64,
 }
 
+impl From<ShellComparison> for RadialComparison {
+    fn from(c: ShellComparison) -> Self {
+        let shells = c
+            .shells
+            .into_iter()
+            .map(|s| Shell { speed: s.speed, cells: s.cells, learned: s.model, truth: s.reference })
+            .collect();
+        Self { shells, drift_scale: c.drift_scale }
+    }
+}
+
 impl RadialComparison {
     /// Compare `learned` with `truth` over the cells where `counts >=
     /// min_counts`, in shells of width `shell_width` (in `v_th`) from
-    /// `|v| = 0`.
+    /// `|v| = 0` ([`ShellComparison::new`] with that mask and
+    /// [`ShellSpec::width`]).
+    ///
+    /// Errors: fields and counts on different grids, a non-positive width,
+    /// non-finite fields.
     pub fn new(
         learned: &FpFields,
         truth: &FpFields,
@@ -94,81 +111,42 @@ impl RadialComparison {
                 counts.dim()
             )));
         }
-        if !(shell_width.is_finite() && shell_width > 0.0) {
-            return Err(LearnError::Config(format!("recovery: shell width {shell_width} must be > 0")));
-        }
-        let mut sums: std::collections::BTreeMap<usize, (f64, usize, [f64; 3], [f64; 3])> =
-            Default::default();
-        for i in 0..grid.nx {
-            for j in 0..grid.ny {
-                if counts[[i, j]] < min_counts {
-                    continue;
-                }
-                let (speed, dir) = cell_speed_and_direction(&grid, i, j);
-                let at = |f: &FpFields| f.as_array().map(|a| a[[i, j]]);
-                let (l, t) = (cartesian_to_radial(dir, at(learned)), cartesian_to_radial(dir, at(truth)));
-                let e = sums.entry((speed / shell_width) as usize).or_insert((0.0, 0, [0.0; 3], [0.0; 3]));
-                e.0 += speed;
-                e.1 += 1;
-                for (k, (lv, tv)) in
-                    [l.a_par, l.d_par, l.d_perp].into_iter().zip([t.a_par, t.d_par, t.d_perp]).enumerate()
-                {
-                    e.2[k] += lv;
-                    e.3[k] += tv;
-                }
-            }
-        }
-        let shells: Vec<Shell> = sums
-            .into_values()
-            .map(|(s, n, l, t)| {
-                let n_f = n as f64;
-                Shell { speed: s / n_f, cells: n, learned: l.map(|x| x / n_f), truth: t.map(|x| x / n_f) }
-            })
-            .collect();
-        let drift_scale = shells.iter().fold(0.0_f64, |m, s| m.max(s.truth[0].abs()));
-        Ok(Self { shells, drift_scale })
+        let spec = ShellSpec::width(shell_width)
+            .map_err(|_| LearnError::Config(format!("recovery: shell width {shell_width} must be > 0")))?;
+        let keep = counts.mapv(|c| c >= min_counts);
+        let cmp = ShellComparison::new(learned, truth, Cells::Mask(&keep), spec)
+            .map_err(|e| LearnError::Data(format!("recovery: {e}")))?;
+        Ok(cmp.into())
     }
 
     /// Relative errors `[A_par, D_par, D_perp]` per shell. The drift passes
     /// through zero at `v = 0`, so its error is relative to
     /// `max(|A_par|, drift_floor * drift_scale)`; the diffusions are positive
-    /// and their errors are plainly relative.
+    /// and their errors are plainly relative (the magnitudes of
+    /// [`collop_core::shells::signed_deviation`]).
     pub fn relative_errors(&self, drift_floor: f64) -> Vec<[f64; 3]> {
         let floor = drift_floor * self.drift_scale;
-        self.shells
-            .iter()
-            .map(|s| {
-                [
-                    (s.learned[0] - s.truth[0]).abs() / s.truth[0].abs().max(floor).max(f64::MIN_POSITIVE),
-                    (s.learned[1] - s.truth[1]).abs() / s.truth[1].abs().max(f64::MIN_POSITIVE),
-                    (s.learned[2] - s.truth[2]).abs() / s.truth[2].abs().max(f64::MIN_POSITIVE),
-                ]
-            })
-            .collect()
+        self.shells.iter().map(|s| signed_deviation(s.learned, s.truth, floor).map(f64::abs)).collect()
     }
 
     /// Largest relative error of each coefficient over the shells.
     pub fn worst(&self, drift_floor: f64) -> [f64; 3] {
-        self.relative_errors(drift_floor)
-            .into_iter()
-            .fold([0.0; 3], |w, e| [w[0].max(e[0]), w[1].max(e[1]), w[2].max(e[2])])
+        worst(&self.relative_errors(drift_floor))
     }
 
     /// Least-squares ratio of learned to true values of each coefficient
-    /// over the shells with speed in `range`: `sum l t / sum t^2`. For an
-    /// operator whose amplitude alone is unknown this is the amplitude
-    /// recovered relative to the truth's (`None` without shells in range).
+    /// over the shells with speed in `range`: `sum l t / sum t^2`
+    /// ([`collop_core::shells::amplitude_ratios`]). For an operator whose
+    /// amplitude alone is unknown this is the amplitude recovered relative
+    /// to the truth's (`None` without shells in range).
     pub fn amplitude_ratios(&self, range: (f64, f64)) -> Option<[f64; 3]> {
-        let inside: Vec<&Shell> =
-            self.shells.iter().filter(|s| s.speed >= range.0 && s.speed <= range.1).collect();
-        if inside.is_empty() {
-            return None;
-        }
-        Some(std::array::from_fn(|k| {
-            let lt: f64 = inside.iter().map(|s| s.learned[k] * s.truth[k]).sum();
-            let tt: f64 = inside.iter().map(|s| s.truth[k] * s.truth[k]).sum();
-            lt / tt
-        }))
+        let inside: Vec<([f64; 3], [f64; 3])> = self
+            .shells
+            .iter()
+            .filter(|s| s.speed >= range.0 && s.speed <= range.1)
+            .map(|s| (s.learned, s.truth))
+            .collect();
+        amplitude_ratios(&inside)
     }
 
     /// A table: speed, cells, learned and true values and relative errors.

@@ -55,8 +55,8 @@
 
 use std::collections::VecDeque;
 
-use collop_core::{FpFields, VelocityGrid};
-use collop_theory::radial_direction;
+use collop_core::shells::ShellSpec;
+use collop_core::{FpFields, VelocityGrid, radial_direction};
 use ndarray::Array2;
 
 use crate::LearnError;
@@ -86,7 +86,8 @@ pub struct TrackEstimator {
 }
 
 /// Speed bins `[b, b + 1) v_max / n_bins`, `b = 0 .. n_bins`, of the radial
-/// track estimate ([`RadialTrackEstimate`]).
+/// track estimate ([`RadialTrackEstimate`]): the bins of
+/// [`ShellSpec::bins`], without the speed `v_max` itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RadialBins {
     /// Number of bins.
@@ -161,6 +162,7 @@ pub struct TrackAccumulator {
 #[derive(Debug, Clone, PartialEq)]
 struct RadialSums {
     bins: RadialBins,
+    spec: ShellSpec,
     count: Vec<usize>,
     speed: Vec<f64>,
     sum: Vec<[f64; 4]>,
@@ -202,15 +204,20 @@ impl TrackAccumulator {
     /// Also bin the intervals by starting speed for [`RadialTrackEstimate`]
     /// (only intervals that start on the grid).
     pub fn with_radial_bins(mut self, bins: RadialBins) -> Result<Self, LearnError> {
-        if bins.n_bins == 0 || !(bins.v_max.is_finite() && bins.v_max > 0.0) {
-            return Err(LearnError::Config(format!(
+        let invalid = || {
+            LearnError::Config(format!(
                 "radial track bins: {} bins up to |v| = {}: need at least one bin and v_max > 0",
                 bins.n_bins, bins.v_max
-            )));
+            ))
+        };
+        if bins.v_max <= 0.0 {
+            return Err(invalid());
         }
+        let spec = ShellSpec::bins(bins.n_bins, bins.v_max).map_err(|_| invalid())?;
         let n = bins.n_bins;
         self.radial = Some(RadialSums {
             bins,
+            spec,
             count: vec![0; n],
             speed: vec![0.0; n],
             sum: vec![[0.0; 4]; n],
@@ -252,8 +259,8 @@ impl TrackAccumulator {
         }
         if let Some(r) = &mut self.radial {
             let speed = v0[0].hypot(v0[1]);
-            if speed < r.bins.v_max {
-                let b = ((speed / r.bins.v_max * r.bins.n_bins as f64) as usize).min(r.bins.n_bins - 1);
+            // The bins are half-open: a start at exactly v_max is in none.
+            if let Some(b) = r.spec.index(speed).filter(|_| speed < r.bins.v_max) {
                 let [cos, sin] = radial_direction(v0[0], v0[1]);
                 let (par, perp) = (dx * cos + dy * sin, -dx * sin + dy * cos);
                 let s = [par / tau, par * par / tau, perp / tau, perp * perp / tau];
@@ -363,9 +370,8 @@ impl TrackAccumulator {
         let count = Array2::from_shape_vec(grid.shape(), self.count.clone()).expect("grid-sized");
         let radial = self.radial.as_ref().map(|r| {
             let n = r.bins.n_bins;
-            let width = r.bins.v_max / n as f64;
             let mut out = RadialTrackEstimate {
-                speed: (0..n).map(|b| (b as f64 + 0.5) * width).collect(),
+                speed: (0..n).map(|b| r.spec.centre(b)).collect(),
                 count: r.count.clone(),
                 value: [vec![0.0; n], vec![0.0; n], vec![0.0; n]],
                 stderr: [vec![0.0; n], vec![0.0; n], vec![0.0; n]],

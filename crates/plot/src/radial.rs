@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use collop_core::FpFields;
-use collop_theory::{cartesian_to_radial, cell_speed_and_direction};
+use collop_core::shells::{Cells, ShellSpec, average_shells};
 use ndarray::Array2;
 use plotters::prelude::*;
 
@@ -37,7 +37,7 @@ impl Profile {
 
 /// One model's radial coefficients against `|v|`, for [`radial_profiles`]:
 /// drift along `v` and diffusion along and across `v` (see
-/// [`collop_theory::RadialCoefficients`]), units `v_th omega_p` and
+/// [`collop_core::RadialCoefficients`]), units `v_th omega_p` and
 /// `v_th^2 omega_p`, speeds in `v_th`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RadialCurve {
@@ -219,15 +219,15 @@ pub fn radial_profiles_png(curves: &[RadialCurve], title: &str) -> Result<Vec<u8
 }
 
 /// Radial profiles of any coefficient fields, binned in speed: every cell's
-/// coefficients are projected onto its direction with
-/// [`collop_theory::cartesian_to_radial`] (directions as in
-/// [`collop_theory::cell_speed_and_direction`]), and the projections are
-/// averaged over `n_bins` equal bins of `|v|` from 0 to the largest cell
-/// speed. Each point sits at the mean speed of its bin's cells; its band is
-/// the mean plus or minus the standard deviation over those cells, which
-/// measures how far the fields are from isotropic (and, for isotropic
-/// fields, the profile's change across the bin). Bins holding no cell
-/// centre are left out.
+/// coefficients are projected onto its direction
+/// ([`collop_core::FpFields::radial_at`]), and the projections are averaged
+/// over `n_bins` equal bins of `|v|` from 0 to the largest cell speed
+/// ([`collop_core::shells::average_shells`] with
+/// [`collop_core::shells::ShellSpec::bins`]). Each point sits at the mean
+/// speed of its bin's cells; its band is the mean plus or minus the standard
+/// deviation over those cells, which measures how far the fields are from
+/// isotropic (and, for isotropic fields, the profile's change across the
+/// bin). Bins holding no cell centre are left out.
 ///
 /// The curve has no label and [`CurveStyle::LineMarkers`]; set them with
 /// [`RadialCurve::with_label`] and [`RadialCurve::with_style`].
@@ -253,73 +253,21 @@ pub fn radial_binned_where(
     if n_bins == 0 {
         return Err(PlotError::InvalidInput("radial binning needs at least one bin".into()));
     }
-    fields.validate()?;
-    let g = &fields.grid;
-    if let Some(k) = keep {
-        if k.dim() != g.shape() {
-            return Err(PlotError::ShapeMismatch(format!(
-                "radial binning: mask of shape {:?} for a {} x {} grid",
-                k.dim(),
-                g.nx,
-                g.ny
-            )));
-        }
-        if !k.iter().any(|&b| b) {
-            return Err(PlotError::InvalidInput("radial binning: the mask keeps no cell".into()));
-        }
+    let spec = ShellSpec::bins(n_bins, fields.grid.max_cell_speed())?;
+    let shells = average_shells(fields, keep.map_or(Cells::All, Cells::Mask), spec)?;
+    if shells.is_empty() {
+        return Err(PlotError::InvalidInput("radial binning: the mask keeps no cell".into()));
     }
-    let v_max = (0..g.nx)
-        .flat_map(|i| (0..g.ny).map(move |j| (i, j)))
-        .fold(0.0_f64, |m, (i, j)| m.max(cell_speed_and_direction(g, i, j).0));
-    let cells: Vec<(f64, [f64; 3])> = (0..g.nx)
-        .flat_map(|i| (0..g.ny).map(move |j| (i, j)))
-        .filter(|&(i, j)| keep.is_none_or(|k| k[[i, j]]))
-        .map(|(i, j)| {
-            let (v, dir) = cell_speed_and_direction(g, i, j);
-            let c = cartesian_to_radial(dir, fields.as_array().map(|a| a[[i, j]]));
-            (v, [c.a_par, c.d_par, c.d_perp])
-        })
-        .collect();
-    let bin = |v: f64| if v_max > 0.0 { ((v / v_max * n_bins as f64) as usize).min(n_bins - 1) } else { 0 };
-
-    // Two passes (means, then spreads about them) for a stable variance.
-    let mut count = vec![0usize; n_bins];
-    let mut speed = vec![0.0; n_bins];
-    let mut mean = vec![[0.0; 3]; n_bins];
-    for (v, c) in &cells {
-        let b = bin(*v);
-        count[b] += 1;
-        speed[b] += v;
-        for (m, x) in mean[b].iter_mut().zip(c) {
-            *m += x;
-        }
-    }
-    for b in 0..n_bins {
-        if count[b] > 0 {
-            speed[b] /= count[b] as f64;
-            mean[b].iter_mut().for_each(|m| *m /= count[b] as f64);
-        }
-    }
-    let mut var = vec![[0.0; 3]; n_bins];
-    for (v, c) in &cells {
-        let b = bin(*v);
-        for ((s, x), m) in var[b].iter_mut().zip(c).zip(mean[b]) {
-            *s += (x - m) * (x - m) / count[b] as f64;
-        }
-    }
-
-    let used: Vec<usize> = (0..n_bins).filter(|&b| count[b] > 0).collect();
     let profile = |k: usize| {
-        let value: Vec<f64> = used.iter().map(|&b| mean[b][k]).collect();
-        let sd: Vec<f64> = used.iter().map(|&b| var[b][k].sqrt()).collect();
-        let lower = value.iter().zip(&sd).map(|(m, s)| m - s).collect();
-        let upper = value.iter().zip(&sd).map(|(m, s)| m + s).collect();
+        let value: Vec<f64> = shells.iter().map(|s| s.mean[k]).collect();
+        let lower = shells.iter().map(|s| s.mean[k] - s.spread[k]).collect();
+        let upper = shells.iter().map(|s| s.mean[k] + s.spread[k]).collect();
         Profile::with_band(value, lower, upper)
     };
     Ok(RadialCurve {
         label: String::new(),
         style: CurveStyle::LineMarkers,
-        speed: used.iter().map(|&b| speed[b]).collect(),
+        speed: shells.iter().map(|s| s.speed).collect(),
         a_par: profile(0),
         d_par: profile(1),
         d_perp: profile(2),

@@ -4,9 +4,10 @@ use std::f64::consts::PI;
 
 use collop_core::{FpFields, VelocityGrid};
 
+use crate::RadialCoefficients;
 use crate::TheoryError;
 use crate::bessel::{bessel_i0e, bessel_i0e_minus_i1e, bessel_i1e};
-use crate::radial::{RadialCoefficients, fields_from_radial_fn};
+use crate::radial::fields_from_radial_fn;
 
 /// Radial drift and diffusion of test particles at speed `v` (in `v_th`) in a
 /// 2D thermal plasma of finite-size particles with static (Debye) shielding,
@@ -79,7 +80,8 @@ pub fn static_shielding_fields(grid: &VelocityGrid, amplitude: f64) -> Result<Fp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::radial::{radial_direction, radial_to_cartesian};
+    use crate::radial::radial_to_cartesian;
+    use collop_core::radial_direction;
 
     const C: f64 = 0.37;
 

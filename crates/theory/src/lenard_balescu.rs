@@ -72,13 +72,12 @@ use std::f64::consts::PI;
 use collop_core::{FpFields, VelocityGrid};
 use num_complex::Complex64;
 
+use crate::RadialCoefficients;
 use crate::TheoryError;
 use crate::collision_amplitude::{K_TOL, PlasmaParams, integrate_k};
 use crate::plasma_dispersion::maxwellian_response;
 use crate::quadrature::integrate;
-use crate::radial::{
-    RadialCoefficients, cell_speed_and_direction, fields_from_radial_fn, radial_to_cartesian,
-};
+use crate::radial::{fields_from_radial_fn, radial_to_cartesian};
 
 /// Static (Debye, `eps(k, 0)`) or dynamic (`eps(k, k . v)`) shielding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,7 +363,7 @@ impl ShieldingTable {
         let mut out = FpFields::zeros(*grid);
         for i in 0..grid.nx {
             for j in 0..grid.ny {
-                let (v, dir) = cell_speed_and_direction(grid, i, j);
+                let (v, dir) = grid.cell_speed_and_direction(i, j);
                 let c = if v == 0.0 {
                     // The origin: isotropic by symmetry, rotated like the radial fields.
                     radial_to_cartesian(dir, self.profiles(0.0)?)

@@ -69,7 +69,9 @@ pub use lenard_balescu::{Shielding, ShieldingTable, dynamic_shielding_fields, dy
 pub use maxwellian::{BiMaxwellian, Sampling, ring_on_grid};
 pub use ornstein_uhlenbeck::OrnsteinUhlenbeck;
 pub use plasma_dispersion::{dawson, faddeeva_w, maxwellian_response, plasma_dispersion};
-pub use radial::{
-    RadialCoefficients, cartesian_to_radial, cell_speed_and_direction, fields_from_radial_cells,
-    fields_from_radial_fn, radial_direction, radial_to_cartesian,
-};
+// The radial frame moved to collop-core; re-exported so that
+// `collop_theory::RadialCoefficients` and friends keep working.
+pub use collop_core::{RadialCoefficients, cartesian_to_radial, radial_direction};
+#[allow(deprecated)]
+pub use radial::cell_speed_and_direction;
+pub use radial::{fields_from_radial_cells, fields_from_radial_fn, radial_to_cartesian};
