@@ -594,4 +594,22 @@ mod tests {
         let model = per_dump.build(grid, 4, scheme, false, 0, Conditioners::none()).unwrap();
         assert_eq!(model.operator().n_slots(), 4);
     }
+
+    /// Parameters of another network shape are an error that says so, not
+    /// a NaN handed to the simulator.
+    #[test]
+    fn wrong_parameter_shapes_are_errors() {
+        let grid = VelocityGrid::square(7, 3.0).unwrap();
+        let scheme = Scheme::Reference(collop_fp::Edges::OneSided);
+        for m in [ModelSpec::FpMlp { hidden: vec![4], conditioners: vec![] }, ModelSpec::par_perp()] {
+            let model = m.build(grid, 4, scheme, false, 0, Conditioners::none()).unwrap();
+            let mut theta = vec![0.0; model.operator().nparams()];
+            let e = model.theta(&vec![0.1; model.nparams() + 3], &mut theta).unwrap_err().to_string();
+            assert!(e.contains("network shape"), "{}: {e}", m.family());
+            let mut short = vec![0.0; 3];
+            assert!(model.theta(&model.init(), &mut short).is_err());
+            model.theta(&model.init(), &mut theta).unwrap();
+            assert!(theta.iter().all(|v| v.is_finite()));
+        }
+    }
 }

@@ -382,7 +382,7 @@ pub fn train(
     let seconds = start.elapsed().as_secs_f64();
     let best_phi = state.best.as_ref().map(|(_, p)| p.clone()).unwrap_or_else(|| state.phi.clone());
     let mut theta = vec![0.0; model.operator().nparams()];
-    model.theta(&best_phi, &mut theta);
+    model.theta(&best_phi, &mut theta)?;
     let params = OperatorParams::new(grid, cfg.model.operator_shape(), theta.clone())?;
     save_model(dir, &state.phi, state.best.as_ref().map(|(_, p)| p.as_slice()), &params)?;
     if opts.plots {
@@ -604,7 +604,7 @@ impl TrainedRun {
             ));
         }
         let mut theta = vec![0.0; model.operator().nparams()];
-        model.theta_for(phi, 0, &mut theta);
+        model.theta_for(phi, 0, &mut theta)?;
         Ok((OperatorParams::new(grid, cfg.model.operator_shape(), theta)?, dc.extrapolated))
     }
 }

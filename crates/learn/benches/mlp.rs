@@ -77,14 +77,14 @@ fn bench_models(c: &mut Criterion) {
             b.iter(|| {
                 // A new parameter vector each time, as after an optimiser step.
                 shifted[0] += 1e-12;
-                m.theta(&shifted, &mut theta);
+                m.theta(&shifted, &mut theta).unwrap();
             })
         });
         c.bench_function(&format!("mlp_model/theta_and_vjp/{name}"), |b| {
             b.iter(|| {
                 shifted[0] += 1e-12;
-                m.theta(&shifted, &mut theta);
-                m.theta_vjp(&shifted, &dtheta, &mut dphi);
+                m.theta(&shifted, &mut theta).unwrap();
+                m.theta_vjp(&shifted, &dtheta, &mut dphi).unwrap();
             })
         });
     }

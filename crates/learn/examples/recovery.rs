@@ -90,7 +90,7 @@ fn main() {
     train(&model, &data, &Split::none(), &settings, &mut state, &mut []).unwrap();
     eprintln!("trained in {:.2} s, loss {:e}", t0.elapsed().as_secs_f64(), state.best.as_ref().unwrap().0);
     let mut theta = vec![0.0; model.operator().nparams()];
-    model.theta(&state.best.as_ref().unwrap().1, &mut theta);
+    model.theta(&state.best.as_ref().unwrap().1, &mut theta).unwrap();
     let learned = collop_core::FpFields::from_grid_units(grid, &theta).unwrap();
     let counts = collop_learn::recovery::min_counts_over_frames(&data, 300_000.0);
     let cmp = collop_learn::recovery::RadialComparison::new(&learned, &truth, &counts, 100.0, 0.25).unwrap();

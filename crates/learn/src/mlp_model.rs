@@ -321,6 +321,20 @@ impl MlpModel {
     }
 
     /// Run the forward passes of `slot` at `phi` into `cache` (if not there yet).
+    /// Refuse parameters of another network shape, operator parameters of
+    /// another length and conditions the model does not have.
+    fn check_call(&self, phi: &[f64], condition: usize, n_theta: usize) -> Result<(), LearnError> {
+        crate::model::check_lengths("network parameters", phi.len(), self.nparams())?;
+        crate::model::check_lengths("operator parameters", n_theta, self.op.nparams())?;
+        if condition >= self.conditioners.n_conditions() {
+            return Err(LearnError::Data(format!(
+                "condition {condition} asked for, the model has {}",
+                self.conditioners.n_conditions()
+            )));
+        }
+        Ok(())
+    }
+
     fn forward(&self, cache: &mut Cache, phi: &[f64], slot: usize) -> Result<(), LearnError> {
         if cache.slot == Some(slot) && cache.phi == phi {
             return Ok(());
@@ -331,7 +345,7 @@ impl MlpModel {
         for (f, ws) in cache.ws.iter_mut().enumerate() {
             self.net
                 .forward(&phi[f * p..(f + 1) * p], cache.inputs.view(), ws)
-                .map_err(|e| LearnError::Diverged(e.to_string()))?;
+                .map_err(|e| LearnError::Data(format!("the network cannot be evaluated: {e}")))?;
         }
         cache.phi.clear();
         cache.phi.extend_from_slice(phi);
@@ -340,6 +354,7 @@ impl MlpModel {
     }
 
     fn try_theta(&self, phi: &[f64], condition: usize, theta: &mut [f64]) -> Result<(), LearnError> {
+        self.check_call(phi, condition, theta.len())?;
         let mut guard = self.cache(condition);
         let cache = &mut *guard;
         let per = self.map.rows();
@@ -365,6 +380,8 @@ impl MlpModel {
         dtheta: &[f64],
         dphi: &mut [f64],
     ) -> Result<(), LearnError> {
+        self.check_call(phi, condition, dtheta.len())?;
+        crate::model::check_lengths("network parameter gradient", dphi.len(), self.nparams())?;
         let mut guard = self.cache(condition);
         let cache = &mut *guard;
         let per = self.map.rows();
@@ -413,29 +430,30 @@ impl Model for MlpModel {
     }
 
     /// Condition 0.
-    fn theta(&self, phi: &[f64], theta: &mut [f64]) {
-        self.theta_for(phi, 0, theta);
+    fn theta(&self, phi: &[f64], theta: &mut [f64]) -> Result<(), LearnError> {
+        self.theta_for(phi, 0, theta)
     }
 
-    fn theta_vjp(&self, phi: &[f64], dtheta: &[f64], dphi: &mut [f64]) {
-        self.theta_vjp_for(phi, 0, dtheta, dphi);
+    fn theta_vjp(&self, phi: &[f64], dtheta: &[f64], dphi: &mut [f64]) -> Result<(), LearnError> {
+        self.theta_vjp_for(phi, 0, dtheta, dphi)
     }
 
     fn n_conditions(&self) -> usize {
         self.conditioners.n_conditions()
     }
 
-    fn theta_for(&self, phi: &[f64], condition: usize, theta: &mut [f64]) {
-        // A failed forward pass shows up as a non-finite loss downstream.
-        if self.try_theta(phi, condition, theta).is_err() {
-            theta.fill(f64::NAN);
-        }
+    fn theta_for(&self, phi: &[f64], condition: usize, theta: &mut [f64]) -> Result<(), LearnError> {
+        self.try_theta(phi, condition, theta)
     }
 
-    fn theta_vjp_for(&self, phi: &[f64], condition: usize, dtheta: &[f64], dphi: &mut [f64]) {
-        if self.try_theta_vjp(phi, condition, dtheta, dphi).is_err() {
-            dphi.fill(f64::NAN);
-        }
+    fn theta_vjp_for(
+        &self,
+        phi: &[f64],
+        condition: usize,
+        dtheta: &[f64],
+        dphi: &mut [f64],
+    ) -> Result<(), LearnError> {
+        self.try_theta_vjp(phi, condition, dtheta, dphi)
     }
 
     fn describe(&self) -> String {

@@ -26,22 +26,30 @@ pub trait Model: Sync + Send {
     /// Initial parameters.
     fn init(&self) -> Vec<f64>;
     /// `theta = theta(phi)` (length `operator().nparams()`, overwritten).
-    fn theta(&self, phi: &[f64], theta: &mut [f64]);
+    /// Parameters of the wrong length, or a network that cannot be
+    /// evaluated, are an error (never a NaN passed on to the simulator).
+    fn theta(&self, phi: &[f64], theta: &mut [f64]) -> Result<(), LearnError>;
     /// `dphi += (d theta / d phi)^T dtheta`.
-    fn theta_vjp(&self, phi: &[f64], dtheta: &[f64], dphi: &mut [f64]);
+    fn theta_vjp(&self, phi: &[f64], dtheta: &[f64], dphi: &mut [f64]) -> Result<(), LearnError>;
     /// Number of conditions (1: `theta` does not depend on the dataset).
     fn n_conditions(&self) -> usize {
         1
     }
     /// `theta` under condition `condition < n_conditions()` (overwritten);
     /// by default [`Model::theta`].
-    fn theta_for(&self, phi: &[f64], _condition: usize, theta: &mut [f64]) {
-        self.theta(phi, theta);
+    fn theta_for(&self, phi: &[f64], _condition: usize, theta: &mut [f64]) -> Result<(), LearnError> {
+        self.theta(phi, theta)
     }
     /// `dphi += (d theta_for(phi, condition) / d phi)^T dtheta`; by default
     /// [`Model::theta_vjp`].
-    fn theta_vjp_for(&self, phi: &[f64], _condition: usize, dtheta: &[f64], dphi: &mut [f64]) {
-        self.theta_vjp(phi, dtheta, dphi);
+    fn theta_vjp_for(
+        &self,
+        phi: &[f64],
+        _condition: usize,
+        dtheta: &[f64],
+        dphi: &mut [f64],
+    ) -> Result<(), LearnError> {
+        self.theta_vjp(phi, dtheta, dphi)
     }
     /// Regularisation `R(phi)`; adds `dR/dphi` to `dphi`.
     fn regularisation(&self, _phi: &[f64], _dphi: &mut [f64]) -> f64 {
@@ -49,6 +57,17 @@ pub trait Model: Sync + Send {
     }
     /// One-line description.
     fn describe(&self) -> String;
+}
+
+/// Refuse `got` values where the model has `want`, naming `what`.
+pub(crate) fn check_lengths(what: &str, got: usize, want: usize) -> Result<(), LearnError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(LearnError::Data(format!(
+            "{got} {what} given, the model has {want}: they were saved for another model, grid or network shape"
+        )))
+    }
 }
 
 /// Symmetry imposed on a Fokker-Planck tensor model.
@@ -273,7 +292,9 @@ impl Model for LinearModel {
         vec![0.0; self.nparams()]
     }
 
-    fn theta(&self, phi: &[f64], theta: &mut [f64]) {
+    fn theta(&self, phi: &[f64], theta: &mut [f64]) -> Result<(), LearnError> {
+        check_lengths("model parameters", phi.len(), self.nparams())?;
+        check_lengths("operator parameters", theta.len(), self.op.nparams())?;
         let per = self.spatial.rows();
         let nodes: Vec<Vec<f64>> = (0..self.time.n_nodes()).map(|k| self.node_values(phi, k)).collect();
         for (s, w) in self.time.weights.iter().enumerate() {
@@ -282,9 +303,12 @@ impl Model for LinearModel {
                 *o = w[0].1 * a + w[1].1 * b;
             }
         }
+        Ok(())
     }
 
-    fn theta_vjp(&self, _phi: &[f64], dtheta: &[f64], dphi: &mut [f64]) {
+    fn theta_vjp(&self, _phi: &[f64], dtheta: &[f64], dphi: &mut [f64]) -> Result<(), LearnError> {
+        check_lengths("model parameter gradient", dphi.len(), self.nparams())?;
+        check_lengths("operator parameter gradient", dtheta.len(), self.op.nparams())?;
         let per = self.spatial.rows();
         let pn = self.params_per_node();
         let mut dnode = vec![vec![0.0; per]; self.time.n_nodes()];
@@ -301,6 +325,7 @@ impl Model for LinearModel {
         for (k, dn) in dnode.iter().enumerate() {
             self.spatial.apply_transpose(dn, &mut dphi[k * pn..(k + 1) * pn]);
         }
+        Ok(())
     }
 
     fn regularisation(&self, phi: &[f64], dphi: &mut [f64]) -> f64 {

@@ -239,7 +239,7 @@ impl<'m> Objective<'m> {
             )));
         }
         for &c in conditions {
-            self.model.theta_for(phi, c, &mut self.theta[c]);
+            self.model.theta_for(phi, c, &mut self.theta[c])?;
             self.dtheta[c].fill(0.0);
         }
         let mut total = 0.0;
@@ -259,7 +259,7 @@ impl<'m> Objective<'m> {
             Some(g) => {
                 g.fill(0.0);
                 for &c in conditions {
-                    self.model.theta_vjp_for(phi, c, &self.dtheta[c], g);
+                    self.model.theta_vjp_for(phi, c, &self.dtheta[c], g)?;
                 }
                 g
             }

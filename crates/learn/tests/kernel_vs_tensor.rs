@@ -33,7 +33,7 @@ fn rollout() -> RolloutConfig {
 /// Mean rollout MAE of `model` at `phi` over `data`.
 fn rollout_mae(model: &dyn Model, phi: &[f64], data: &[PhaseSpaceSeries]) -> f64 {
     let mut theta = vec![0.0; model.operator().nparams()];
-    model.theta(phi, &mut theta);
+    model.theta(phi, &mut theta).unwrap();
     let sim = Simulator::new(model.operator(), rollout());
     data.iter().map(|s| rollout_errors(&sim, &theta, s).unwrap().0.mean.mae).sum::<f64>() / data.len() as f64
 }

@@ -27,9 +27,9 @@ fn conformance(model: &dyn Model, seed: u64) {
     let u = random(&mut rng, np);
     let w = random(&mut rng, nt);
     let mut theta = vec![0.0; nt];
-    model.theta(&u, &mut theta);
+    model.theta(&u, &mut theta).unwrap();
     let mut g = vec![0.0; np];
-    model.theta_vjp(&u, &w, &mut g);
+    model.theta_vjp(&u, &w, &mut g).unwrap();
     let (lhs, rhs) = (dot(&theta, &w), dot(&u, &g));
     assert!((lhs - rhs).abs() <= 1e-12 * (lhs.abs() + 1.0), "{}: {lhs} vs {rhs}", model.describe());
     // Regularisation.
@@ -145,7 +145,7 @@ fn smoothness_prior_null_space_and_checkerboard() {
 fn fields_of(model: &dyn Model, phi: &[f64]) -> FpFields {
     let g = *model.operator().grid();
     let mut theta = vec![0.0; model.operator().nparams()];
-    model.theta(phi, &mut theta);
+    model.theta(phi, &mut theta).unwrap();
     FpFields::from_grid_units(g, &theta[..5 * g.len()]).unwrap()
 }
 
@@ -236,7 +236,7 @@ fn time_interpolation_is_linear_and_extrapolates() {
     // phi_node = (1 + node) everywhere: linear in time, 1 at step 0, 3 at step 8.
     let phi: Vec<f64> = (0..nodes * per).map(|p| 1.0 + (p / per) as f64).collect();
     let mut theta = vec![0.0; m.operator().nparams()];
-    m.theta(&phi, &mut theta);
+    m.theta(&phi, &mut theta).unwrap();
     for s in 0..12 {
         let expected = 1.0 + s as f64 / 4.0;
         assert!(
@@ -261,14 +261,14 @@ fn mlp_field_model_vjp_matches_finite_differences() {
     let nt = m.operator().nparams();
     let w = random(&mut rng, nt);
     let mut g_an = vec![0.0; m.nparams()];
-    m.theta_vjp(&phi, &w, &mut g_an);
+    m.theta_vjp(&phi, &w, &mut g_an).unwrap();
     for _ in 0..3 {
         let u = random(&mut rng, m.nparams());
         let eps = 1e-6;
         let eval = |s: f64| {
             let p: Vec<f64> = phi.iter().zip(&u).map(|(a, b)| a + s * b).collect();
             let mut theta = vec![0.0; nt];
-            m.theta(&p, &mut theta);
+            m.theta(&p, &mut theta).unwrap();
             dot(&theta, &w)
         };
         let fd = (eval(eps) - eval(-eps)) / (2.0 * eps);

@@ -72,7 +72,7 @@ fn model(kind: MlpKind, cond: Conditioners, seed: u64) -> MlpModel {
 
 fn theta_of(m: &dyn Model, phi: &[f64], c: usize) -> Vec<f64> {
     let mut theta = vec![0.0; m.operator().nparams()];
-    m.theta_for(phi, c, &mut theta);
+    m.theta_for(phi, c, &mut theta).unwrap();
     theta
 }
 
@@ -88,7 +88,7 @@ fn theta_vjp_matches_central_finite_differences() {
             for c in 0..m.n_conditions() {
                 let w = random(&mut rng, nt);
                 let mut g = vec![0.0; m.nparams()];
-                m.theta_vjp_for(&phi, c, &w, &mut g);
+                m.theta_vjp_for(&phi, c, &w, &mut g).unwrap();
                 for _ in 0..2 {
                     let u = random(&mut rng, m.nparams());
                     let h = 1e-6;
@@ -101,7 +101,7 @@ fn theta_vjp_matches_central_finite_differences() {
                 }
                 // Accumulates: a second call adds the same gradient.
                 let mut g2 = g.clone();
-                m.theta_vjp_for(&phi, c, &w, &mut g2);
+                m.theta_vjp_for(&phi, c, &w, &mut g2).unwrap();
                 assert!(
                     g2.iter().zip(&g).all(|(a, b)| (a - 2.0 * b).abs() <= 1e-12 * b.abs().max(1.0)),
                     "{tag}"
@@ -138,7 +138,7 @@ fn driven_operators_pass_the_dot_product_test() {
                 assert!((lhs - rhs).abs() <= 1e-12 * scale, "{tag}, step {step}: {lhs} vs {rhs}");
 
                 let mut g = vec![0.0; m.nparams()];
-                m.theta_vjp_for(&phi, c, &dtheta, &mut g);
+                m.theta_vjp_for(&phi, c, &dtheta, &mut g).unwrap();
                 let u = random(&mut rng, m.nparams());
                 let h = 1e-6;
                 let chain = |p: &[f64]| {

@@ -174,7 +174,7 @@ fn check(
 
 fn learned_fields(model: &dyn Model, phi: &[f64]) -> Vec<FpFields> {
     let mut theta = vec![0.0; model.operator().nparams()];
-    model.theta(phi, &mut theta);
+    model.theta(phi, &mut theta).unwrap();
     fp_fields(model.operator().grid(), &theta).unwrap()
 }
 

@@ -3,7 +3,7 @@
 //! amplitudes against the dynamic theory.
 
 use collop_core::FpFields;
-use collop_learn::recovery::RadialComparison;
+use collop_core::shells::{Cells, ShellComparison, ShellSpec};
 use ndarray::Array2;
 
 use super::{Agreement, Amplitude, Amplitudes, Coefficient, Entry, Family};
@@ -21,28 +21,15 @@ pub const AMPLITUDE_RANGE: (f64, f64) = (0.5, 3.0);
 const COEFFICIENTS: [Coefficient; 3] = [Coefficient::APar, Coefficient::DPar, Coefficient::DPerp];
 
 /// Shell averages of `model` against `theory` over the cells of `mask`.
-fn shells(model: &FpFields, mask: &Array2<bool>, theory: &FpFields) -> Result<RadialComparison> {
-    let counts = mask.mapv(|b| if b { 1.0 } else { 0.0 });
-    Ok(RadialComparison::new(model, theory, &counts, 0.5, SHELL)?)
+fn shells(model: &FpFields, mask: &Array2<bool>, theory: &FpFields) -> Result<ShellComparison> {
+    Ok(ShellComparison::new(model, theory, Cells::Mask(mask), ShellSpec::width(SHELL)?)?)
 }
 
 /// Signed relative deviations per shell index (`None` where the shell has
 /// no cell); `A_par` relative to `max(|A_par|, 0.1 max_shells |A_par|)`
 /// since the drift vanishes at `v = 0`.
 fn deviations(model: &FpFields, mask: &Array2<bool>, theory: &FpFields) -> Result<Vec<Option<[f64; 3]>>> {
-    let cmp = shells(model, mask, theory)?;
-    let floor = 0.1 * cmp.drift_scale;
-    let mut out = vec![None; SHELLS];
-    for sh in &cmp.shells {
-        let b = (sh.speed / SHELL) as usize;
-        if b < SHELLS {
-            out[b] = Some(std::array::from_fn(|k| {
-                let scale = if k == 0 { sh.truth[0].abs().max(floor) } else { sh.truth[k].abs() };
-                (sh.learned[k] - sh.truth[k]) / scale.max(f64::MIN_POSITIVE)
-            }));
-        }
-    }
-    Ok(out)
+    Ok(shells(model, mask, theory)?.deviations_by_shell(0.1, SHELLS))
 }
 
 /// The agreement of every non-theory model with fields with every theory,
