@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use clap::Args;
 use collop_experiment::conditioning::Extrapolation;
-use collop_experiment::{AnyModel, Dataset, EvalOptions, FieldsModel, FieldsSource, Score, evaluate};
+use collop_experiment::{AnyModel, Dataset, FieldsModel, FieldsSource, Score, evaluate};
 use collop_fp::RolloutErrors;
 use serde::Serialize;
 
@@ -119,7 +119,7 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
     };
     let policy = if a.extrapolate { Extrapolation::Allow } else { Extrapolation::Refuse };
     let (params, notes) = model.params_for(&ds, policy)?;
-    let e = evaluate(&params, &ds, &numerics, EvalOptions { steps: a.steps, keep_frames: false })?;
+    let e = evaluate(&params, &ds, &numerics, model.eval_options(a.steps, false))?;
     let mut warnings = notes;
     warnings.extend(e.warnings.iter().cloned());
     for w in &warnings {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use collop_experiment::conditioning::Extrapolation;
-use collop_experiment::{AnyModel, Dataset, EvalOptions, Score, TrainConfig, TrainOptions, evaluate};
+use collop_experiment::{AnyModel, Dataset, Score, TrainConfig, TrainOptions, evaluate};
 use collop_learn::{EpochRecord, LearnError, Observer, TrainState};
 use serde::Serialize;
 
@@ -144,7 +144,7 @@ pub fn train_with_progress(cfg: &TrainConfig, out: &std::path::Path, resume: boo
     let model = AnyModel::Trained(Box::new(outcome.run));
     for ds in Dataset::load_all(&cfg.data.folders)? {
         let (params, _) = model.params_for(&ds, Extrapolation::Refuse)?;
-        let e = evaluate(&params, &ds, &cfg.evaluation, EvalOptions::default())?;
+        let e = evaluate(&params, &ds, &cfg.evaluation, model.eval_options(None, false))?;
         match &e.score {
             Score::Scored { errors, window } => writeln!(
                 text,
@@ -241,7 +241,7 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
         for (k, ds) in data.iter().enumerate() {
             let (params, notes) =
                 model.params_for(ds, policy).with_context(|| format!("{name} on {}", ds.name))?;
-            let opts = EvalOptions { steps: a.steps, keep_frames: a.plots.is_some() };
+            let opts = model.eval_options(a.steps, a.plots.is_some());
             let e =
                 evaluate(&params, ds, &numerics, opts).with_context(|| format!("{name} on {}", ds.name))?;
             if k == 0

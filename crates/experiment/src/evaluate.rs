@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::Path;
 
-use collop_fp::{FpError, FrameErrors, Numerics, RolloutErrors, Simulator};
+use collop_fp::{FpError, FrameErrors, Numerics, RolloutErrors, Simulator, StabilityEstimate, Substeps};
 use ndarray::{Array4, s};
 
 use crate::conditioning::Extrapolation;
@@ -48,6 +48,20 @@ impl AnyModel {
                  `collop theory` or `collop tracks`",
             ))
         }
+    }
+
+    /// The sub-steps per dump a trained model was fitted with (`None` for
+    /// models that were not fitted to rollouts).
+    pub fn fitted_substeps(&self) -> Option<Substeps> {
+        match self {
+            AnyModel::Trained(r) => Some(r.config.numerics.substeps),
+            _ => None,
+        }
+    }
+
+    /// The evaluation options that say how the model was fitted.
+    pub fn eval_options(&self, steps: Option<usize>, keep_frames: bool) -> EvalOptions {
+        EvalOptions { steps, keep_frames, fitted_substeps: self.fitted_substeps() }
     }
 
     /// What the model is, in a few words.
@@ -152,6 +166,12 @@ pub struct EvalOptions {
     pub steps: Option<usize>,
     /// Keep the predicted frames.
     pub keep_frames: bool,
+    /// The sub-steps per dump the model was fitted with, for trained models
+    /// ([`AnyModel::fitted_substeps`]): evaluated with the same sub-steps,
+    /// a step above the explicit stability estimate is explained rather
+    /// than met with advice to take more sub-steps, which would change the
+    /// operator that was fitted.
+    pub fitted_substeps: Option<Substeps>,
 }
 
 /// Roll `params` out from the first frame of `ds` under `numerics` and
@@ -203,13 +223,81 @@ pub fn evaluate(
     let per_step =
         (1..=n).map(|k| FrameErrors::between(out.frames.slice(s![k, 0, .., ..]), series.frame(k))).collect();
     let errors = RolloutErrors::from_steps(per_step);
+    let warnings = match (opts.fitted_substeps, numerics.substeps) {
+        (Some(Substeps::Fixed(fitted)), Substeps::Fixed(m)) if fitted == m && !out.warnings.is_empty() => {
+            fitted_step_notes(op.as_ref(), params, ds, m)
+        }
+        _ => out.warnings,
+    };
     Ok(Evaluation {
         score: Score::Scored { errors, window: StepWindow { last: n, of: total } },
         substeps: out.substeps,
-        warnings: out.warnings,
+        warnings,
         operator: op.describe(),
         frames: opts.keep_frames.then_some(out.frames),
     })
+}
+
+/// Cells a dataset populates: at least 1e-3 of its largest value in some frame.
+fn populated_cells(ds: &Dataset) -> Vec<bool> {
+    let f = &ds.series.frames;
+    let peak = f.iter().fold(0.0_f64, |m, &v| m.max(v));
+    let mut keep = vec![false; ds.series.grid.len()];
+    for frame in f.outer_iter() {
+        for (k, &v) in keep.iter_mut().zip(frame.iter()) {
+            *k |= peak > 0.0 && v >= 1e-3 * peak;
+        }
+    }
+    keep
+}
+
+/// Notes on a fixed step above the explicit stability estimate, for a model
+/// fitted with `m` sub-steps per dump and evaluated with the same.
+///
+/// The estimate is a sufficient condition over every row of the operator.
+/// A learned free tensor has arbitrary values in cells its data never
+/// reach, where `f` stays zero (clamped), so there the estimate says
+/// nothing about the rollout; and where the data are, the fitted
+/// parameters already absorb the error of the step they were fitted with,
+/// so more sub-steps change the operator rather than its accuracy. A
+/// rollout that really grows is reported as diverged.
+fn fitted_step_notes(
+    op: &dyn collop_fp::Operator,
+    params: &OperatorParams,
+    ds: &Dataset,
+    m: usize,
+) -> Vec<String> {
+    let keep = populated_cells(ds);
+    let dt_sub = ds.series.dt / m as f64;
+    let grid = ds.series.grid;
+    let mut c = vec![0.0; op.pattern().nnz()];
+    let mut notes = Vec::new();
+    for slot in 0..params.n_slots {
+        op.assemble(&params.theta, slot, &mut c);
+        let all = StabilityEstimate::of(op.pattern(), &c);
+        if dt_sub <= all.dt_max && all.undamped_rows == 0 {
+            continue;
+        }
+        let data = StabilityEstimate::of_rows(op.pattern(), &c, |r| keep[r]);
+        let at = if params.n_slots > 1 { format!("slot {slot}: ") } else { String::new() };
+        if dt_sub <= data.dt_max && data.undamped_rows == 0 {
+            notes.push(format!(
+                "{at}the step ({dt_sub:.3e} per sub-step) is above the explicit stability estimate only in cells the data never \
+                 populate ({}); the distribution stays at zero there, so no more sub-steps are needed",
+                all.cause(&grid)
+            ));
+        } else {
+            notes.push(format!(
+                "{at}the step ({dt_sub:.3e} per sub-step) is above the explicit stability estimate {:.3e} in cells the data \
+                 populate ({}); the model was fitted with {m} sub-step(s) per dump and its parameters absorb that \
+                 step, so more sub-steps change the fitted operator and need not improve the rollout (a rollout that \
+                 grows without bound is reported as diverged)",
+                data.dt_max,
+                data.cause(&grid)
+            ));
+        }
+    }
+    notes
 }
 
 #[cfg(test)]
@@ -247,7 +335,7 @@ mod tests {
         assert_eq!(e.score.mean().unwrap().mae, 0.0);
         let Score::Scored { window, .. } = e.score else { panic!("scored") };
         assert_eq!(window.to_string(), "steps 1-5 (all)");
-        let opts = EvalOptions { steps: Some(3), keep_frames: true };
+        let opts = EvalOptions { steps: Some(3), keep_frames: true, fitted_substeps: None };
         let e = evaluate(&OperatorParams::frozen(grid), &ds, &Numerics::evaluation(), opts).unwrap();
         assert_eq!(e.frames.unwrap().dim().0, 4);
         assert!(matches!(e.score, Score::Scored { window: StepWindow { last: 3, of: 5 }, .. }));
@@ -256,7 +344,7 @@ mod tests {
                 &OperatorParams::frozen(grid),
                 &ds,
                 &Numerics::evaluation(),
-                EvalOptions { steps: Some(9), keep_frames: false }
+                EvalOptions { steps: Some(9), ..EvalOptions::default() }
             )
             .is_err()
         );
@@ -266,5 +354,33 @@ mod tests {
         let e = evaluate(&p, &ds, &Numerics::evaluation(), EvalOptions::default()).unwrap();
         assert!(matches!(e.score, Score::Diverged { .. }), "{:?}", e.score);
         assert!(e.score.mae_text().starts_with("diverged at step"));
+    }
+
+    /// A fitted model whose step is above the explicit stability estimate
+    /// only where the data never go is told so, not advised to take more
+    /// sub-steps; an unfitted one gets the estimate's advice.
+    #[test]
+    fn stability_notes_of_fitted_models() {
+        let grid = VelocityGrid::square(15, 3.0).unwrap();
+        let ds = dataset(grid, 4);
+        // Mild diffusion everywhere; a strong drift in a corner cell the
+        // blob at (0.5, 0) never reaches (its values there are ~1e-9 of the peak).
+        let f = FpFields::from_fn(grid, |x, y| {
+            let a = if x < -2.5 && y < -2.5 { 40.0 } else { 0.0 };
+            [a, 0.0, 0.02, 0.02, 0.0]
+        });
+        let p = OperatorParams::from_fields(&[f]).unwrap();
+        let plain = evaluate(&p, &ds, &Numerics::evaluation(), EvalOptions::default()).unwrap();
+        assert!(plain.warnings.iter().any(|w| w.contains("use at least")), "{:?}", plain.warnings);
+        let fitted = EvalOptions { fitted_substeps: Some(Substeps::Fixed(1)), ..EvalOptions::default() };
+        let e = evaluate(&p, &ds, &Numerics::evaluation(), fitted).unwrap();
+        assert_eq!(e.warnings.len(), 1, "{:?}", e.warnings);
+        assert!(
+            e.warnings[0].contains("never populate") && !e.warnings[0].contains("use at least"),
+            "{:?}",
+            e.warnings
+        );
+        // The same rollout either way: only the message differs.
+        assert_eq!(e.score.mean(), plain.score.mean());
     }
 }

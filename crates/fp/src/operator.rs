@@ -115,13 +115,21 @@ pub struct StabilityEstimate {
 impl StabilityEstimate {
     /// Estimate from the entries of `C`.
     pub fn of(pattern: &Pattern, c: &[f64]) -> Self {
+        Self::of_rows(pattern, c, |_| true)
+    }
+
+    /// Estimate from the rows `r` of `C` with `keep(r)` only, e.g. the
+    /// cells a distribution populates: an explicit step that is unstable
+    /// only in rows where `f` stays zero (with the clamp `f >= 0`) leaves
+    /// the rollout bounded.
+    pub fn of_rows(pattern: &Pattern, c: &[f64], keep: impl Fn(usize) -> bool) -> Self {
         let mut est = StabilityEstimate {
             dt_max: f64::INFINITY,
             limiting_row: 0,
             advection_limited: false,
             undamped_rows: 0,
         };
-        for r in 0..pattern.n() {
+        for r in (0..pattern.n()).filter(|&r| keep(r)) {
             let d = pattern.diag(r);
             let a = -c[d];
             let rsum: f64 = pattern.row(r).filter(|&k| k != d).map(|k| c[k].abs()).sum();

@@ -73,7 +73,7 @@ use crate::conditioning::Extrapolation;
 use crate::config::{DataConfig, TrainConfig, TrainingConfig};
 use crate::dataset::Dataset;
 use crate::error::{Context, ExperimentError, Result, bail};
-use crate::evaluate::{AnyModel, EvalOptions, Score, evaluate};
+use crate::evaluate::{AnyModel, Score, evaluate};
 use crate::fields_model::{FieldsModel, absolute};
 pub use crate::report::{Coefficient, Family, Role};
 use crate::spec::ModelSpec;
@@ -487,7 +487,7 @@ fn rollout(
 ) -> (std::result::Result<FrameErrors, String>, Vec<f64>) {
     let result = model
         .params_for(ds, Extrapolation::Refuse)
-        .and_then(|(params, _)| evaluate(&params, ds, numerics, EvalOptions::default()));
+        .and_then(|(params, _)| evaluate(&params, ds, numerics, model.eval_options(None, false)));
     match result {
         Ok(e) => match e.score {
             Score::Scored { errors, .. } => {
