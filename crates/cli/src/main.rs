@@ -5,6 +5,7 @@
 
 mod compare;
 mod demo;
+mod fields;
 mod info;
 mod model;
 mod output;
@@ -41,6 +42,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Score trained runs by full rollouts, with the frozen (and theory) baselines.
     Test(train::TestArgs),
+    /// The drift and diffusion fields of a trained run under any condition
+    /// (a dataset, or given PIC parameters), written as a fields model.
+    Fields(fields::FieldsArgs),
     /// Run the 2D particle-in-cell code from a deck: datasets of tagged
     /// sub-populations, tracks, energy history.
     Pic(pic::PicArgs),
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Rollout(a) => rollout::run(&a),
         Command::Train(a) => train::run_train(&a),
         Command::Test(a) => train::run_test(&a),
+        Command::Fields(a) => fields::run(&a),
         Command::Pic(a) => pic::run(&a),
         Command::Theory(a) => theory::run(&a),
         Command::Tracks(a) => tracks::run(&a),

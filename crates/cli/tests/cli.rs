@@ -572,6 +572,54 @@ fn pic_parameter_conditioners_come_from_args_yaml_or_the_config() {
         serde_json::from_str(&std::fs::read_to_string(run.join("conditioning.json")).unwrap()).unwrap();
     assert_eq!(record["features"][0], serde_json::json!({ "name": "ppc", "min": 4.0, "max": 16.0 }));
     assert_eq!(record["features"][1], serde_json::json!({ "name": "vth_c", "min": 0.01, "max": 0.03 }));
+    // The fields of any condition, exported; two conditions differ; outside
+    // the training range only when asked for.
+    let f8 = dir.path().join("fields-8");
+    let (ok, out, err) = collop(&[
+        "fields",
+        run.to_str().unwrap(),
+        "-o",
+        f8.to_str().unwrap(),
+        "--ppc",
+        "8",
+        "--vth-c",
+        "0.02",
+    ]);
+    assert!(ok && out.contains("ppc = 8, vth_c = 0.02"), "{out}{err}");
+    let meta = read_json(&f8.join("run.json"));
+    assert_eq!(meta["source"], "learned");
+    assert_eq!(meta["condition"], serde_json::json!([["ppc", 8.0], ["vth_c", 0.02]]));
+    let f16 = dir.path().join("fields-16");
+    let (ok, _, err) = collop(&[
+        "fields",
+        run.to_str().unwrap(),
+        "-o",
+        f16.to_str().unwrap(),
+        "--ppc",
+        "16",
+        "--vth-c",
+        "0.02",
+    ]);
+    assert!(ok, "{err}");
+    let d8 = collop_io::read_npz(f8.join("fields.npz")).unwrap();
+    let d16 = collop_io::read_npz(f16.join("fields.npz")).unwrap();
+    assert_ne!(
+        d8.iter().find(|(n, _)| n == "D_xx").unwrap().1,
+        d16.iter().find(|(n, _)| n == "D_xx").unwrap().1
+    );
+    let (ok, _, err) = collop(&[
+        "fields",
+        run.to_str().unwrap(),
+        "-o",
+        f16.to_str().unwrap(),
+        "--ppc",
+        "64",
+        "--vth-c",
+        "0.02",
+    ]);
+    assert!(!ok && err.contains("--extrapolate"), "{err}");
+    let (ok, _, err) = collop(&["fields", run.to_str().unwrap(), "-o", f16.to_str().unwrap(), "--ppc", "8"]);
+    assert!(!ok && err.contains("--vth-c"), "{err}");
     // A dataset outside the training range, with its own args.yaml values:
     // refused, unless extrapolation is asked for, and then reported.
     let c = dir.path().join("c");

@@ -69,6 +69,17 @@ pub enum FieldsSource {
     TheoryDynamic(TheoryRecord),
     /// Drift and diffusion estimated from particle tracks.
     Tracks(Box<crate::tracks::TrackRecord>),
+    /// The fields of a trained run under one condition (`collop fields`).
+    Learned {
+        /// The run directory.
+        run: String,
+        /// The conditioner values (config names and values; empty without conditioners).
+        condition: Vec<(String, f64)>,
+        /// Dump steps the time slots cover.
+        steps: usize,
+        /// Inputs outside the training range, if extrapolation was allowed.
+        extrapolated: Vec<String>,
+    },
     /// Fields given by the caller (library or Python), with a description.
     Given {
         /// What they are.
@@ -77,12 +88,13 @@ pub enum FieldsSource {
 }
 
 impl FieldsSource {
-    /// The source's name (`theory-static`, `theory-dynamic`, `tracks`, `given`).
+    /// The source's name (`theory-static`, `theory-dynamic`, `tracks`, `learned`, `given`).
     pub fn name(&self) -> &'static str {
         match self {
             FieldsSource::TheoryStatic(_) => "theory-static",
             FieldsSource::TheoryDynamic(_) => "theory-dynamic",
             FieldsSource::Tracks(_) => "tracks",
+            FieldsSource::Learned { .. } => "learned",
             FieldsSource::Given { .. } => "given",
         }
     }

@@ -580,6 +580,42 @@ impl TrainedRun {
         self.params_conditioned(grid, dc)
     }
 
+    /// The fields of the model for given raw PIC-parameter values (the
+    /// config's conditioner order) and `n_steps` dump steps on `grid`, as a
+    /// fields model: the operator of any condition, exported. Kernel models
+    /// have no drift and diffusion fields and are refused.
+    pub fn fields_model(
+        &self,
+        grid: collop_core::VelocityGrid,
+        raw: &[f64],
+        n_steps: usize,
+        policy: Extrapolation,
+    ) -> Result<crate::fields_model::FieldsModel> {
+        let (params, extrapolated) = self.params_for_values(grid, raw, n_steps, policy)?;
+        let fields = params.fields().ok_or_else(|| {
+            ExperimentError::Data(format!(
+                "{}: a {} model has kernels, not drift and diffusion fields; its parameters are in model.npz",
+                self.dir.display(),
+                self.config.model.family()
+            ))
+        })?;
+        let condition =
+            self.config.model.features().iter().zip(raw).map(|(c, &v)| (c.key().to_string(), v)).collect();
+        let source = crate::fields_model::FieldsSource::Learned {
+            run: self.dir.display().to_string(),
+            condition,
+            steps: n_steps,
+            extrapolated,
+        };
+        crate::fields_model::FieldsModel::new(fields, source)
+    }
+
+    /// The dump steps of the training window of a time-conditioned network
+    /// (`None` for other models, whose operators do not depend on it).
+    pub fn time_window(&self) -> Option<usize> {
+        self.conditioning.as_ref().and_then(|c| c.time_window_steps)
+    }
+
     fn params_conditioned(
         &self,
         grid: collop_core::VelocityGrid,
