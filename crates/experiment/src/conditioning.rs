@@ -74,6 +74,7 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 pub fn raw_features(cfg: &TrainConfig, ds: &Dataset) -> Result<Vec<f64>> {
     let index = cfg.data.folders.iter().position(|f| same_folder(f, &ds.folder));
     let given = index.and_then(|k| cfg.data.conditions.get(k));
+    let pic = ds.meta.pic_parameters(&ds.folder.join(collop_io::ARGS_FILE))?;
     cfg.model
         .features()
         .into_iter()
@@ -82,13 +83,8 @@ pub fn raw_features(cfg: &TrainConfig, ds: &Dataset) -> Result<Vec<f64>> {
                 return Ok(v);
             }
             let key = c.key();
-            match ds.meta.extra.get(key) {
-                Some(v) => v.as_f64().ok_or_else(|| {
-                    ExperimentError::Data(format!(
-                        "{}: args.yaml key `{key}` is not a number (the `{key}` conditioner needs one)",
-                        ds.name
-                    ))
-                }),
+            match recorded(&pic, c) {
+                Some(v) => Ok(v),
                 None if index.is_some() => Err(ExperimentError::Data(format!(
                     "{}: args.yaml has no `{key}`, which the `{key}` conditioner needs; add `{key}: VALUE` to \
                      its args.yaml, or give it in the config as [data] conditions = [{{ {key} = VALUE, ... }}, \
@@ -103,6 +99,17 @@ pub fn raw_features(cfg: &TrainConfig, ds: &Dataset) -> Result<Vec<f64>> {
             }
         })
         .collect()
+}
+
+/// The value of conditioner `c` recorded in a dataset's PIC parameters.
+fn recorded(p: &collop_io::PicParameters, c: Conditioner) -> Option<f64> {
+    match c {
+        Conditioner::Time => None,
+        Conditioner::Ppc => p.ppc.map(|v| v as f64),
+        Conditioner::VthC => p.vth_c,
+        Conditioner::ShapeOrder => p.shape_order.map(|v| v as f64),
+        Conditioner::DxOverDebye => p.dx_over_debye,
+    }
 }
 
 impl Conditioning {

@@ -95,20 +95,16 @@ fn from_deck(path: &Path) -> Result<Found> {
 
 fn from_dataset(path: &Path) -> Result<Found> {
     let meta = collop_io::read_meta(path)?;
-    let f = |k: &str| meta.extra.get(k).and_then(|v| v.as_f64());
-    let (ppc, nd, dx) = (f("ppc"), f("particles_per_debye_area"), f("dx_over_debye"));
-    // Our PIC records dx only; dy follows from N_D = ppc / (dx dy).
-    let dy = f("dy_over_debye").or(match (ppc, nd, dx) {
-        (Some(p), Some(n), Some(x)) if n > 0.0 && x > 0.0 => Some(p / (n * x)),
-        _ => dx,
-    });
+    let p = meta.pic_parameters(&path.join(collop_io::ARGS_FILE))?;
+    let dx = p.dx_over_debye;
     Ok(Found {
-        ppc,
-        nd,
+        ppc: p.ppc.map(|v| v as f64),
+        nd: p.particles_per_debye_area,
         dx,
-        dy,
-        order: meta.extra.get("shape_order").and_then(|v| v.as_i64()).map(|o| o.max(0) as usize),
-        vth_c: f("vth_c"),
+        // Our PIC records dx only; dy follows from N_D = ppc / (dx dy).
+        dy: p.dy_over_debye_or_derived().or(dx),
+        order: p.shape_order,
+        vth_c: p.vth_c,
         grid: Some(meta.grid),
         from: format!("dataset {}", path.display()),
     })

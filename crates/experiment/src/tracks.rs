@@ -246,22 +246,11 @@ pub fn estimate(a: &TrackSettings) -> Result<TrackModel> {
     let mut track_bytes = 0u64;
     let mut reference_times: Option<Vec<f64>> = None;
     for (n, path) in a.tracks.iter().enumerate() {
-        let members =
-            collop_io::npz_members(path).with_context(|| format!("reading tracks {}", path.display()))?;
-        let shape = |name: &str| {
-            members.iter().find(|m| m.name == name).map(|m| m.shape.clone()).with_context(|| {
-                format!("{}: no array `{name}`; a tracks file holds t, vx, vy (and v_th_c)", path.display())
-            })
-        };
-        let (sx, sy, st) = (shape("vx")?, shape("vy")?, shape("t")?);
-        if sx.len() != 2 || sx != sy || st != [sx[0]] {
-            bail!(
-                "{}: vx {sx:?}, vy {sy:?} and t {st:?} do not fit: expected vx and vy of shape (dumps, \
-                 particles) and t of shape (dumps)",
-                path.display()
-            );
-        }
-        let (dumps, particles) = (sx[0], sx[1]);
+        // The one reader of the format pic writes: members, shapes, finite
+        // times and a positive v_th_c are checked there.
+        let file = collop_io::TrackFile::open(path)
+            .with_context(|| "reading a tracks file (the tracks.npz of `collop pic`)".into())?;
+        let (dumps, particles) = (file.dumps(), file.particles());
         if a.lag == 0 || a.lag >= dumps {
             bail!(
                 "{}: --lag {} is not shorter than the run ({dumps} dumps); use 1 <= --lag < {dumps}",
@@ -269,15 +258,8 @@ pub fn estimate(a: &TrackSettings) -> Result<TrackModel> {
                 a.lag
             );
         }
-        let t: Vec<f64> = collop_io::read_npz_array(path, "t")?.iter().copied().collect();
-        if let Some(k) = t.iter().position(|v| !v.is_finite()) {
-            bail!("{}: `t` is {} at dump {k}; the track times must be finite", path.display(), t[k]);
-        }
-        let track_vth = if members.iter().any(|m| m.name == "v_th_c") {
-            collop_io::read_npz_array(path, "v_th_c")?.iter().next().copied()
-        } else {
-            None
-        };
+        let t: Vec<f64> = file.times().to_vec();
+        let track_vth = file.v_th_c();
         let factor = match (track_vth, data_vth) {
             (Some(tv), Some(dv)) if tv > 0.0 && dv > 0.0 => tv / dv,
             (Some(tv), _) if !(tv.is_finite() && tv > 0.0) => {
@@ -323,15 +305,13 @@ pub fn estimate(a: &TrackSettings) -> Result<TrackModel> {
         if n > 0 {
             stream.next_track_set()?;
         }
-        collop_io::for_each_npz_row(path, &["vx", "vy"], |k, rows: &mut [Vec<f64>]| -> Result<()> {
+        file.for_each_dump(|rows: collop_io::tracks::DumpRows<'_>| -> Result<()> {
             if factor != 1.0 {
-                for row in rows.iter_mut() {
-                    row.iter_mut().for_each(|v| *v *= factor);
-                }
+                rows.vx.iter_mut().chain(rows.vy.iter_mut()).for_each(|v| *v *= factor);
             }
             stream
-                .push_dump(t[k], &rows[0], &rows[1])
-                .with_context(|| format!("{}: dump {k}", path.display()))
+                .push_dump(rows.time, rows.vx, rows.vy)
+                .with_context(|| format!("{}: dump {}", path.display(), rows.dump))
         })?;
         let bytes = std::fs::metadata(path).map_err(|e| ExperimentError::file(path, e))?.len();
         track_bytes += bytes;
