@@ -535,6 +535,30 @@ impl TrainedRun {
         Ok(Self { dir: dir.to_path_buf(), config, info, theta, phi, conditioning })
     }
 
+    /// Write the run into `dir` (created): `config.toml`, `run.json`,
+    /// `conditioning.json` for conditioned models, and `model.npz` with the
+    /// best parameters (`phi`, `best_phi`), `theta` and, for Fokker-Planck
+    /// models, the fields; the run then loads from `dir` (a copy, or a run
+    /// assembled by a library user). The training history and checkpoint
+    /// are not part of it.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| ExperimentError::file(dir, e))?;
+        collop_io::write_text(dir.join(CONFIG), &self.config.to_toml()?)?;
+        if let Some(info) = &self.info {
+            write_json(&dir.join(RUN_JSON), &RunInfo { format_version: FORMAT_VERSION, ..info.clone() })?;
+        }
+        if let Some(c) = &self.conditioning {
+            write_json(&dir.join(CONDITIONING), c)?;
+        }
+        let grid = match self.config.data.folders.first() {
+            Some(f) => collop_io::read_meta(f)?.grid,
+            None => return Err(ExperimentError::Config("[data] folders is empty".into())),
+        };
+        let params = OperatorParams::new(grid, self.config.model.operator_shape(), self.theta.clone())?;
+        let phi = self.phi.clone().unwrap_or_default();
+        save_model(dir, &phi, self.phi.as_deref(), &params)
+    }
+
     /// Whether the model has conditioners (its operator depends on the dataset).
     pub fn is_conditioned(&self) -> bool {
         self.conditioning.is_some()
