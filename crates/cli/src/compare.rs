@@ -131,20 +131,12 @@ pub fn run(a: &CompareArgs) -> Result<()> {
             a.out.display()
         );
     }
-    let cmp = compare(&a.settings(), &a.out, &mut |line| eprintln!("{}", line.trim_end()), &mut [])?;
-    let mut text = String::new();
-    writeln!(text, "{:<22} {:<9} {:<28} {:<9} {:>11}", "model", "family", "sub-population", "role", "MAE")?;
-    for r in &cmp.rows {
-        let mae = r.result.as_ref().map(|e| format!("{:.4e}", e.mae)).unwrap_or_else(|_| "failed".into());
-        writeln!(
-            text,
-            "{:<22} {:<9} {:<28} {:<9} {mae:>11}",
-            r.model,
-            r.family.name(),
-            r.pop,
-            r.role.name()
-        )?;
-    }
+    let mut progress = crate::train::EpochProgress::default();
+    let cmp =
+        compare(&a.settings(), &a.out, &mut |line| eprintln!("{}", line.trim_end()), &mut [&mut progress]);
+    progress.finish();
+    let cmp = cmp?;
+    let mut text = render_table(&cmp)?;
     writeln!(
         text,
         "(MAE averaged over every dump step)\nwrote {} (report.html, table.csv, agreement.csv, amplitude.csv, radial_profiles.png, comparison.json)",
