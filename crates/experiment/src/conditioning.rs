@@ -79,7 +79,7 @@ pub fn raw_features(cfg: &TrainConfig, ds: &Dataset) -> Result<Vec<f64>> {
         .features()
         .into_iter()
         .map(|c| {
-            if let Some(v) = given.and_then(|p| p.get(c)) {
+            if let Some(v) = given.and_then(|p| recorded(p, c)) {
                 return Ok(v);
             }
             let key = c.key();
@@ -101,8 +101,8 @@ pub fn raw_features(cfg: &TrainConfig, ds: &Dataset) -> Result<Vec<f64>> {
         .collect()
 }
 
-/// The value of conditioner `c` recorded in a dataset's PIC parameters.
-fn recorded(p: &collop_io::PicParameters, c: Conditioner) -> Option<f64> {
+/// The value of conditioner `c` in PIC parameters (a dataset's or a config's).
+pub fn recorded(p: &collop_io::PicParameters, c: Conditioner) -> Option<f64> {
     match c {
         Conditioner::Time => None,
         Conditioner::Ppc => p.ppc.map(|v| v as f64),

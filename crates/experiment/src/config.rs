@@ -14,7 +14,7 @@ use collop_learn::{OptimiserKind, Stage, reference_schedule};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ExperimentError, Result};
-use crate::spec::{Conditioner, ModelSpec};
+use crate::spec::ModelSpec;
 
 /// Whole training configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,9 +50,10 @@ pub struct DataConfig {
     pub validation_fraction: f64,
     /// PIC parameters per folder (aligned with `folders`), overriding or
     /// supplying the values of each dataset's args.yaml for the
-    /// PIC-parameter conditioners.
+    /// PIC-parameter conditioners: the same typed record as args.yaml
+    /// ([`collop_io::PicParameters`], e.g. `{ ppc = 4, vth_c = 0.01 }`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<ConditionValues>,
+    pub conditions: Vec<collop_io::PicParameters>,
 }
 
 impl DataConfig {
@@ -64,38 +65,6 @@ impl DataConfig {
 
 fn default_validation() -> f64 {
     0.05
-}
-
-/// Values of the PIC-parameter conditioners given for one dataset in a
-/// config (`[data] conditions`), instead of its args.yaml.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConditionValues {
-    /// Particles per cell.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ppc: Option<f64>,
-    /// Thermal velocity over c.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vth_c: Option<f64>,
-    /// Particle shape order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shape_order: Option<f64>,
-    /// Cell size over the Debye length.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dx_over_debye: Option<f64>,
-}
-
-impl ConditionValues {
-    /// The value given for `c` (not the time).
-    pub fn get(&self, c: Conditioner) -> Option<f64> {
-        match c {
-            Conditioner::Time => None,
-            Conditioner::Ppc => self.ppc,
-            Conditioner::VthC => self.vth_c,
-            Conditioner::ShapeOrder => self.shape_order,
-            Conditioner::DxOverDebye => self.dx_over_debye,
-        }
-    }
 }
 
 /// Optimisation settings.

@@ -34,7 +34,7 @@ pub mod theory;
 pub mod tracks;
 pub mod trained;
 
-pub use config::{ConditionValues, DataConfig, TrainConfig, TrainingConfig};
+pub use config::{DataConfig, TrainConfig, TrainingConfig};
 pub use dataset::Dataset;
 pub use error::{ExperimentError, Result};
 pub use evaluate::{AnyModel, EvalOptions, Evaluation, Score, StepWindow, evaluate};

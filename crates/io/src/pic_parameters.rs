@@ -73,6 +73,7 @@ impl PicSolver {
 /// `pic_dt`, `seed`, `species`. The sub-population's sample: `method`,
 /// `particles`, `effective_sample_size`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PicParameters {
     /// Macro-particles per cell of the owning species (`ppc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
