@@ -85,6 +85,22 @@ impl From<std::fmt::Error> for ExperimentError {
     }
 }
 
+/// Refuse a JSON record written by a newer collop (its `format_version`,
+/// 1 when absent, above `current`) before reading its fields, whose names
+/// may have changed; `path` names the file.
+pub(crate) fn check_format_version(path: &std::path::Path, text: &str, current: u32) -> Result<()> {
+    // Text that is not JSON is left to the typed reader, which says what it expected.
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { return Ok(()) };
+    let version = value.get("format_version").and_then(serde_json::Value::as_u64).unwrap_or(1);
+    if version > u64::from(current) {
+        return Err(ExperimentError::artefact(
+            path,
+            format!("format version {version} is newer than this collop reads ({current}); update collop"),
+        ));
+    }
+    Ok(())
+}
+
 /// Result of the experiment layer.
 pub type Result<T, E = ExperimentError> = std::result::Result<T, E>;
 

@@ -261,6 +261,7 @@ impl FieldsModel {
         }
         let run = dir.join(RUN_FILE);
         let text = std::fs::read_to_string(&run).map_err(|e| ExperimentError::file(&run, e))?;
+        crate::error::check_format_version(&run, &text, FORMAT_VERSION)?;
         let meta: FieldsMeta = serde_json::from_str(&text)
             .map_err(|e| ExperimentError::artefact(&run, format!("not a fields-model record: {e}")))?;
         if meta.kind != "fields" {
@@ -325,6 +326,23 @@ mod tests {
         assert!(e.contains("unreadable"), "{e}");
         let e = FieldsModel::load(&dir.path().join("none")).unwrap_err().to_string();
         assert!(e.contains("not a fields model"), "{e}");
+    }
+
+    /// A record of a newer format is refused as such, even when its fields
+    /// changed (a source this version does not know).
+    #[test]
+    fn newer_formats_are_refused_before_their_fields_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (f0, _) = fields();
+        FieldsModel::new(vec![f0], FieldsSource::Given { description: "t".into() })
+            .unwrap()
+            .save(dir.path())
+            .unwrap();
+        let newer =
+            r#"{"kind": "fields", "format_version": 9, "version": "9.0", "source": "theory-quantum"}"#;
+        std::fs::write(dir.path().join(RUN_FILE), newer).unwrap();
+        let e = FieldsModel::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("format version 9") && e.contains("update collop") && e.contains(RUN_FILE), "{e}");
     }
 
     /// A directory as format 1 wrote it (lower-case names, no format version) still loads.

@@ -505,23 +505,19 @@ impl TrainedRun {
         };
         let theta = get("theta").ok_or_else(|| ExperimentError::artefact(&model_path, "no `theta`"))?;
         let phi = get("best_phi").or_else(|| get("phi"));
-        let info = match std::fs::read_to_string(dir.join(RUN_JSON)) {
-            Ok(text) => Some(serde_json::from_str::<RunInfo>(&text).map_err(|e| {
-                ExperimentError::artefact(dir.join(RUN_JSON), format!("not a run record: {e}"))
-            })?),
-            Err(_) => None,
-        };
-        if let Some(i) = &info
-            && i.format_version > FORMAT_VERSION
-        {
-            return Err(ExperimentError::artefact(
-                dir,
-                format!(
-                    "format version {} is newer than this collop reads ({FORMAT_VERSION}); update collop",
-                    i.format_version
-                ),
-            ));
-        }
+        let run_json = dir.join(RUN_JSON);
+        let info =
+            match std::fs::read_to_string(&run_json) {
+                Ok(text) => {
+                    crate::error::check_format_version(&run_json, &text, FORMAT_VERSION)?;
+                    Some(serde_json::from_str::<RunInfo>(&text).map_err(|e| {
+                        ExperimentError::artefact(&run_json, format!("not a run record: {e}"))
+                    })?)
+                }
+                // Format-1 directories may have none; any other failure is reported.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(ExperimentError::file(&run_json, e)),
+            };
         let conditioning = if config.model.conditioners().is_empty() {
             None
         } else {

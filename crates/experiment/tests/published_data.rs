@@ -30,7 +30,7 @@ fn published_parameters() -> PlasmaParams {
 fn mean_errors(model: &AnyModel, ds: &Dataset, numerics: &Numerics, steps: Option<usize>) -> FrameErrors {
     let (params, notes) = model.params_for(ds, Extrapolation::Refuse).unwrap();
     assert!(notes.is_empty(), "{notes:?}");
-    let e = evaluate(&params, ds, numerics, EvalOptions { steps, keep_frames: false }).unwrap();
+    let e = evaluate(&params, ds, numerics, EvalOptions { steps, ..EvalOptions::default() }).unwrap();
     match e.score {
         Score::Scored { errors, window } => {
             assert_eq!(window.last, steps.unwrap_or(ds.steps()), "{}", ds.name);

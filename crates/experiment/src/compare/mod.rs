@@ -335,6 +335,7 @@ impl Comparison {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(COMPARISON_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| ExperimentError::file(&path, e))?;
+        crate::error::check_format_version(&path, &text, FORMAT_VERSION)?;
         let c: Comparison = serde_json::from_str(&text)
             .map_err(|e| ExperimentError::artefact(&path, format!("not a comparison record: {e}")))?;
         if c.format_version > FORMAT_VERSION {
