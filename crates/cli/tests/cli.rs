@@ -1,4 +1,9 @@
-//! The `collop` binary end to end: demo, info, rollout, and its errors.
+//! The `collop` binary: argument parsing and refusals, exit codes, and
+//! that each command calls the library and renders what it returns (text,
+//! JSON keys), one run per command on a tiny fixture. The behaviour behind
+//! the commands (training, theory and track models, conditioners,
+//! evaluation, PIC datasets) is tested on the library, in
+//! `crates/experiment/tests`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -6,25 +11,59 @@ use std::process::Command;
 use collop_core::VelocityGrid;
 use ndarray::Array3;
 
-fn collop(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_collop")).args(args).output().expect("run collop");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+/// What a run of the binary did: exit code, stdout, stderr.
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
 }
 
-/// A small dataset: a Gaussian blob drifting right by one cell per dump.
-fn write_dataset(dir: &Path) -> Array3<f64> {
+fn run(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_collop")).args(args).output().expect("run collop");
+    Run {
+        code: out.status.code().expect("an exit code, not a signal"),
+        out: String::from_utf8_lossy(&out.stdout).into(),
+        err: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+fn collop(args: &[&str]) -> (bool, String, String) {
+    let r = run(args);
+    (r.code == 0, r.out, r.err)
+}
+
+/// Exit code of a refusal by the command (an error of the library or of
+/// the command's checks; clap's usage errors exit with 2).
+const FAILURE: i32 = 1;
+const USAGE: i32 = 2;
+
+/// A small dataset: a Gaussian blob drifting right by one cell (0.5 v_th)
+/// per dump, `frames` frames at dumps 3, 4, ... (dt = 0.5), with the PIC
+/// parameters `pic` in its args.yaml.
+fn write_dataset(dir: &Path, frames: usize, pic: &[(&str, f64)]) {
     let grid = VelocityGrid::square(12, 3.0).unwrap();
-    let frames = Array3::from_shape_fn((5, 12, 12), |(k, i, j)| {
+    let f = Array3::from_shape_fn((frames, 12, 12), |(k, i, j)| {
         let (x, y) = (grid.vx(i) - 0.5 * k as f64, grid.vy(j));
         1000.0 * (-(x * x + y * y)).exp()
     });
-    let meta = collop_io::DatasetMeta::new(grid, 0.5, 3, 1.5);
-    collop_io::write_dataset(dir, &meta, frames.view()).unwrap();
-    frames
+    let mut meta = collop_io::DatasetMeta::new(grid, 0.5, 3, 1.5);
+    for &(key, value) in pic {
+        meta = meta.with_extra(key, value);
+    }
+    collop_io::write_dataset(dir, &meta, f.view()).unwrap();
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: not JSON:\n{text}"))
+}
+
+/// That `v` is an object with exactly the keys `keys`.
+fn assert_keys(v: &serde_json::Value, keys: &[&str]) {
+    let mut got: Vec<&str> = v.as_object().expect("an object").keys().map(String::as_str).collect();
+    got.sort_unstable();
+    let mut want = keys.to_vec();
+    want.sort_unstable();
+    assert_eq!(got, want);
 }
 
 /// The main job on built-in defaults: the PIC run of the built-in deck,
@@ -98,65 +137,107 @@ fn demo_runs_on_built_in_defaults() {
     }
 }
 
+/// `collop info`: the dataset's description as JSON (keys, and the values
+/// the dataset was written with) and as a table.
 #[test]
-fn info_reports_frames_times_and_moments() {
+fn info_renders_a_dataset() {
     let dir = tempfile::tempdir().unwrap();
-    write_dataset(dir.path());
-    let (ok, out, err) = collop(&["info", dir.path().to_str().unwrap(), "--json"]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["frames"], 5);
-    assert_eq!(v["first_dump"], 3);
-    assert_eq!(v["dumps"][4], 7);
-    assert!((v["times"][2].as_f64().unwrap() - 2.5).abs() < 1e-12);
-    // The blob moves by 0.5 v_th per dump; the density is normalised to 1.
-    let m = &v["moments"];
-    assert!((m[0]["density"].as_f64().unwrap() - 1.0).abs() < 1e-12);
-    let shift = m[2]["mean_vx"].as_f64().unwrap() - m[0]["mean_vx"].as_f64().unwrap();
-    assert!((shift - 1.0).abs() < 0.02, "mean moved by {shift}");
-}
-
-#[test]
-fn frozen_rollout_json_matches_direct_computation() {
-    let dir = tempfile::tempdir().unwrap();
-    let raw = write_dataset(dir.path());
-    let (ok, out, err) =
-        collop(&["rollout", "--data", dir.path().to_str().unwrap(), "--model", "frozen", "--json"]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let norm: f64 = raw.index_axis(ndarray::Axis(0), 0).sum();
-    let mut maes = Vec::new();
-    for k in 1..5 {
-        let d: f64 = raw
-            .index_axis(ndarray::Axis(0), k)
-            .iter()
-            .zip(raw.index_axis(ndarray::Axis(0), 0).iter())
-            .map(|(a, b)| (a - b).abs() / norm)
-            .sum();
-        maes.push(d / 144.0);
-    }
-    let expected = maes.iter().sum::<f64>() / 4.0;
-    assert!(
-        (v["mae"].as_f64().unwrap() - expected).abs() < 1e-14 * expected.max(1.0),
-        "{} vs {expected}",
-        v["mae"]
+    write_dataset(dir.path(), 5, &[]);
+    let d = dir.path().to_str().unwrap();
+    let r = run(&["info", d, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let v = json(&r.out);
+    assert_keys(
+        &v,
+        &[
+            "path",
+            "frames",
+            "first_dump",
+            "dt",
+            "t_start",
+            "grid",
+            "particles_first_frame",
+            "dumps",
+            "times",
+            "moments",
+        ],
     );
+    assert_eq!(
+        (v["frames"].as_u64(), v["first_dump"].as_u64(), v["dumps"][4].as_u64()),
+        (Some(5), Some(3), Some(7))
+    );
+    assert_eq!(v["grid"]["nx"], 12);
+    assert!((v["times"][2].as_f64().unwrap() - 2.5).abs() < 1e-12);
+    assert_eq!(v["moments"].as_array().unwrap().len(), 5);
+    assert_keys(&v["moments"][0], &["density", "mean_vx", "mean_vy", "temp_x", "temp_y"]);
+    let r = run(&["info", d]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("frames    5 (dumps 3..=7)"), "{}", r.out);
+    assert_eq!(r.out.lines().filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())).count(), 5);
+}
+
+/// `collop rollout --model frozen`: the JSON report (keys, per-step arrays,
+/// the library's numbers to the last bit), `--steps`, and the text form.
+#[test]
+fn rollout_renders_the_library_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path(), 5, &[]);
+    let d = dir.path().to_str().unwrap();
+    let r = run(&["rollout", "--data", d, "--model", "frozen", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let v = json(&r.out);
+    let keys = ["dataset", "model", "operator", "steps", "window", "substeps", "per_step", "warnings"];
+    let metrics = ["mae", "mse", "l1", "l2", "l1_norm", "l2_norm"];
+    assert_keys(&v, &[&keys[..], &metrics[..]].concat());
+    assert_keys(&v["per_step"], &metrics);
+    assert_eq!((v["steps"].as_u64(), v["window"].as_str()), (Some(4), Some("steps 1-4 (all)")));
     assert_eq!(v["per_step"]["mae"].as_array().unwrap().len(), 4);
-    for key in ["mse", "l1", "l2", "l1_norm", "l2_norm"] {
-        assert!(v[key].as_f64().unwrap() > 0.0, "{key}");
+    // The numbers are the library's evaluation of the same model and numerics.
+    let ds = collop_experiment::Dataset::load(dir.path()).unwrap();
+    let params = collop_experiment::OperatorParams::frozen(ds.series.grid);
+    let e = collop_experiment::evaluate(&params, &ds, &collop_fp::Numerics::evaluation(), Default::default())
+        .unwrap();
+    let mean = e.score.mean().unwrap();
+    for (k, want) in metrics.iter().zip([mean.mae, mean.mse, mean.l1, mean.l2, mean.l1_norm, mean.l2_norm]) {
+        assert_eq!(v[k].as_f64().unwrap(), want, "{k}");
+    }
+    let r = run(&["rollout", "--data", d, "--model", "frozen", "--json", "--steps", "2"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let v = json(&r.out);
+    assert_eq!((v["steps"].as_u64(), v["window"].as_str()), (Some(2), Some("steps 1-2 of 4")));
+    let r = run(&["rollout", "--data", d, "--model", "frozen", "--substeps", "3"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    for line in ["model     frozen", "sub-steps per dump: 3", "errors averaged over steps 1-4 (all)", "mae "]
+    {
+        assert!(r.out.contains(line), "{line:?} in\n{}", r.out);
     }
 }
 
+/// Usage errors (clap, exit 2) and refusals of the commands (exit 1) name
+/// the argument at fault and the fix.
 #[test]
 fn bad_arguments_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    write_dataset(dir.path());
+    write_dataset(dir.path(), 5, &[]);
     let d = dir.path().to_str().unwrap();
-    let cases: [(&[&str], &str); 5] = [
-        (&["rollout", "--data", d, "--model", "theory"], "--amplitude"),
-        (&["rollout", "--data", d, "--model", "frozen", "--substeps", "x"], "--substeps"),
-        (&["rollout", "--data", d, "--model", "frozen", "--substeps", "0"], "at least 1"),
-        (&["rollout", "--data", "/no/such/folder", "--model", "frozen"], "not an existing folder"),
+    let x = dir.path().join("x");
+    let x = x.to_str().unwrap();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["transmogrify"], USAGE, "unrecognized subcommand"),
+        (&["rollout", "--data", d], USAGE, "--model"),
+        (&["rollout", "--data", d, "--model", "frozen", "--scheme", "upwind"], USAGE, "conservative"),
+        (&["rollout", "--data", d, "--model", "frozen", "--steps", "two"], USAGE, "--steps"),
+        (&["theory", d, "-o", x, "--kind", "quantum"], USAGE, "dynamic"),
+        (&["tracks", "-o", x, "--grid-from", d], USAGE, "<TRACKS>"),
+        (&["rollout", "--data", d, "--model", "theory"], FAILURE, "--amplitude"),
+        (&["rollout", "--data", d, "--model", "frozen", "--amplitude", "1"], FAILURE, "--model theory only"),
+        (&["rollout", "--data", d, "--model", "frozen", "--substeps", "x"], FAILURE, "--substeps"),
+        (&["rollout", "--data", d, "--model", "frozen", "--substeps", "0"], FAILURE, "at least 1"),
+        (&["rollout", "--data", d, "--model", "frozen", "--steps", "0"], FAILURE, "--steps 0"),
+        (&["rollout", "--data", d, "--model", "frozen", "--steps", "9"], FAILURE, "use at most 4"),
+        (&["rollout", "--data", d, "--model", x], FAILURE, "not `frozen`"),
+        (&["rollout", "--data", "/no/such/folder", "--model", "frozen"], FAILURE, "not an existing folder"),
+        (&["train", "/no/such/run.toml", "-o", x], FAILURE, "run.toml"),
         (
             &[
                 "rollout",
@@ -171,13 +252,14 @@ fn bad_arguments_get_clear_errors() {
                 "--substeps",
                 "1",
             ],
+            FAILURE,
             "unstable time step",
         ),
     ];
-    for (args, needle) in cases {
-        let (ok, _, err) = collop(args);
-        assert!(!ok, "{args:?} must fail");
-        assert!(err.contains(needle), "{args:?}: {err}");
+    for &(args, code, needle) in cases {
+        let r = run(args);
+        assert_eq!(r.code, code, "{args:?}: {}", r.err);
+        assert!(r.err.contains(needle), "{args:?}: {needle:?} not in {}", r.err);
     }
 }
 
@@ -207,14 +289,15 @@ fn rollout_theory_on_reference_data() {
     assert_eq!(v["steps"], 95);
 }
 
-/// `collop train` on a tiny dataset writes a complete run directory that
-/// `collop test` reads; a second train into it is refused, `--resume` of a
-/// finished run changes nothing.
+/// `collop train` renders the training and the test rollouts; a second
+/// train into the run is refused with the `--resume` hint, and `--resume`
+/// accepted; `collop test` renders the run with the frozen baseline (JSON
+/// keys, table, pictures with a theory curve), and `collop rollout --model
+/// RUN` with the run's evaluation numerics (`--clamp-d`) gives the same MAE.
 #[test]
-fn train_writes_a_run_that_test_reads() {
+fn train_and_test_render_a_run() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    write_dataset(&data);
+    write_dataset(&dir.path().join("data"), 5, &[]);
     let cfg = dir.path().join("run.toml");
     std::fs::write(
         &cfg,
@@ -224,71 +307,277 @@ seed = 3
 folders = ["data"]
 validation_fraction = 0.0
 [training]
-loss = "mse"
-accumulation = "all-steps"
-optimiser = { kind = "adam" }
-checkpoint_every = 5
-stages = [{ unroll = 1, epochs = 12, lr = 1e-2 }, { unroll = 2, epochs = 6, lr = 1e-3 }]
+stages = [{ unroll = 1, epochs = 2, lr = 1e-2 }, { unroll = 2, epochs = 1, lr = 1e-3 }]
 "#,
     )
     .unwrap();
-    let run = dir.path().join("run");
-    let (ok, out, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
-    assert!(ok, "{err}");
-    assert!(out.contains("18 epochs"), "{out}");
-    for f in [
-        "config.toml",
-        "run.json",
-        "history.csv",
-        "checkpoint.npz",
-        "model.npz",
-        "plots/loss.png",
-        "plots/fields.png",
-    ] {
-        assert!(run.join(f).is_file(), "missing {f}");
+    let (c, run_dir) = (cfg.to_str().unwrap(), dir.path().join("run"));
+    let rd = run_dir.to_str().unwrap();
+    let r = run(&["train", c, "-o", rd]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    for line in ["model     FP", "training  3 epochs", "best      ", "test rollouts", "steps 1-4 (all)"] {
+        assert!(r.out.contains(line), "{line:?} in\n{}", r.out);
     }
-    let history = std::fs::read_to_string(run.join("history.csv")).unwrap();
-    assert_eq!(history.lines().count(), 19, "header + one line per epoch");
-    let model = collop_io::read_npz(run.join("model.npz")).unwrap();
-    let names: Vec<&str> = model.iter().map(|(n, _)| n.as_str()).collect();
-    for n in ["phi", "theta", "best_phi", "A_x", "D_xy"] {
-        assert!(names.contains(&n), "model.npz lacks {n}: {names:?}");
-    }
-    let (ok, _, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
-    assert!(!ok && err.contains("--resume"), "{err}");
-    let (ok, out, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap(), "--resume"]);
-    assert!(ok, "{err}");
-    assert!(out.contains("18 epochs"), "{out}");
-    let (ok, out, err) = collop(&["test", run.to_str().unwrap(), "--json"]);
-    assert!(ok, "{err}");
-    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let r = run(&["train", c, "-o", rd]);
+    assert!(r.code == FAILURE && r.err.contains("--resume"), "{}", r.err);
+    let r = run(&["train", c, "-o", rd, "--resume"]);
+    assert!(r.code == 0 && r.out.contains("training  3 epochs"), "{}{}", r.out, r.err);
+
+    let r = run(&["test", rd, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let rows = json(&r.out);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "the run and the frozen baseline on the training dataset");
+    let metrics = ["mae", "mse", "l1", "l2", "l1_norm", "l2_norm"];
+    let keys = ["model", "dataset", "window", "status", "per_step_mae", "warnings"];
+    assert_keys(&rows[0], &[&keys[..], &metrics[..]].concat());
+    assert_eq!((rows[0]["model"].as_str(), rows[1]["model"].as_str()), (Some(rd), Some("frozen")));
+    assert_eq!(rows[0]["status"], "scored");
+    assert_eq!(rows[0]["per_step_mae"].as_array().unwrap().len(), 4);
     let learned = rows[0]["mae"].as_f64().unwrap();
-    let frozen = rows[1]["mae"].as_f64().unwrap();
-    assert_eq!(rows[1]["model"], "frozen");
-    assert!(learned < frozen, "a trained model beats the frozen distribution: {learned} vs {frozen}");
-    // `collop rollout --model RUN` rolls the same model out with its own numerics.
-    let (ok, out, err) = collop(&[
-        "rollout",
-        "--data",
-        data.to_str().unwrap(),
-        "--model",
-        run.to_str().unwrap(),
-        "--clamp-d",
-        "--json",
-    ]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!((v["mae"].as_f64().unwrap() - learned).abs() <= 1e-12 * learned, "{} vs {learned}", v["mae"]);
-    // Pictures: error curves, snapshots, and radial profiles with the theory overlaid.
+    let data = dir.path().join("data");
+    let r = run(&["rollout", "--data", data.to_str().unwrap(), "--model", rd, "--clamp-d", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let v = json(&r.out);
+    assert_eq!(v["mae"].as_f64().unwrap(), learned);
+    assert!(v["model"].as_str().unwrap().starts_with("trained run"), "{v}");
+    // The table, with the theory row, and the pictures.
     let plots = dir.path().join("plots");
-    let (ok, _, err) =
-        collop(&["test", run.to_str().unwrap(), "--amplitude", "0.03", "--plots", plots.to_str().unwrap()]);
-    assert!(ok, "{err}");
+    let r = run(&["test", rd, "--amplitude", "0.03", "--plots", plots.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let lines: Vec<&str> = r.out.lines().collect();
+    assert!(lines[0].starts_with("model") && lines[0].contains("MAE"), "{}", r.out);
+    for m in ["frozen", "theory C = 0.03"] {
+        assert!(lines.iter().any(|l| l.starts_with(m)), "no {m} row in\n{}", r.out);
+    }
     let radial = std::fs::read(plots.join("radial.png")).expect("radial.png written");
     assert_eq!(&radial[1..4], b"PNG");
+    assert!(std::fs::read_dir(&plots).unwrap().count() > 1, "error curves and snapshots of the run");
 }
 
-/// `collop pic` on a tiny deck writes datasets that `collop info` reads.
+/// `collop pic` renders the run's summary; a second run into the same
+/// directory is refused, `--overwrite` replaces it.
+#[test]
+fn pic_runs_a_deck() {
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("deck.toml");
+    std::fs::write(
+        &deck,
+        es_deck(
+            7,
+            r#"
+[time]
+dt = 0.05
+n_steps = 20
+dump_every = 10
+[output]
+energy_every = 10
+checkpoint_every_dumps = 0
+[phase_space]
+bins = 11
+v_max = 4.0
+i_start = 0
+[[sub_populations]]
+name = "blob"
+species = "electrons"
+method = "selection"
+target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
+"#,
+        ),
+    )
+    .unwrap();
+    let (dk, out) = (deck.to_str().unwrap(), dir.path().join("run"));
+    let o = out.to_str().unwrap();
+    let r = run(&["pic", dk, "-o", o, "--threads", "1"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    for line in ["steps     20 (finished), 3 dumps", "1 threads", "energy    max error"] {
+        assert!(r.out.contains(line), "{line:?} in\n{}", r.out);
+    }
+    let r = run(&["pic", dk, "-o", o]);
+    assert!(r.code == FAILURE && r.err.contains("already holds a dataset"), "{}", r.err);
+    let r = run(&["pic", dk, "-o", o, "--overwrite"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let r = run(&["pic", dir.path().join("none.toml").to_str().unwrap(), "-o", o]);
+    assert!(r.code == FAILURE && r.err.contains("none.toml"), "{}", r.err);
+}
+
+/// `collop theory` with the PIC parameters as flags (the dataset has none):
+/// a missing one refused with its flag, the amplitude and profile table
+/// rendered, the model read by `collop rollout --model DIR` and by `collop
+/// test`, which needs `--data` for it.
+#[test]
+fn theory_writes_a_fields_model_the_other_commands_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    write_dataset(&data, 5, &[]);
+    let d = data.to_str().unwrap();
+    let out = dir.path().join("static");
+    let o = out.to_str().unwrap();
+    let r = run(&["theory", d, "-o", o]);
+    assert!(r.code == FAILURE && r.err.contains("--dx-over-debye"), "{}", r.err);
+    let flags = ["--ppc", "4", "--dx-over-debye", "1", "--shape-order", "1", "--vth-c", "0.01"];
+    let r = run(&[&["theory", d, "-o", o, "--kind", "static"][..], &flags[..]].concat());
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out.contains("C = 0.02234") && r.out.contains("wrote") && r.out.contains("theory-static"),
+        "{}",
+        r.out
+    );
+    assert!(r.out.lines().any(|l| l.trim_start().starts_with("3.0 ")), "{}", r.out);
+    let r = run(&["rollout", "--data", d, "--model", o, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let v = json(&r.out);
+    assert!(v["model"].as_str().unwrap().contains("theory-static") && v["steps"] == 4, "{v}");
+    let r = run(&["test", o]);
+    assert!(r.code == FAILURE && r.err.contains("--data"), "{}", r.err);
+    let r = run(&["test", o, "--data", d, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let rows = json(&r.out);
+    assert_eq!((rows[0]["model"].as_str(), rows[1]["model"].as_str()), (Some(o), Some("frozen")));
+}
+
+/// A small track file: 200 particles on the grid relaxing towards v = 0
+/// over 12 dumps 0.5 apart, in the units of the dataset (`v_th_c = 0.01`).
+fn write_tracks(path: &Path) {
+    let (dumps, n) = (12, 200);
+    let v0 = |p: usize, m: usize| -2.5 + 5.0 * (p % m) as f64 / m as f64;
+    let vx = ndarray::Array2::from_shape_fn((dumps, n), |(k, p)| v0(p, 20) * 0.95f64.powi(k as i32));
+    let vy = ndarray::Array2::from_shape_fn((dumps, n), |(k, p)| v0(p / 20, 10) * 0.95f64.powi(k as i32));
+    let t = ndarray::Array1::from_iter((0..dumps).map(|k| 0.5 * k as f64));
+    let vth = ndarray::arr1(&[0.01]);
+    collop_io::write_npz(
+        path,
+        &[
+            ("t", t.view().into_dyn()),
+            ("v_th_c", vth.view().into_dyn()),
+            ("vx", vx.view().into_dyn()),
+            ("vy", vy.view().into_dyn()),
+        ],
+    )
+    .unwrap();
+}
+
+/// `collop tracks` with every estimator flag on two files: the report
+/// rendered (windows, memory, slots), the model read by `collop rollout
+/// --model DIR`; a lag as long as the run refused with the fix.
+#[test]
+fn tracks_write_a_fields_model_that_rollout_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    write_dataset(&data, 5, &[("vth_c", 0.01)]);
+    let file = dir.path().join("tracks.npz");
+    write_tracks(&file);
+    let (f, d) = (file.to_str().unwrap(), data.to_str().unwrap());
+    let out = dir.path().join("tracks-run");
+    let o = out.to_str().unwrap();
+    let args = [
+        "tracks",
+        f,
+        f,
+        "-o",
+        o,
+        "--grid-from",
+        d,
+        "--lag",
+        "2",
+        "--overlapping",
+        "--covariance",
+        "--min-count",
+        "2",
+        "--window",
+        "4",
+    ];
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.err);
+    for line in
+        ["tracks     2 file(s)", "lag 2 dumps", "window   2", "memory", "slots      4 time slot(s)", "wrote"]
+    {
+        assert!(r.out.contains(line), "{line:?} in\n{}", r.out);
+    }
+    for file in ["fields.npz", "run.json", "stderr.npz", "count.npz", "radial.csv"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    let r = run(&["rollout", "--data", d, "--model", o, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let v = json(&r.out);
+    assert!(v["model"].as_str().unwrap().contains("tracks") && v["steps"] == 4, "{v}");
+    assert!(v["operator"].as_str().unwrap().contains("4 time slot"), "{v}");
+    let r = run(&["tracks", f, "-o", o, "--grid-from", d, "--lag", "12"]);
+    assert!(r.code == FAILURE && r.err.contains("--lag") && r.err.contains("12 dumps"), "{}", r.err);
+}
+
+/// A network conditioned on PIC parameters, trained from a config whose
+/// `[data] conditions` supply a value: `collop train` renders the
+/// conditioners; `collop fields` takes the condition as flags (each one
+/// required) and `--extrapolate`; `collop test` and `collop rollout` refuse
+/// a dataset outside the training range unless `--extrapolate`, and then
+/// report it.
+#[test]
+fn conditioned_networks_take_conditions_and_extrapolate_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(&dir.path().join("a"), 4, &[("ppc", 4.0), ("vth_c", 0.01)]);
+    write_dataset(&dir.path().join("b"), 4, &[("ppc", 16.0)]);
+    write_dataset(&dir.path().join("c"), 4, &[("ppc", 64.0), ("vth_c", 0.02)]);
+    let cfg = dir.path().join("run.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+seed = 5
+[data]
+folders = ["a", "b"]
+conditions = [{}, { vth_c = 0.03 }]
+validation_fraction = 0.0
+[model]
+kind = "fp-mlp"
+hidden = [4]
+conditioners = ["ppc", "vth_c"]
+[training]
+checkpoint_every = 0
+stages = [{ unroll = 1, epochs = 2, lr = 1e-3 }]
+"#,
+    )
+    .unwrap();
+    let rd = dir.path().join("run");
+    let rd = rd.to_str().unwrap();
+    let r = run(&["train", cfg.to_str().unwrap(), "-o", rd]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("2 features x 2 conditions"), "{}", r.out);
+
+    let out = dir.path().join("fields-8");
+    let o = out.to_str().unwrap();
+    let r = run(&["fields", rd, "-o", o, "--ppc", "8", "--vth-c", "0.02"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out.contains("condition ppc = 8, vth_c = 0.02") && r.out.contains("1 time slot(s)"),
+        "{}",
+        r.out
+    );
+    for file in ["fields.npz", "run.json", "fields.png"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    let r = run(&["fields", rd, "-o", o, "--ppc", "8"]);
+    assert!(r.code == FAILURE && r.err.contains("--vth-c"), "{}", r.err);
+    let r = run(&["fields", rd, "-o", o, "--ppc", "64", "--vth-c", "0.02"]);
+    assert!(r.code == FAILURE && r.err.contains("--extrapolate"), "{}", r.err);
+    let r = run(&["fields", rd, "-o", o, "--ppc", "64", "--vth-c", "0.02", "--extrapolate"]);
+    assert!(r.code == 0 && r.out.contains("note      extrapolated: ppc = 64"), "{}{}", r.out, r.err);
+
+    let c = dir.path().join("c");
+    let c = c.to_str().unwrap();
+    let r = run(&["test", rd, "--data", c, "--json"]);
+    assert!(r.code == FAILURE && r.err.contains("--extrapolate"), "{}", r.err);
+    let r = run(&["test", rd, "--data", c, "--json", "--extrapolate"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let rows = json(&r.out);
+    assert!(rows[0]["warnings"][0].as_str().unwrap().contains("ppc = 64"), "{rows}");
+    let r = run(&["rollout", "--data", c, "--model", rd, "--json"]);
+    assert!(r.code == FAILURE && r.err.contains("--extrapolate"), "{}", r.err);
+    let r = run(&["rollout", "--data", c, "--model", rd, "--json", "--extrapolate"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(json(&r.out)["warnings"][0].as_str().unwrap().contains("ppc = 64"), "{}", r.out);
+    assert!(r.err.contains("warning: ppc = 64"), "{}", r.err);
+}
+
 /// A small electrostatic thermal plasma (16 x 16 cells of lambda_D, 16
 /// particles per cell, quadratic shapes, immobile ions) with `seed` and the
 /// deck's other tables (`[time]`, `[output]`, `[phase_space]`,
@@ -319,543 +608,6 @@ density = 1.0
 mobile = false
 {rest}"#
     )
-}
-
-#[test]
-fn pic_writes_datasets_the_rest_of_collop_reads() {
-    let dir = tempfile::tempdir().unwrap();
-    let deck = dir.path().join("deck.toml");
-    std::fs::write(
-        &deck,
-        es_deck(
-            7,
-            r#"
-[time]
-dt = 0.05
-n_steps = 60
-dump_every = 20
-[output]
-energy_every = 20
-checkpoint_every_dumps = 1
-[phase_space]
-bins = 21
-v_max = 5.0
-i_start = 0
-[[sub_populations]]
-name = "blob"
-species = "electrons"
-method = "selection"
-target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
-"#,
-        ),
-    )
-    .unwrap();
-    let run = dir.path().join("run");
-    let (ok, out, err) = collop(&["pic", deck.to_str().unwrap(), "-o", run.to_str().unwrap()]);
-    assert!(ok, "{err}");
-    assert!(out.contains("finished"), "{out}");
-    let (ok, out, err) = collop(&["info", run.join("blob").to_str().unwrap(), "--json"]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["frames"], 4, "dumps 0, 1, 2, 3");
-    assert_eq!(v["grid"]["nx"], 21);
-    // A selected blob of electrons around v_x = -2 v_th.
-    let mx = v["moments"][0]["mean_vx"].as_f64().unwrap();
-    assert!((mx + 2.0).abs() < 0.3, "blob centre {mx}");
-}
-
-/// `collop theory` writes a fields model from PIC parameters given as flags
-/// (the dataset has none), `collop rollout --model DIR` and `collop test`
-/// roll it out; the static one is exactly `--model theory --amplitude C`.
-#[test]
-fn theory_writes_a_fields_model_that_rollout_reads() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    write_dataset(&data);
-    let d = data.to_str().unwrap();
-    let flags = ["--ppc", "4", "--dx-over-debye", "1", "--shape-order", "1", "--vth-c", "0.01"];
-    let (ok, _, err) = collop(&["theory", d, "-o", dir.path().join("x").to_str().unwrap()]);
-    assert!(!ok && err.contains("--dx-over-debye"), "{err}");
-    let mut amplitude = 0.0;
-    for kind in ["static", "dynamic"] {
-        let run = dir.path().join(kind);
-        let mut args = vec!["theory", d, "-o", run.to_str().unwrap(), "--kind", kind];
-        args.extend(flags);
-        let (ok, out, err) = collop(&args);
-        assert!(ok, "{err}");
-        // The amplitude of the reference parameters and the |v| = 0..3 table.
-        assert!(out.contains("C = 0.02234"), "{out}");
-        assert!(out.lines().any(|l| l.trim_start().starts_with("3.0 ")), "{out}");
-        let arrays = collop_io::read_npz(run.join("fields.npz")).unwrap();
-        for name in collop_core::FIELD_NAMES {
-            let a = &arrays.iter().find(|(n, _)| n == name).unwrap().1;
-            assert_eq!(a.shape(), &[1, 12, 12], "{name}");
-        }
-        let grid = &arrays.iter().find(|(n, _)| n == "grid").unwrap().1;
-        assert_eq!(grid.iter().copied().collect::<Vec<_>>(), vec![12.0, 12.0, -3.0, 3.0, -3.0, 3.0]);
-        let meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
-        assert_eq!(meta["kind"], "fields");
-        assert_eq!(meta["source"], format!("theory-{kind}"));
-        assert_eq!(meta["parameters"]["particles_per_debye_area"], 4.0);
-        amplitude = meta["amplitude"].as_f64().unwrap();
-        let (ok, out, err) = collop(&["rollout", "--data", d, "--model", run.to_str().unwrap(), "--json"]);
-        assert!(ok, "{err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert!(v["mae"].as_f64().unwrap() > 0.0 && v["steps"] == 4, "{v}");
-        assert!(v["model"].as_str().unwrap().contains(&format!("theory-{kind}")), "{v}");
-        if kind == "static" {
-            let c = format!("{amplitude:e}");
-            let (ok, out2, err) =
-                collop(&["rollout", "--data", d, "--model", "theory", "--amplitude", &c, "--json"]);
-            assert!(ok, "{err}");
-            let w: serde_json::Value = serde_json::from_str(&out2).unwrap();
-            let (a, b) = (v["mae"].as_f64().unwrap(), w["mae"].as_f64().unwrap());
-            assert!((a - b).abs() <= 1e-14 * b, "{a} vs {b}");
-        }
-        let (ok, out, err) = collop(&["test", run.to_str().unwrap(), "--data", d, "--json"]);
-        assert!(ok, "{err}");
-        let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(rows[1]["model"], "frozen");
-    }
-    assert!((amplitude - 0.022342).abs() < 1e-5);
-    // A grid that differs from the dataset's is refused with the fix named.
-    let other = dir.path().join("other");
-    let grid = VelocityGrid::square(10, 3.0).unwrap();
-    let frames = Array3::from_elem((2, 10, 10), 1.0);
-    collop_io::write_dataset(&other, &collop_io::DatasetMeta::new(grid, 0.5, 0, 0.0), frames.view()).unwrap();
-    let run = dir.path().join("other-run");
-    let mut args = vec!["theory", d, "-o", run.to_str().unwrap(), "--kind", "static", "--grid-from"];
-    args.push(other.to_str().unwrap());
-    args.extend(flags);
-    let (ok, _, err) = collop(&args);
-    assert!(ok, "{err}");
-    let (ok, _, err) = collop(&["rollout", "--data", d, "--model", run.to_str().unwrap()]);
-    assert!(!ok && err.contains("--grid-from"), "{err}");
-}
-
-/// A blob dataset like [`write_dataset`] drifting by `shift` v_th per dump,
-/// `frames` frames, with PIC parameters in its args.yaml.
-fn write_pic_dataset(dir: &Path, frames: usize, shift: f64, pic: &[(&str, f64)]) {
-    let grid = VelocityGrid::square(12, 3.0).unwrap();
-    let f = Array3::from_shape_fn((frames, 12, 12), |(k, i, j)| {
-        let (x, y) = (grid.vx(i) - shift * k as f64, grid.vy(j));
-        1000.0 * (-(x * x + y * y)).exp()
-    });
-    let mut meta = collop_io::DatasetMeta::new(grid, 0.5, 3, 1.5);
-    for &(key, value) in pic {
-        meta = meta.with_extra(key, value);
-    }
-    collop_io::write_dataset(dir, &meta, f.view()).unwrap();
-}
-
-const MLP_CONFIG: &str = r#"
-seed = 5
-[data]
-folders = FOLDERS
-validation_fraction = 0.0
-[model]
-kind = "parperp-mlp"
-symmetry = "none"
-n_radial = 8
-time_nodes = 0
-lambda1 = 0.0
-lambda2 = 0.0
-kernel_size = 2
-difference = "forward"
-kernel_transpose = false
-hidden = [6, 6]
-conditioners = CONDITIONERS
-[training]
-loss = "mse"
-accumulation = "all-steps"
-optimiser = { kind = "adam" }
-checkpoint_every = 0
-stages = [{ unroll = 1, epochs = 4, lr = 1e-3 }, { unroll = 2, epochs = 2, lr = 1e-3 }]
-"#;
-
-/// A par/perp MLP with a time input trains into a run that `collop test`
-/// and `collop rollout --model RUN` evaluate, also on a longer dataset
-/// (time slots beyond the training window).
-#[test]
-fn parperp_mlp_with_time_trains_and_rolls_out() {
-    let dir = tempfile::tempdir().unwrap();
-    write_pic_dataset(&dir.path().join("data"), 5, 0.5, &[]);
-    write_pic_dataset(&dir.path().join("longer"), 8, 0.5, &[]);
-    let cfg = dir.path().join("run.toml");
-    let text = MLP_CONFIG.replace("FOLDERS", r#"["data"]"#).replace("CONDITIONERS", r#"["time"]"#);
-    std::fs::write(&cfg, text).unwrap();
-    let run = dir.path().join("run");
-    let (ok, out, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
-    assert!(ok, "{err}");
-    assert!(
-        out.contains("6 epochs") && out.contains("par/perp MLP") && out.contains("time over 4 steps"),
-        "{out}"
-    );
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("conditioning.json")).unwrap()).unwrap();
-    assert_eq!(record["time_window_steps"], 4);
-    let (ok, out, err) = collop(&["test", run.to_str().unwrap(), "--json"]);
-    assert!(ok, "{err}");
-    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let learned = rows[0]["mae"].as_f64().unwrap();
-    assert!(learned.is_finite() && rows[0]["per_step_mae"].as_array().unwrap().len() == 4, "{out}");
-    let data = dir.path().join("data");
-    let (ok, out, err) = collop(&[
-        "rollout",
-        "--data",
-        data.to_str().unwrap(),
-        "--model",
-        run.to_str().unwrap(),
-        "--clamp-d",
-        "--json",
-    ]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!((v["mae"].as_f64().unwrap() - learned).abs() <= 1e-12 * learned, "{} vs {learned}", v["mae"]);
-    assert!(v["operator"].as_str().unwrap().contains("4 time slot"), "{out}");
-    // Beyond the training window the time input extrapolates: refused, or
-    // with --extrapolate one slot per dump step of the longer dataset, reported.
-    let longer = dir.path().join("longer");
-    let (ok, _, err) =
-        collop(&["rollout", "--data", longer.to_str().unwrap(), "--model", run.to_str().unwrap(), "--json"]);
-    assert!(!ok && err.contains("window of 4") && err.contains("--extrapolate"), "{err}");
-    let (ok, out, err) = collop(&[
-        "rollout",
-        "--data",
-        longer.to_str().unwrap(),
-        "--model",
-        run.to_str().unwrap(),
-        "--json",
-        "--extrapolate",
-    ]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["steps"], 7);
-    assert!(v["operator"].as_str().unwrap().contains("7 time slot"), "{out}");
-    assert!(v["warnings"][0].as_str().unwrap().contains("window of 4"), "{out}");
-    let (ok, out, err) =
-        collop(&["test", run.to_str().unwrap(), "--data", longer.to_str().unwrap(), "--extrapolate"]);
-    assert!(ok && out.contains("note: time: 7 dump steps"), "{out}{err}");
-}
-
-/// PIC-parameter conditioners: values from args.yaml or the config's
-/// `[data] conditions`, a missing one named with its folder and the fix,
-/// and other datasets evaluated with the training normalisation.
-#[test]
-fn pic_parameter_conditioners_come_from_args_yaml_or_the_config() {
-    let dir = tempfile::tempdir().unwrap();
-    write_pic_dataset(&dir.path().join("a"), 4, 0.5, &[("ppc", 4.0), ("vth_c", 0.01)]);
-    write_pic_dataset(&dir.path().join("b"), 4, 0.3, &[("ppc", 16.0)]);
-    write_pic_dataset(&dir.path().join("c"), 4, 0.4, &[("ppc", 64.0), ("vth_c", 0.02)]);
-    let cfg = dir.path().join("run.toml");
-    let conditioners = r#"["ppc", "vth_c"]"#;
-    std::fs::write(
-        &cfg,
-        MLP_CONFIG.replace("FOLDERS", r#"["a", "b"]"#).replace("CONDITIONERS", conditioners),
-    )
-    .unwrap();
-    let run = dir.path().join("run");
-    let (ok, _, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
-    assert!(!ok, "b has no vth_c");
-    for needle in ["/b", "`vth_c`", "[data] conditions"] {
-        assert!(err.contains(needle), "{needle}: {err}");
-    }
-    let text = MLP_CONFIG
-        .replace("FOLDERS", "[\"a\", \"b\"]\nconditions = [{}, { vth_c = 0.03 }]")
-        .replace("CONDITIONERS", conditioners);
-    std::fs::write(&cfg, text).unwrap();
-    let (ok, out, err) = collop(&["train", cfg.to_str().unwrap(), "-o", run.to_str().unwrap()]);
-    assert!(ok, "{err}");
-    assert!(out.contains("2 features x 2 conditions"), "{out}");
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("conditioning.json")).unwrap()).unwrap();
-    assert_eq!(record["features"][0], serde_json::json!({ "name": "ppc", "min": 4.0, "max": 16.0 }));
-    assert_eq!(record["features"][1], serde_json::json!({ "name": "vth_c", "min": 0.01, "max": 0.03 }));
-    // The fields of any condition, exported; two conditions differ; outside
-    // the training range only when asked for.
-    let f8 = dir.path().join("fields-8");
-    let (ok, out, err) = collop(&[
-        "fields",
-        run.to_str().unwrap(),
-        "-o",
-        f8.to_str().unwrap(),
-        "--ppc",
-        "8",
-        "--vth-c",
-        "0.02",
-    ]);
-    assert!(ok && out.contains("ppc = 8, vth_c = 0.02"), "{out}{err}");
-    let meta = read_json(&f8.join("run.json"));
-    assert_eq!(meta["source"], "learned");
-    assert_eq!(meta["condition"], serde_json::json!([["ppc", 8.0], ["vth_c", 0.02]]));
-    let f16 = dir.path().join("fields-16");
-    let (ok, _, err) = collop(&[
-        "fields",
-        run.to_str().unwrap(),
-        "-o",
-        f16.to_str().unwrap(),
-        "--ppc",
-        "16",
-        "--vth-c",
-        "0.02",
-    ]);
-    assert!(ok, "{err}");
-    let d8 = collop_io::read_npz(f8.join("fields.npz")).unwrap();
-    let d16 = collop_io::read_npz(f16.join("fields.npz")).unwrap();
-    assert_ne!(
-        d8.iter().find(|(n, _)| n == "D_xx").unwrap().1,
-        d16.iter().find(|(n, _)| n == "D_xx").unwrap().1
-    );
-    let (ok, _, err) = collop(&[
-        "fields",
-        run.to_str().unwrap(),
-        "-o",
-        f16.to_str().unwrap(),
-        "--ppc",
-        "64",
-        "--vth-c",
-        "0.02",
-    ]);
-    assert!(!ok && err.contains("--extrapolate"), "{err}");
-    let (ok, _, err) = collop(&["fields", run.to_str().unwrap(), "-o", f16.to_str().unwrap(), "--ppc", "8"]);
-    assert!(!ok && err.contains("--vth-c"), "{err}");
-    // A dataset outside the training range, with its own args.yaml values:
-    // refused, unless extrapolation is asked for, and then reported.
-    let c = dir.path().join("c");
-    let (ok, _, err) = collop(&["test", run.to_str().unwrap(), "--data", c.to_str().unwrap(), "--json"]);
-    assert!(!ok && err.contains("outside the training range") && err.contains("--extrapolate"), "{err}");
-    let (ok, out, err) =
-        collop(&["test", run.to_str().unwrap(), "--data", c.to_str().unwrap(), "--json", "--extrapolate"]);
-    assert!(ok, "{err}");
-    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(rows[0]["mae"].as_f64().unwrap().is_finite());
-    assert!(rows[0]["warnings"][0].as_str().unwrap().contains("ppc = 64"), "{out}");
-    let (ok, _, err) = collop(&[
-        "rollout",
-        "--data",
-        c.to_str().unwrap(),
-        "--model",
-        run.to_str().unwrap(),
-        "--json",
-        "--extrapolate",
-    ]);
-    assert!(ok, "{err}");
-    // A training folder gets its config values also when named on the command line.
-    let b = dir.path().join("b");
-    let (ok, _, err) = collop(&["rollout", "--data", b.to_str().unwrap(), "--model", run.to_str().unwrap()]);
-    assert!(ok, "{err}");
-    // Outside the config, a missing key can only come from args.yaml.
-    let d = dir.path().join("d");
-    write_pic_dataset(&d, 4, 0.3, &[("ppc", 16.0)]);
-    let (ok, _, err) = collop(&["rollout", "--data", d.to_str().unwrap(), "--model", run.to_str().unwrap()]);
-    assert!(!ok && err.contains("/d") && err.contains("`vth_c`") && err.contains("args.yaml"), "{err}");
-}
-
-/// Standard normal numbers from a fixed seed (splitmix64 and Box-Muller),
-/// so that the tests need no random-number crate.
-struct Normals(u64);
-
-impl Normals {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + 0.5 / (1u64 << 53) as f64
-    }
-    fn next(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
-/// A `tracks.npz` as `collop pic` writes it: Ornstein-Uhlenbeck tracks
-/// (rate `nu`, unit thermal speed) at dumps `h` apart from t = 0, with a
-/// NaN at (dump, particle) if asked; in units of `v_th / scale` (with
-/// `v_th_c = 0.01 / scale`).
-fn write_tracks(
-    path: &Path,
-    n: usize,
-    dumps: usize,
-    h: f64,
-    nu: f64,
-    nan: Option<(usize, usize)>,
-    scale: f64,
-) {
-    let mut g = Normals(11);
-    let (a, b) = ((-nu * h).exp(), (1.0 - (-2.0 * nu * h).exp()).sqrt());
-    let mut vx = ndarray::Array2::<f64>::zeros((dumps, n));
-    let mut vy = vx.clone();
-    for p in 0..n {
-        let (mut x, mut y) = (g.next(), g.next());
-        for k in 0..dumps {
-            vx[[k, p]] = x;
-            vy[[k, p]] = y;
-            x = a * x + b * g.next();
-            y = a * y + b * g.next();
-        }
-    }
-    if let Some((k, p)) = nan {
-        vx[[k, p]] = f64::NAN;
-    }
-    vx.mapv_inplace(|v| v * scale);
-    vy.mapv_inplace(|v| v * scale);
-    let vz = vx.mapv(|_| 0.0);
-    let t = ndarray::Array1::from_iter((0..dumps).map(|k| k as f64 * h));
-    let ids = ndarray::Array1::from_iter((0..n).map(|p| p as f64));
-    let vth = ndarray::arr1(&[0.01 / scale]);
-    collop_io::write_npz(
-        path,
-        &[
-            ("ids", ids.view().into_dyn()),
-            ("t", t.view().into_dyn()),
-            ("v_th_c", vth.view().into_dyn()),
-            ("vx", vx.view().into_dyn()),
-            ("vy", vy.view().into_dyn()),
-            ("vz", vz.view().into_dyn()),
-        ],
-    )
-    .unwrap();
-}
-
-fn npz_shape(path: &Path, name: &str) -> Vec<usize> {
-    let arrays = collop_io::read_npz(path).unwrap();
-    arrays
-        .iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("{name} in {}", path.display()))
-        .1
-        .shape()
-        .to_vec()
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// `collop tracks` on synthetic OU tracks and a dataset grid: the fields
-/// model, its standard errors and counts, the bytes report, the rollout;
-/// time windows as time slots; bad files and lags refused with the fix.
-#[test]
-fn tracks_write_a_fields_model_that_rollout_reads() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    write_pic_dataset(&data, 5, 0.5, &[("vth_c", 0.01)]);
-    let file = dir.path().join("tracks.npz");
-    // Dataset frames are dumps 3..7 at t = 1.5 .. 3.5; the tracks cover dumps 0..11.
-    write_tracks(&file, 4000, 12, 0.5, 0.05, None, 1.0);
-    let (f, d) = (file.to_str().unwrap(), data.to_str().unwrap());
-    let run = dir.path().join("tracks-run");
-    let (ok, out, err) = collop(&[
-        "tracks",
-        f,
-        "-o",
-        run.to_str().unwrap(),
-        "--grid-from",
-        d,
-        "--lag",
-        "2",
-        "--min-count",
-        "20",
-    ]);
-    assert!(ok, "{err}");
-    assert!(out.contains("memory") && out.contains("histograms"), "{out}");
-    for name in collop_core::FIELD_NAMES {
-        assert_eq!(npz_shape(&run.join("fields.npz"), name), [1, 12, 12], "{name}");
-        assert_eq!(npz_shape(&run.join("stderr.npz"), name), [1, 12, 12], "{name}");
-    }
-    assert_eq!(npz_shape(&run.join("count.npz"), "count"), [1, 12, 12]);
-    assert_eq!(npz_shape(&run.join("count.npz"), "empty"), [1, 12, 12]);
-    assert!(std::fs::read_to_string(run.join("radial.csv")).unwrap().starts_with("window,speed,count"));
-    let meta = read_json(&run.join("run.json"));
-    assert_eq!(meta["kind"], "fields");
-    assert_eq!(meta["source"], "tracks");
-    assert_eq!(meta["lag"], 2);
-    assert!((meta["tau"].as_f64().unwrap() - 1.0).abs() < 1e-12);
-    let bytes = &meta["bytes"];
-    assert_eq!(bytes["tracks"].as_u64().unwrap(), std::fs::metadata(&file).unwrap().len());
-    let hist: u64 = (3..8).map(|k| std::fs::metadata(data.join(format!("{k:06}.npy"))).unwrap().len()).sum();
-    assert_eq!(bytes["histograms"].as_u64().unwrap(), hist);
-    // 5 non-overlapping intervals (starts 0, 2, .., 8) of 4000 particles, most of them on the grid.
-    let on_grid = meta["counts"]["intervals_on_grid"].as_u64().unwrap();
-    assert!(on_grid > 19_000 && on_grid <= 20_000, "{on_grid}");
-    // Drag and diffusion of the OU process in the populated middle bins.
-    let arrays = collop_io::read_npz(run.join("fields.npz")).unwrap();
-    let get = |n: &str| arrays.iter().find(|(m, _)| m == n).unwrap().1.clone();
-    let (a_x, d_xx) = (get("A_x"), get("D_xx"));
-    assert!(a_x[[0, 3, 6]] > 0.0 && a_x[[0, 8, 6]] < 0.0, "drag towards v = 0");
-    assert!((d_xx[[0, 6, 6]] - 0.1).abs() < 0.03, "D_xx = 2 nu = 0.1: {}", d_xx[[0, 6, 6]]);
-    let (ok, out, err) = collop(&["rollout", "--data", d, "--model", run.to_str().unwrap(), "--json"]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(v["mae"].as_f64().unwrap().is_finite() && v["steps"] == 4, "{v}");
-    assert!(v["model"].as_str().unwrap().contains("tracks"), "{v}");
-
-    // The same tracks in units of a thermal speed twice the dataset's are
-    // converted back: the same fields to the last bit.
-    let halved = dir.path().join("halved.npz");
-    write_tracks(&halved, 4000, 12, 0.5, 0.05, None, 0.5);
-    let converted = dir.path().join("converted");
-    let h = halved.to_str().unwrap();
-    let (ok, out, err) = collop(&[
-        "tracks",
-        h,
-        "-o",
-        converted.to_str().unwrap(),
-        "--grid-from",
-        d,
-        "--lag",
-        "2",
-        "--min-count",
-        "20",
-    ]);
-    assert!(ok, "{err}");
-    assert!(out.contains("scaled by 2.0"), "{out}");
-    assert_eq!(collop_io::read_npz(converted.join("fields.npz")).unwrap(), arrays);
-
-    // Windows of 4 dumps: interval starts 0..9 make windows 0, 1, 2; the
-    // dataset's steps start at dumps 3, 4, 5, 6 and use windows 0, 1, 1, 1.
-    let windowed = dir.path().join("windowed");
-    let (ok, out, err) = collop(&[
-        "tracks",
-        f,
-        f,
-        "-o",
-        windowed.to_str().unwrap(),
-        "--grid-from",
-        d,
-        "--lag",
-        "2",
-        "--overlapping",
-        "--window",
-        "4",
-    ]);
-    assert!(ok, "{err}");
-    assert!(out.contains("window   2"), "{out}");
-    assert_eq!(npz_shape(&windowed.join("fields.npz"), "A_x"), [4, 12, 12]);
-    assert_eq!(npz_shape(&windowed.join("stderr.npz"), "D_xy"), [3, 12, 12]);
-    assert_eq!(npz_shape(&windowed.join("count.npz"), "count"), [3, 12, 12]);
-    let meta = read_json(&windowed.join("run.json"));
-    assert_eq!(meta["slot_window"], serde_json::json!([0, 1, 1, 1]));
-    assert_eq!(meta["windows"][2]["start_dumps"], serde_json::json!([8, 11]));
-    assert_eq!(meta["files"].as_array().unwrap().len(), 2);
-    let (ok, out, err) = collop(&["rollout", "--data", d, "--model", windowed.to_str().unwrap(), "--json"]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(v["operator"].as_str().unwrap().contains("4 time slot"), "{v}");
-
-    // Errors name the file and the fix.
-    let bad = dir.path().join("nan.npz");
-    write_tracks(&bad, 50, 6, 0.5, 0.05, Some((4, 7)), 1.0);
-    let x = dir.path().join("x");
-    let (ok, _, err) =
-        collop(&["tracks", bad.to_str().unwrap(), "-o", x.to_str().unwrap(), "--grid-from", d]);
-    assert!(!ok && err.contains("nan.npz") && err.contains("NaN") && err.contains("particle 7"), "{err}");
-    let (ok, _, err) = collop(&["tracks", f, "-o", x.to_str().unwrap(), "--grid-from", d, "--lag", "12"]);
-    assert!(!ok && err.contains("--lag") && err.contains("12 dumps"), "{err}");
-    let (ok, _, err) = collop(&["tracks", d, "-o", x.to_str().unwrap(), "--grid-from", d]);
-    assert!(!ok && err.contains("tracks"), "{err}");
 }
 
 /// `collop compare` on a tiny PIC run of two sub-populations with tracks:

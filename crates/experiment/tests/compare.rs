@@ -8,15 +8,11 @@ use std::path::Path;
 use collop_experiment::compare::{BuiltinModel, CompareSettings, Comparison, Family, Role, compare};
 use collop_experiment::report::check_report_html;
 
-const DECK: &str = r#"seed = 3
-[grid]
-nx = 16
-ny = 16
-dx = 0.1
-dy = 0.1
-[solver]
-kind = "es"
-shape_order = 2
+mod common;
+
+/// The tables of a tiny PIC run (on the shared electrostatic deck) with two
+/// tracked sub-populations, a drifting blob and a ring.
+const REST: &str = r#"
 [time]
 dt = 0.05
 n_steps = 60
@@ -28,19 +24,6 @@ checkpoint_every_dumps = 0
 bins = 15
 v_max = 4.0
 i_start = 1
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 16
-distribution = { kind = "maxwellian", u_th = 0.1 }
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
 [[sub_populations]]
 name = "blob"
 species = "electrons"
@@ -56,8 +39,7 @@ tracks = 300
 "#;
 
 fn pic_run(dir: &Path) {
-    let deck = collop_pic::Deck::from_toml(DECK).unwrap();
-    collop_pic::run(&deck, dir, &collop_pic::RunOptions::default(), &mut collop_pic::Silent).unwrap();
+    common::run_pic(&common::es_deck(3, REST), dir);
 }
 
 /// The values of the rollout table's cells (`data-value`), by row model
