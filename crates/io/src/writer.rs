@@ -92,8 +92,8 @@ impl DatasetWriter {
             WriteMode::New => {
                 if has_args || !frames.is_empty() {
                     return Err(clobber(format!(
-                        "already holds a dataset ({}{} frame file(s)); write elsewhere, or use \
-                         WriteMode::Resume to continue it or WriteMode::Overwrite to replace it",
+                        "already holds a dataset ({}{} frame file(s)); write elsewhere, continue it (`collop pic \
+                         --resume`; WriteMode::Resume) or replace it (`--overwrite`; WriteMode::Overwrite)",
                         if has_args { "args.yaml and " } else { "" },
                         frames.len()
                     )));
@@ -116,14 +116,14 @@ impl DatasetWriter {
                             path: args_path,
                             reason: format!(
                                 "holds a different dataset ({diff}); resume only with the same \
-                                 metadata, or write elsewhere, or use WriteMode::Overwrite"
+                                 metadata, or write elsewhere, or replace it (`--overwrite`; WriteMode::Overwrite)"
                             ),
                         });
                     }
                 } else if !frames.is_empty() {
                     return Err(clobber(format!(
                         "holds {} frame file(s) but no args.yaml, so nothing says they belong to \
-                         this dataset; write elsewhere or use WriteMode::Overwrite",
+                         this dataset; write elsewhere or replace them (`--overwrite`; WriteMode::Overwrite)",
                         frames.len()
                     )));
                 }
@@ -131,8 +131,8 @@ impl DatasetWriter {
                     if dump != next_dump {
                         return Err(clobber(format!(
                             "the existing frames skip dump {next_dump} (next is {dump}), so they \
-                             cannot be continued; remove the frames after the gap, or use \
-                             WriteMode::Overwrite"
+                             cannot be continued; remove the frames after the gap, or replace them \
+                             (`--overwrite`; WriteMode::Overwrite)"
                         )));
                     }
                     next_dump += 1;
