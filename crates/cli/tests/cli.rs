@@ -441,20 +441,17 @@ fn theory_writes_a_fields_model_the_other_commands_read() {
 fn write_tracks(path: &Path) {
     let (dumps, n) = (12, 200);
     let v0 = |p: usize, m: usize| -2.5 + 5.0 * (p % m) as f64 / m as f64;
-    let vx = ndarray::Array2::from_shape_fn((dumps, n), |(k, p)| v0(p, 20) * 0.95f64.powi(k as i32));
-    let vy = ndarray::Array2::from_shape_fn((dumps, n), |(k, p)| v0(p / 20, 10) * 0.95f64.powi(k as i32));
-    let t = ndarray::Array1::from_iter((0..dumps).map(|k| 0.5 * k as f64));
-    let vth = ndarray::arr1(&[0.01]);
-    collop_io::write_npz(
-        path,
-        &[
-            ("t", t.view().into_dyn()),
-            ("v_th_c", vth.view().into_dyn()),
-            ("vx", vx.view().into_dyn()),
-            ("vy", vy.view().into_dyn()),
-        ],
-    )
-    .unwrap();
+    let data = collop_io::TrackData {
+        ids: (0..n as u64).collect(),
+        times: (0..dumps).map(|k| 0.5 * k as f64).collect(),
+        vx: ndarray::Array2::from_shape_fn((dumps, n), |(k, p)| v0(p, 20) * 0.95f64.powi(k as i32)),
+        vy: ndarray::Array2::from_shape_fn((dumps, n), |(k, p)| v0(p / 20, 10) * 0.95f64.powi(k as i32)),
+        vz: ndarray::Array2::zeros((dumps, n)),
+        x: None,
+        y: None,
+        v_th_c: Some(0.01),
+    };
+    collop_io::write_tracks(path, &data).unwrap();
 }
 
 /// `collop tracks` with every estimator flag on two files: the report
