@@ -125,7 +125,7 @@ pub fn render_table(cmp: &Comparison) -> Result<String> {
 
 /// Run `collop compare`.
 pub fn run(a: &CompareArgs) -> Result<()> {
-    if !a.resume && (a.out.join("table.csv").exists() || a.out.join("models").exists()) {
+    if !a.resume && collop_experiment::compare::holds_comparison(&a.out) {
         bail!(
             "{} already holds a comparison; use --resume to reuse its finished models, or another -o",
             a.out.display()

@@ -51,7 +51,7 @@ fn pipeline(a: &DemoArgs) -> Result<()> {
     use collop_experiment::pipeline::{DEMO_DECK, PipelineDirs, demo_settings, run_pipeline};
     let deck = collop_pic::Deck::from_toml(DEMO_DECK).context("the built-in deck")?;
     let dirs = PipelineDirs::under(&a.out);
-    if dirs.compare.join("models").exists() {
+    if collop_experiment::compare::holds_comparison(&dirs.compare) {
         bail!(
             "{} already holds a finished demo (report {}); remove it, or give another folder with -o",
             a.out.display(),

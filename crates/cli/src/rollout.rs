@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use std::fmt::Write as _;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use collop_experiment::conditioning::Extrapolation;
-use collop_experiment::{AnyModel, Dataset, FieldsModel, FieldsSource, Score, evaluate};
+use collop_experiment::{AnyModel, Dataset, Score};
 use collop_fp::RolloutErrors;
 use serde::Serialize;
 
@@ -92,15 +92,12 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
     let ds = Dataset::load(&a.data)?;
     let numerics = a.numerics.numerics()?;
     let (model, name) = match (a.model.as_str(), a.amplitude) {
-        ("theory", Some(c)) if c.is_finite() => {
-            let fields = collop_theory::static_shielding_fields(&ds.series.grid, c)?;
-            let source = FieldsSource::Given { description: format!("static shielding, C = {c}") };
-            (
-                AnyModel::Fields(FieldsModel::new(vec![fields], source)?),
-                format!("theory (static shielding, C = {c})"),
-            )
-        }
-        ("theory", Some(c)) => bail!("--amplitude {c}: must be a finite number"),
+        ("theory", Some(c)) => (
+            AnyModel::Fields(
+                collop_experiment::theory::static_model(&ds.series.grid, c).context("--amplitude")?,
+            ),
+            format!("theory (static shielding, C = {c})"),
+        ),
         ("theory", None) => {
             bail!(
                 "--model theory needs --amplitude C (in v_th^3 omega_p; about 0.034 for the reference data)"
@@ -118,10 +115,8 @@ fn report(a: &RolloutArgs, text: &mut String) -> Result<()> {
         }
     };
     let policy = if a.extrapolate { Extrapolation::Allow } else { Extrapolation::Refuse };
-    let (params, notes) = model.params_for(&ds, policy)?;
-    let e = evaluate(&params, &ds, &numerics, model.eval_options(a.steps, false))?;
-    let mut warnings = notes;
-    warnings.extend(e.warnings.iter().cloned());
+    let (_, e) = model.evaluate_on(&ds, &numerics, policy, a.steps, false)?;
+    let warnings = e.warnings.clone();
     for w in &warnings {
         eprintln!("warning: {w}");
     }

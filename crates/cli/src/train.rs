@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use collop_experiment::conditioning::Extrapolation;
-use collop_experiment::{AnyModel, Dataset, Score, TrainConfig, TrainOptions, evaluate};
+use collop_experiment::{AnyModel, Dataset, Score, TrainConfig, TrainOptions};
 use collop_learn::{EpochRecord, LearnError, Observer, TrainState};
 use serde::Serialize;
 
@@ -143,8 +143,7 @@ pub fn train_with_progress(cfg: &TrainConfig, out: &std::path::Path, resume: boo
     writeln!(text, "test rollouts ({}):", cfg.evaluation)?;
     let model = AnyModel::Trained(Box::new(outcome.run));
     for ds in Dataset::load_all(&cfg.data.folders)? {
-        let (params, _) = model.params_for(&ds, Extrapolation::Refuse)?;
-        let e = evaluate(&params, &ds, &cfg.evaluation, model.eval_options(None, false))?;
+        let (_, e) = model.evaluate_on(&ds, &cfg.evaluation, Extrapolation::Refuse, None, false)?;
         match &e.score {
             Score::Scored { errors, window } => writeln!(
                 text,
@@ -216,34 +215,21 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
     let data = Dataset::load_all(&folders)?;
     models.push(("frozen".into(), AnyModel::Frozen));
     if let Some(c) = a.amplitude {
-        if !c.is_finite() {
-            bail!("--amplitude {c}: must be a finite number");
-        }
-        let fields = collop_theory::static_shielding_fields(&data[0].series.grid, c)?;
-        let source =
-            collop_experiment::FieldsSource::Given { description: format!("static shielding, C = {c}") };
-        models.push((
-            format!("theory C = {c}"),
-            AnyModel::Fields(collop_experiment::FieldsModel::new(vec![fields], source)?),
-        ));
+        let model =
+            collop_experiment::theory::static_model(&data[0].series.grid, c).context("--amplitude")?;
+        models.push((format!("theory C = {c}"), AnyModel::Fields(model)));
     }
     let mut rows = Vec::new();
     let mut profiles: Vec<collop_plot::RadialCurve> = Vec::new();
     for (name, model) in &models {
-        let base = match model {
-            AnyModel::Trained(r) => r.config.evaluation,
-            _ => collop_fp::Numerics::evaluation(),
-        };
         let numerics = match &a.substeps {
-            Some(s) => crate::model::with_substeps(base, s)?,
-            None => base,
+            Some(s) => crate::model::with_substeps(model.evaluation_numerics(), s)?,
+            None => model.evaluation_numerics(),
         };
         for (k, ds) in data.iter().enumerate() {
-            let (params, notes) =
-                model.params_for(ds, policy).with_context(|| format!("{name} on {}", ds.name))?;
-            let opts = model.eval_options(a.steps, a.plots.is_some());
-            let e =
-                evaluate(&params, ds, &numerics, opts).with_context(|| format!("{name} on {}", ds.name))?;
+            let (params, e) = model
+                .evaluate_on(ds, &numerics, policy, a.steps, a.plots.is_some())
+                .with_context(|| format!("{name} on {}", ds.name))?;
             if k == 0
                 && a.plots.is_some()
                 && let Some(f) = params.fields().and_then(|f| f.into_iter().next())
@@ -263,8 +249,7 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
                 let curves = vec![("learned".to_string(), errors.per_step.iter().map(|x| x.mae).collect())];
                 collop_experiment::pictures::rollout(p, &tag, &ds.series, &curves, frames)?;
             }
-            let mut warnings = notes;
-            warnings.extend(e.warnings.iter().cloned());
+            let warnings = e.warnings.clone();
             let (window, status, mean, per_step_mae) = match &e.score {
                 Score::Scored { errors, window } => (
                     window.to_string(),

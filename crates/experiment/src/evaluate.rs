@@ -86,6 +86,34 @@ impl AnyModel {
             AnyModel::Frozen => Ok((OperatorParams::frozen(ds.series.grid), Vec::new())),
         }
     }
+
+    /// The numerics the model is evaluated with unless told otherwise: a
+    /// trained run's `[evaluation]`, the reference evaluation settings else.
+    pub fn evaluation_numerics(&self) -> Numerics {
+        match self {
+            AnyModel::Trained(r) => r.config.evaluation,
+            _ => Numerics::evaluation(),
+        }
+    }
+
+    /// Roll the model out on `ds` under `numerics`: its operator parameters
+    /// there ([`AnyModel::params_for`]) and their [`evaluate`]-ion over the
+    /// first `steps` dump steps (all when `None`), with the extrapolation
+    /// notes first among the warnings.
+    pub fn evaluate_on(
+        &self,
+        ds: &Dataset,
+        numerics: &Numerics,
+        policy: Extrapolation,
+        steps: Option<usize>,
+        keep_frames: bool,
+    ) -> Result<(OperatorParams, Evaluation)> {
+        let (params, mut notes) = self.params_for(ds, policy)?;
+        let mut e = evaluate(&params, ds, numerics, self.eval_options(steps, keep_frames))?;
+        notes.append(&mut e.warnings);
+        e.warnings = notes;
+        Ok((params, e))
+    }
 }
 
 /// The dump steps an average covers: `1..=last` (1-based, after the first frame).

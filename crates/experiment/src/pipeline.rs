@@ -71,7 +71,7 @@ pub fn run_pipeline(
     observers: &mut [&mut dyn Observer],
 ) -> Result<Comparison> {
     deck.validate()?;
-    if dirs.compare.join("table.csv").exists() || dirs.compare.join("models").exists() {
+    if crate::compare::holds_comparison(&dirs.compare) {
         return Err(ExperimentError::artefact(
             &dirs.compare,
             "already holds a comparison; write the pipeline into another folder",

@@ -130,6 +130,11 @@ pub struct LinearOptions {
 }
 
 /// A model family and its own settings.
+///
+/// The linear families repeat the keys of [`LinearOptions`] instead of
+/// flattening it: serde cannot refuse unknown keys through a flattened
+/// struct, and a misspelt key must be an error. [`ModelSpec::linear_options`]
+/// reads them back as one value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ModelSpec {

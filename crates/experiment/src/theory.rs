@@ -163,6 +163,17 @@ fn resolve(a: &PicInput) -> Result<(PlasmaParams, VelocityGrid, String)> {
     Ok((params, grid, f.from))
 }
 
+/// The static-shielding fields of amplitude `c` (`v_th^3 omega_p`, e.g. a
+/// fitted one) on `grid`, as a fields model: the theory's shapes without
+/// PIC parameters.
+pub fn static_model(grid: &VelocityGrid, c: f64) -> Result<FieldsModel> {
+    if !c.is_finite() {
+        return Err(ExperimentError::Data(format!("amplitude C = {c}: must be a finite number")));
+    }
+    let fields = collop_theory::static_shielding_fields(grid, c)?;
+    FieldsModel::new(vec![fields], FieldsSource::Given { description: format!("static shielding, C = {c}") })
+}
+
 /// A theory model of `kind` on `grid` for `params` (read from `from`),
 /// and a report of the amplitude and the profiles at `|v| = 0 .. 3`.
 pub fn theory_model(

@@ -630,6 +630,58 @@ impl TrainedRun {
         crate::fields_model::FieldsModel::new(fields, source)
     }
 
+    /// The fields of the model under a condition: the PIC parameters of
+    /// `given` where set, else those of `ds`'s args.yaml (and the config's
+    /// `[data] conditions` when `ds` is a training folder); on `ds`'s grid
+    /// (the first training dataset's without one), with time slots for
+    /// `steps` dump steps (default: `ds`'s, or the training window).
+    pub fn fields_for(
+        &self,
+        ds: Option<&Dataset>,
+        given: &collop_io::PicParameters,
+        steps: Option<usize>,
+        policy: Extrapolation,
+    ) -> Result<crate::fields_model::FieldsModel> {
+        let features = self.config.model.features();
+        if features.is_empty() && *given != collop_io::PicParameters::default() {
+            return Err(ExperimentError::Data(format!(
+                "{}: the model has no PIC-parameter conditioners; its fields do not depend on them",
+                self.dir.display()
+            )));
+        }
+        let from_data = match ds {
+            Some(d) if features.iter().any(|&c| crate::conditioning::recorded(given, c).is_none()) => {
+                Some(crate::conditioning::raw_features(&self.config, d)?)
+            }
+            _ => None,
+        };
+        let mut raw = Vec::with_capacity(features.len());
+        for (k, &c) in features.iter().enumerate() {
+            match (crate::conditioning::recorded(given, c), &from_data) {
+                (Some(v), _) => raw.push(v),
+                (None, Some(d)) => raw.push(d[k]),
+                (None, None) => {
+                    return Err(ExperimentError::Data(format!(
+                        "the model is conditioned on `{0}`: give it (--{1} VALUE), or a dataset whose args.yaml has it",
+                        c.key(),
+                        c.key().replace('_', "-")
+                    )));
+                }
+            }
+        }
+        let grid = match ds {
+            Some(d) => d.series.grid,
+            None => {
+                let first = self.config.data.folders.first().ok_or_else(|| {
+                    ExperimentError::artefact(self.dir.join(CONFIG), "names no dataset to take the grid from")
+                })?;
+                collop_io::read_meta(first)?.grid
+            }
+        };
+        let steps = steps.or(ds.map(Dataset::steps)).or(self.time_window()).unwrap_or(1);
+        self.fields_model(grid, &raw, steps, policy)
+    }
+
     /// The dump steps of the training window of a time-conditioned network
     /// (`None` for other models, whose operators do not depend on it).
     pub fn time_window(&self) -> Option<usize> {

@@ -73,7 +73,7 @@ use crate::conditioning::Extrapolation;
 use crate::config::{DataConfig, TrainConfig, TrainingConfig};
 use crate::dataset::Dataset;
 use crate::error::{Context, ExperimentError, Result, bail};
-use crate::evaluate::{AnyModel, Score, evaluate};
+use crate::evaluate::{AnyModel, Score};
 use crate::fields_model::{FieldsModel, absolute};
 pub use crate::report::{Coefficient, Family, Role};
 use crate::spec::ModelSpec;
@@ -486,11 +486,8 @@ fn rollout(
     ds: &Dataset,
     numerics: &Numerics,
 ) -> (std::result::Result<FrameErrors, String>, Vec<f64>) {
-    let result = model
-        .params_for(ds, Extrapolation::Refuse)
-        .and_then(|(params, _)| evaluate(&params, ds, numerics, model.eval_options(None, false)));
-    match result {
-        Ok(e) => match e.score {
+    match model.evaluate_on(ds, numerics, Extrapolation::Refuse, None, false) {
+        Ok((_, e)) => match e.score {
             Score::Scored { errors, .. } => {
                 (Ok(errors.mean), errors.per_step.iter().map(|x| x.mae).collect())
             }
@@ -547,7 +544,7 @@ pub fn compare(
     if a.lags.contains(&0) {
         bail!("lags: every lag must be at least one dump");
     }
-    if !a.resume && (out.join("table.csv").exists() || out.join("models").exists()) {
+    if !a.resume && holds_comparison(out) {
         return Err(ExperimentError::artefact(
             out,
             "already holds a comparison; resume it to reuse its finished models, or write into another folder",
@@ -673,6 +670,11 @@ pub fn compare(
     comparison.failures = failures;
     comparison.save(out)?;
     Ok(comparison)
+}
+
+/// Whether `dir` already holds (part of) a comparison.
+pub fn holds_comparison(dir: &Path) -> bool {
+    dir.join("table.csv").exists() || dir.join("models").exists()
 }
 
 /// Train (or, resuming, reuse) every learned model.

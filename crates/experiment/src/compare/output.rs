@@ -15,7 +15,7 @@ use super::{AMPLITUDE_RANGE, CompareSettings, Comparison, Entry, Family, Pop, Ro
 use crate::conditioning::Extrapolation;
 use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::evaluate::{Score, evaluate};
+use crate::evaluate::Score;
 use crate::fields_model::FieldsModel;
 use crate::report::{
     AgreementRow, AgreementTable, AmplitudeRow, AmplitudeTable, Block, ErrorFigure, ErrorSeries, Outcome,
@@ -263,12 +263,8 @@ pub(super) fn report(
         c.best(&shown.name, &[Family::Learned]).or_else(|| c.best(&shown.name, &[Family::Theory]))
         && let Some(e) = entries.iter().find(|e| e.name == best.model)
     {
-        let frames = e
-            .source
-            .params_for(&shown.ds, Extrapolation::Refuse)
-            .and_then(|(p, _)| evaluate(&p, &shown.ds, numerics, e.source.eval_options(None, true)));
-        match frames {
-            Ok(ev) if matches!(ev.score, Score::Scored { .. }) => {
+        match e.source.evaluate_on(&shown.ds, numerics, Extrapolation::Refuse, None, true) {
+            Ok((_, ev)) if matches!(ev.score, Score::Scored { .. }) => {
                 let pred = ev.frames.expect("kept");
                 let n = shown.ds.steps();
                 let picks: Vec<usize> = [n / 3, 2 * n / 3, n].into_iter().filter(|&k| k > 0).collect();
