@@ -45,46 +45,19 @@
 //! count the same particles, and most of `f_1`'s noise is `f_0`'s carried
 //! forward.
 
-use collop_core::shells::{Cells, ShellComparison, ShellSpec, amplitude_ratios, signed_deviation, worst};
+use collop_core::shells::{Cells, ShellComparison, ShellSpec};
 use collop_core::{FpFields, VelocityGrid};
 use ndarray::Array2;
 
 use crate::LearnError;
 
-/// One shell of `|v|`: mean projections of the learned and true fields over
-/// the shell's cells that pass the count threshold.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Shell {
-    /// Mean speed of the shell's cells.
-    pub speed: f64,
-    /// Cells averaged.
-    pub cells: usize,
-    /// Learned `[A_par, D_par, D_perp]`.
-    pub learned: [f64; 3],
-    /// True `[A_par, D_par, D_perp]`.
-    pub truth: [f64; 3],
-}
-
 /// Shell-averaged comparison of a learned and a true operator: a
 /// [`ShellComparison`] (model = learned, reference = truth) over the cells
-/// holding enough particles, under the names of recovery experiments.
+/// holding enough particles, built and printed as recovery experiments need.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RadialComparison {
-    /// Shells with at least one counted cell, by increasing speed.
-    pub shells: Vec<Shell>,
-    /// Scale of the drift: the largest `|A_par|` of the true shells.
-    pub drift_scale: f64,
-}
-
-impl From<ShellComparison> for RadialComparison {
-    fn from(c: ShellComparison) -> Self {
-        let shells = c
-            .shells
-            .into_iter()
-            .map(|s| Shell { speed: s.speed, cells: s.cells, learned: s.model, truth: s.reference })
-            .collect();
-        Self { shells, drift_scale: c.drift_scale }
-    }
+    /// The shells (model = learned, reference = truth) and the drift scale.
+    pub comparison: ShellComparison,
 }
 
 impl RadialComparison {
@@ -114,39 +87,32 @@ impl RadialComparison {
         let spec = ShellSpec::width(shell_width)
             .map_err(|_| LearnError::Config(format!("recovery: shell width {shell_width} must be > 0")))?;
         let keep = counts.mapv(|c| c >= min_counts);
-        let cmp = ShellComparison::new(learned, truth, Cells::Mask(&keep), spec)
+        let comparison = ShellComparison::new(learned, truth, Cells::Mask(&keep), spec)
             .map_err(|e| LearnError::Data(format!("recovery: {e}")))?;
-        Ok(cmp.into())
+        Ok(Self { comparison })
     }
 
     /// Relative errors `[A_par, D_par, D_perp]` per shell. The drift passes
     /// through zero at `v = 0`, so its error is relative to
     /// `max(|A_par|, drift_floor * drift_scale)`; the diffusions are positive
-    /// and their errors are plainly relative (the magnitudes of
-    /// [`collop_core::shells::signed_deviation`]).
+    /// and their errors are plainly relative
+    /// ([`ShellComparison::relative_errors`]).
     pub fn relative_errors(&self, drift_floor: f64) -> Vec<[f64; 3]> {
-        let floor = drift_floor * self.drift_scale;
-        self.shells.iter().map(|s| signed_deviation(s.learned, s.truth, floor).map(f64::abs)).collect()
+        self.comparison.relative_errors(drift_floor)
     }
 
     /// Largest relative error of each coefficient over the shells.
     pub fn worst(&self, drift_floor: f64) -> [f64; 3] {
-        worst(&self.relative_errors(drift_floor))
+        self.comparison.worst(drift_floor)
     }
 
     /// Least-squares ratio of learned to true values of each coefficient
     /// over the shells with speed in `range`: `sum l t / sum t^2`
-    /// ([`collop_core::shells::amplitude_ratios`]). For an operator whose
+    /// ([`ShellComparison::amplitude_ratios`]). For an operator whose
     /// amplitude alone is unknown this is the amplitude recovered relative
     /// to the truth's (`None` without shells in range).
     pub fn amplitude_ratios(&self, range: (f64, f64)) -> Option<[f64; 3]> {
-        let inside: Vec<([f64; 3], [f64; 3])> = self
-            .shells
-            .iter()
-            .filter(|s| s.speed >= range.0 && s.speed <= range.1)
-            .map(|s| (s.learned, s.truth))
-            .collect();
-        amplitude_ratios(&inside)
+        self.comparison.amplitude_ratios(range)
     }
 
     /// A table: speed, cells, learned and true values and relative errors.
@@ -154,17 +120,17 @@ impl RadialComparison {
         let mut s = String::from(
             "   |v|  cells     A_par (learned / true)     D_par (learned / true)    D_perp (learned / true)   errors\n",
         );
-        for (sh, e) in self.shells.iter().zip(self.relative_errors(drift_floor)) {
+        for (sh, e) in self.comparison.shells.iter().zip(self.relative_errors(drift_floor)) {
             s.push_str(&format!(
                 "{:6.2} {:6} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e}   {:.3} {:.3} {:.3}\n",
                 sh.speed,
                 sh.cells,
-                sh.learned[0],
-                sh.truth[0],
-                sh.learned[1],
-                sh.truth[1],
-                sh.learned[2],
-                sh.truth[2],
+                sh.model[0],
+                sh.reference[0],
+                sh.model[1],
+                sh.reference[1],
+                sh.model[2],
+                sh.reference[2],
                 e[0],
                 e[1],
                 e[2]

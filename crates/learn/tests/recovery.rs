@@ -158,8 +158,13 @@ fn check(
     let cmp = RadialComparison::new(learned, truth, &counts, MIN_COUNTS, SHELL).unwrap();
     println!("{name}:\n{}", cmp.table(DRIFT_FLOOR));
     let errors = cmp.relative_errors(DRIFT_FLOOR);
-    let asserted: Vec<_> =
-        cmp.shells.iter().zip(&errors).filter(|(s, _)| s.speed >= range.0 && s.speed <= range.1).collect();
+    let asserted: Vec<_> = cmp
+        .comparison
+        .shells
+        .iter()
+        .zip(&errors)
+        .filter(|(s, _)| s.speed >= range.0 && s.speed <= range.1)
+        .collect();
     let expected = ((range.1 - range.0) / SHELL) as usize - 1;
     assert!(asserted.len() >= expected, "{name}: only {} shells with >= 100 counts", asserted.len());
     for (s, e) in asserted {
