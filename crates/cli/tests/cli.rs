@@ -5,11 +5,13 @@
 //! evaluation, PIC datasets) is tested on the library, in
 //! `crates/experiment/tests`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+// The fixtures of the library's tests (datasets, track files, PIC decks),
+// shared rather than copied.
+#[path = "../../experiment/tests/common/mod.rs"]
+mod common;
 
-use collop_core::VelocityGrid;
-use ndarray::Array3;
+use std::path::PathBuf;
+use std::process::Command;
 
 /// What a run of the binary did: exit code, stdout, stderr.
 struct Run {
@@ -36,22 +38,6 @@ fn collop(args: &[&str]) -> (bool, String, String) {
 /// the command's checks; clap's usage errors exit with 2).
 const FAILURE: i32 = 1;
 const USAGE: i32 = 2;
-
-/// A small dataset: a Gaussian blob drifting right by one cell (0.5 v_th)
-/// per dump, `frames` frames at dumps 3, 4, ... (dt = 0.5), with the PIC
-/// parameters `pic` in its args.yaml.
-fn write_dataset(dir: &Path, frames: usize, pic: &[(&str, f64)]) {
-    let grid = VelocityGrid::square(12, 3.0).unwrap();
-    let f = Array3::from_shape_fn((frames, 12, 12), |(k, i, j)| {
-        let (x, y) = (grid.vx(i) - 0.5 * k as f64, grid.vy(j));
-        1000.0 * (-(x * x + y * y)).exp()
-    });
-    let mut meta = collop_io::DatasetMeta::new(grid, 0.5, 3, 1.5);
-    for &(key, value) in pic {
-        meta = meta.with_extra(key, value);
-    }
-    collop_io::write_dataset(dir, &meta, f.view()).unwrap();
-}
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: not JSON:\n{text}"))
@@ -142,7 +128,7 @@ fn demo_runs_on_built_in_defaults() {
 #[test]
 fn info_renders_a_dataset() {
     let dir = tempfile::tempdir().unwrap();
-    write_dataset(dir.path(), 5, &[]);
+    common::write_dataset(dir.path(), 5, 0.5, &[]);
     let d = dir.path().to_str().unwrap();
     let r = run(&["info", d, "--json"]);
     assert_eq!(r.code, 0, "{}", r.err);
@@ -181,7 +167,7 @@ fn info_renders_a_dataset() {
 #[test]
 fn rollout_renders_the_library_evaluation() {
     let dir = tempfile::tempdir().unwrap();
-    write_dataset(dir.path(), 5, &[]);
+    common::write_dataset(dir.path(), 5, 0.5, &[]);
     let d = dir.path().to_str().unwrap();
     let r = run(&["rollout", "--data", d, "--model", "frozen", "--json"]);
     assert_eq!(r.code, 0, "{}", r.err);
@@ -218,7 +204,7 @@ fn rollout_renders_the_library_evaluation() {
 #[test]
 fn bad_arguments_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    write_dataset(dir.path(), 5, &[]);
+    common::write_dataset(dir.path(), 5, 0.5, &[]);
     let d = dir.path().to_str().unwrap();
     let x = dir.path().join("x");
     let x = x.to_str().unwrap();
@@ -297,7 +283,7 @@ fn rollout_theory_on_reference_data() {
 #[test]
 fn train_and_test_render_a_run() {
     let dir = tempfile::tempdir().unwrap();
-    write_dataset(&dir.path().join("data"), 5, &[]);
+    common::write_dataset(&dir.path().join("data"), 5, 0.5, &[]);
     let cfg = dir.path().join("run.toml");
     std::fs::write(
         &cfg,
@@ -363,7 +349,7 @@ fn pic_runs_a_deck() {
     let deck = dir.path().join("deck.toml");
     std::fs::write(
         &deck,
-        es_deck(
+        common::es_deck(
             7,
             r#"
 [time]
@@ -409,7 +395,7 @@ target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
 fn theory_writes_a_fields_model_the_other_commands_read() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    write_dataset(&data, 5, &[]);
+    common::write_dataset(&data, 5, 0.5, &[]);
     let d = data.to_str().unwrap();
     let out = dir.path().join("static");
     let o = out.to_str().unwrap();
@@ -436,24 +422,6 @@ fn theory_writes_a_fields_model_the_other_commands_read() {
     assert_eq!((rows[0]["model"].as_str(), rows[1]["model"].as_str()), (Some(o), Some("frozen")));
 }
 
-/// A small track file: 200 particles on the grid relaxing towards v = 0
-/// over 12 dumps 0.5 apart, in the units of the dataset (`v_th_c = 0.01`).
-fn write_tracks(path: &Path) {
-    let (dumps, n) = (12, 200);
-    let v0 = |p: usize, m: usize| -2.5 + 5.0 * (p % m) as f64 / m as f64;
-    let data = collop_io::TrackData {
-        ids: (0..n as u64).collect(),
-        times: (0..dumps).map(|k| 0.5 * k as f64).collect(),
-        vx: ndarray::Array2::from_shape_fn((dumps, n), |(k, p)| v0(p, 20) * 0.95f64.powi(k as i32)),
-        vy: ndarray::Array2::from_shape_fn((dumps, n), |(k, p)| v0(p / 20, 10) * 0.95f64.powi(k as i32)),
-        vz: ndarray::Array2::zeros((dumps, n)),
-        x: None,
-        y: None,
-        v_th_c: Some(0.01),
-    };
-    collop_io::write_tracks(path, &data).unwrap();
-}
-
 /// `collop tracks` with every estimator flag on two files: the report
 /// rendered (windows, memory, slots), the model read by `collop rollout
 /// --model DIR`; a lag as long as the run refused with the fix.
@@ -461,9 +429,9 @@ fn write_tracks(path: &Path) {
 fn tracks_write_a_fields_model_that_rollout_reads() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    write_dataset(&data, 5, &[("vth_c", 0.01)]);
+    common::write_dataset(&data, 5, 0.5, &[("vth_c", 0.01)]);
     let file = dir.path().join("tracks.npz");
-    write_tracks(&file);
+    common::write_tracks(&file, 200, 12, 0.5, 0.1, None, 1.0);
     let (f, d) = (file.to_str().unwrap(), data.to_str().unwrap());
     let out = dir.path().join("tracks-run");
     let o = out.to_str().unwrap();
@@ -512,9 +480,9 @@ fn tracks_write_a_fields_model_that_rollout_reads() {
 #[test]
 fn conditioned_networks_take_conditions_and_extrapolate_flags() {
     let dir = tempfile::tempdir().unwrap();
-    write_dataset(&dir.path().join("a"), 4, &[("ppc", 4.0), ("vth_c", 0.01)]);
-    write_dataset(&dir.path().join("b"), 4, &[("ppc", 16.0)]);
-    write_dataset(&dir.path().join("c"), 4, &[("ppc", 64.0), ("vth_c", 0.02)]);
+    common::write_dataset(&dir.path().join("a"), 4, 0.5, &[("ppc", 4.0), ("vth_c", 0.01)]);
+    common::write_dataset(&dir.path().join("b"), 4, 0.5, &[("ppc", 16.0)]);
+    common::write_dataset(&dir.path().join("c"), 4, 0.5, &[("ppc", 64.0), ("vth_c", 0.02)]);
     let cfg = dir.path().join("run.toml");
     std::fs::write(
         &cfg,
@@ -575,38 +543,6 @@ stages = [{ unroll = 1, epochs = 2, lr = 1e-3 }]
     assert!(r.err.contains("warning: ppc = 64"), "{}", r.err);
 }
 
-/// A small electrostatic thermal plasma (16 x 16 cells of lambda_D, 16
-/// particles per cell, quadratic shapes, immobile ions) with `seed` and the
-/// deck's other tables (`[time]`, `[output]`, `[phase_space]`,
-/// `[[sub_populations]]`) from `rest`.
-fn es_deck(seed: u64, rest: &str) -> String {
-    format!(
-        r#"seed = {seed}
-[grid]
-nx = 16
-ny = 16
-dx = 0.1
-dy = 0.1
-[solver]
-kind = "es"
-shape_order = 2
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 16
-distribution = {{ kind = "maxwellian", u_th = 0.1 }}
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
-{rest}"#
-    )
-}
-
 /// `collop compare` on a tiny PIC run of two sub-populations with tracks:
 /// arguments checked before any work, the table rendered, a second run into
 /// the same folder refused with the fix, `--resume` reusing the models.
@@ -614,38 +550,7 @@ mobile = false
 fn compare_runs_every_model_on_every_subpopulation() {
     let dir = tempfile::tempdir().unwrap();
     let deck = dir.path().join("deck.toml");
-    std::fs::write(
-        &deck,
-        es_deck(
-            3,
-            r#"
-[time]
-dt = 0.05
-n_steps = 60
-dump_every = 10
-[output]
-energy_every = 10
-checkpoint_every_dumps = 0
-[phase_space]
-bins = 15
-v_max = 4.0
-i_start = 1
-[[sub_populations]]
-name = "blob"
-species = "electrons"
-method = "selection"
-target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
-tracks = 300
-[[sub_populations]]
-name = "ring"
-species = "electrons"
-method = "selection"
-target = { kind = "ring", radius = 2.0, width = 0.3, u_th_z = 1.0 }
-tracks = 300
-"#,
-        ),
-    )
-    .unwrap();
+    std::fs::write(&deck, common::es_deck(3, common::TWO_POPULATIONS)).unwrap();
     let run = dir.path().join("run");
     let (ok, _, err) = collop(&["pic", deck.to_str().unwrap(), "-o", run.to_str().unwrap()]);
     assert!(ok, "{err}");

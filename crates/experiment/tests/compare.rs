@@ -10,36 +10,8 @@ use collop_experiment::report::check_report_html;
 
 mod common;
 
-/// The tables of a tiny PIC run (on the shared electrostatic deck) with two
-/// tracked sub-populations, a drifting blob and a ring.
-const REST: &str = r#"
-[time]
-dt = 0.05
-n_steps = 60
-dump_every = 10
-[output]
-energy_every = 10
-checkpoint_every_dumps = 0
-[phase_space]
-bins = 15
-v_max = 4.0
-i_start = 1
-[[sub_populations]]
-name = "blob"
-species = "electrons"
-method = "selection"
-target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
-tracks = 300
-[[sub_populations]]
-name = "ring"
-species = "electrons"
-method = "selection"
-target = { kind = "ring", radius = 2.0, width = 0.3, u_th_z = 1.0 }
-tracks = 300
-"#;
-
 fn pic_run(dir: &Path) {
-    common::run_pic(&common::es_deck(3, REST), dir);
+    common::run_pic(&common::es_deck(3, common::TWO_POPULATIONS), dir);
 }
 
 /// The values of the rollout table's cells (`data-value`), by row model

@@ -86,22 +86,17 @@ pub fn write_tracks(
     }
     vx.mapv_inplace(|v| v * scale);
     vy.mapv_inplace(|v| v * scale);
-    let vz = vx.mapv(|_| 0.0);
-    let t = ndarray::Array1::from_iter((0..dumps).map(|k| k as f64 * h));
-    let ids = ndarray::Array1::from_iter((0..n).map(|p| p as f64));
-    let vth = ndarray::arr1(&[0.01 / scale]);
-    collop_io::write_npz(
-        path,
-        &[
-            ("ids", ids.view().into_dyn()),
-            ("t", t.view().into_dyn()),
-            ("v_th_c", vth.view().into_dyn()),
-            ("vx", vx.view().into_dyn()),
-            ("vy", vy.view().into_dyn()),
-            ("vz", vz.view().into_dyn()),
-        ],
-    )
-    .unwrap();
+    let data = collop_io::TrackData {
+        ids: (0..n as u64).collect(),
+        times: (0..dumps).map(|k| k as f64 * h).collect(),
+        vz: vx.mapv(|_| 0.0),
+        vx,
+        vy,
+        x: None,
+        y: None,
+        v_th_c: Some(0.01 / scale),
+    };
+    collop_io::write_tracks(path, &data).unwrap();
 }
 
 /// A PIC deck of a small electrostatic thermal plasma (16 x 16 cells of
@@ -134,6 +129,34 @@ mobile = false
 {rest}"#
     )
 }
+
+/// The tables of a tiny PIC run (on [`es_deck`]) with two tracked
+/// sub-populations, a drifting blob and a ring.
+pub const TWO_POPULATIONS: &str = r#"
+[time]
+dt = 0.05
+n_steps = 60
+dump_every = 10
+[output]
+energy_every = 10
+checkpoint_every_dumps = 0
+[phase_space]
+bins = 15
+v_max = 4.0
+i_start = 1
+[[sub_populations]]
+name = "blob"
+species = "electrons"
+method = "selection"
+target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
+tracks = 300
+[[sub_populations]]
+name = "ring"
+species = "electrons"
+method = "selection"
+target = { kind = "ring", radius = 2.0, width = 0.3, u_th_z = 1.0 }
+tracks = 300
+"#;
 
 /// Run the PIC code on a deck's text into `dir`, silently.
 pub fn run_pic(deck: &str, dir: &Path) -> collop_pic::RunSummary {
