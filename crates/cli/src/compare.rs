@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
-use collop_experiment::compare::{BuiltinModel, CompareSettings, Comparison, compare};
+use clap::Args;
+use collop_experiment::compare::{BuiltinModel, CompareSettings, Comparison, TimeRegularisation, compare};
 
 /// Arguments of `collop compare`.
 #[derive(Debug, Args)]
@@ -29,9 +29,25 @@ pub struct CompareArgs {
     /// `tensor` (free grid tensor), `par-perp` (linear radial profiles),
     /// `parperp-mlp` (one 2 x 64 network per radial profile), `mlp` (one
     /// 2 x 64 network per field), `kernel` (k = 2 kernels, forward
-    /// differences); `none` for only the `--config` models.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "tensor,par-perp")]
-    pub models: Vec<ModelArg>,
+    /// differences); time-dependent: `tensor-tN` / `par-perp-tN` (N >= 2
+    /// time nodes), `tensor-tdump` / `par-perp-tdump` (one operator per
+    /// dump step), `parperp-mlp-t` / `mlp-t` (the dump time as a network
+    /// input); `none` for only the `--config` models.
+    #[arg(long, value_delimiter = ',', default_value = "tensor,par-perp")]
+    pub models: Vec<BuiltinModel>,
+    /// First-difference time regularisation of the time-dependent linear models.
+    #[arg(long, default_value_t = 0.0)]
+    pub lambda1: f64,
+    /// Second-difference time regularisation of the time-dependent linear models.
+    #[arg(long, default_value_t = 0.0)]
+    pub lambda2: f64,
+    /// Time-resolved track models: window lengths in dumps (one estimate
+    /// per window, for every lag), beside the whole-run estimates.
+    #[arg(long, value_delimiter = ',')]
+    pub windows: Vec<usize>,
+    /// Also estimate every track model from overlapping intervals (`-ovl`).
+    #[arg(long)]
+    pub overlapping: bool,
     /// Training configs, one learned model each beside the `--models` ones;
     /// their data folders are replaced by the training sub-populations.
     #[arg(long)]
@@ -53,36 +69,6 @@ pub struct CompareArgs {
     pub substeps: usize,
 }
 
-/// Built-in learned models of `--models`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelArg {
-    /// Free grid tensor.
-    Tensor,
-    /// Linear radial profiles.
-    ParPerp,
-    /// One network per radial profile.
-    ParperpMlp,
-    /// One network per field.
-    Mlp,
-    /// Free kernels, k = 2, forward differences.
-    Kernel,
-    /// No built-in model (only the `--config` ones).
-    None,
-}
-
-impl From<ModelArg> for BuiltinModel {
-    fn from(m: ModelArg) -> Self {
-        match m {
-            ModelArg::Tensor => BuiltinModel::Tensor,
-            ModelArg::ParPerp => BuiltinModel::ParPerp,
-            ModelArg::ParperpMlp => BuiltinModel::ParperpMlp,
-            ModelArg::Mlp => BuiltinModel::Mlp,
-            ModelArg::Kernel => BuiltinModel::Kernel,
-            ModelArg::None => BuiltinModel::None,
-        }
-    }
-}
-
 impl CompareArgs {
     /// The library's settings.
     pub fn settings(&self) -> CompareSettings {
@@ -91,12 +77,15 @@ impl CompareArgs {
             train: self.train.clone(),
             test: self.test.clone(),
             lags: self.lags.clone(),
-            models: self.models.iter().map(|&m| m.into()).collect(),
+            models: self.models.clone(),
             configs: self.config.clone(),
             epochs_scale: self.epochs_scale,
             min_count: self.min_count,
             resume: self.resume,
             substeps: self.substeps,
+            time_regularisation: TimeRegularisation { lambda1: self.lambda1, lambda2: self.lambda2 },
+            windows: self.windows.clone(),
+            overlapping: self.overlapping,
         }
     }
 }

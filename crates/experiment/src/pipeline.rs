@@ -48,9 +48,9 @@ pub fn demo_settings(run: &Path) -> Result<CompareSettings> {
     Ok(CompareSettings {
         test,
         models: vec![
-            BuiltinModel::Tensor,
-            BuiltinModel::ParPerp,
-            BuiltinModel::ParperpMlp,
+            BuiltinModel::TENSOR,
+            BuiltinModel::PAR_PERP,
+            BuiltinModel::PARPERP_MLP,
             BuiltinModel::Kernel,
         ],
         epochs_scale: 0.3,

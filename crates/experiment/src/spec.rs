@@ -323,6 +323,26 @@ impl ModelSpec {
         }
     }
 
+    /// This linear model with time dependence `t` and, when `t` is not
+    /// constant, the time-regularisation weights `lambda1`, `lambda2`
+    /// (a constant model keeps none: they would be refused). Network
+    /// families are returned unchanged (their time dependence is the
+    /// `time` conditioner).
+    pub fn with_time(mut self, t: TimeDependence, l1: f64, l2: f64) -> Self {
+        let (l1, l2) = if t.is_constant() { (0.0, 0.0) } else { (l1, l2) };
+        match &mut self {
+            ModelSpec::FpTensor { time, lambda1, lambda2, .. }
+            | ModelSpec::FpParPerp { time, lambda1, lambda2, .. }
+            | ModelSpec::KernelTensor { time, lambda1, lambda2, .. } => {
+                *time = t;
+                *lambda1 = l1;
+                *lambda2 = l2;
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// The config name of the family.
     pub fn family(&self) -> &'static str {
         match self {

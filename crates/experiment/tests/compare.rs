@@ -44,7 +44,7 @@ fn every_model_on_every_subpopulation_and_the_report_shows_them() {
         lags: vec![1, 2],
         epochs_scale: 0.003,
         substeps: 2,
-        models: vec![BuiltinModel::Tensor, BuiltinModel::ParPerp, BuiltinModel::Kernel],
+        models: vec![BuiltinModel::TENSOR, BuiltinModel::PAR_PERP, BuiltinModel::Kernel],
         ..CompareSettings::new(&run)
     };
     let mut lines = Vec::new();
@@ -151,4 +151,66 @@ fn bad_settings_write_nothing() {
     let bad = CompareSettings { substeps: 0, ..CompareSettings::new(dir.path()) };
     assert!(compare(&bad, &out, &mut |_| {}, &mut []).unwrap_err().to_string().contains("at least 1"));
     assert!(!out.exists());
+}
+
+/// Time-dependent learned models and time-resolved track models: trained,
+/// estimated and rolled out like the others; a windowed track model holds
+/// one estimate per window, its slots follow the windows, and the
+/// command line of the comparison names the options.
+#[test]
+fn time_dependent_models_and_windowed_tracks() {
+    use collop_experiment::compare::TimeRegularisation;
+    use collop_experiment::fields_model::{FieldsModel, FieldsSource};
+    use collop_experiment::spec::TimeDependence;
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    pic_run(&run);
+    let out = dir.path().join("cmp");
+    let settings = CompareSettings {
+        train: vec!["blob".into()],
+        lags: vec![1],
+        windows: vec![2],
+        overlapping: true,
+        epochs_scale: 0.003,
+        time_regularisation: TimeRegularisation { lambda1: 0.0, lambda2: 1e-5 },
+        models: vec![BuiltinModel::TENSOR, BuiltinModel::Tensor(TimeDependence::Nodes(2))],
+        ..CompareSettings::new(&run)
+    };
+    let c = compare(&settings, &out, &mut |_| {}, &mut []).unwrap();
+    assert!(c.failures.is_empty(), "{:?}", c.failures);
+    let names: Vec<&str> = c.models.iter().map(|m| m.name.as_str()).collect();
+    for m in ["tensor", "tensor-t2", "tracks-lag1", "tracks-lag1-ovl", "tracks-lag1-w2", "tracks-lag1-w2-ovl"]
+    {
+        assert!(names.contains(&m), "{m} missing from {names:?}");
+        for pop in ["blob", "ring"] {
+            let e = c.row(m, pop).unwrap().result.as_ref().unwrap_or_else(|e| panic!("{m} x {pop}: {e}"));
+            assert!(e.mae.is_finite() && e.mae > 0.0);
+        }
+    }
+    // The regularisation reached the time-dependent model only.
+    let cfg = std::fs::read_to_string(out.join("configs").join("tensor-t2.toml")).unwrap();
+    assert!(cfg.contains("lambda2 = 0.00001") && cfg.contains("nodes = 2"), "{cfg}");
+    let cfg = std::fs::read_to_string(out.join("configs").join("tensor.toml")).unwrap();
+    assert!(!cfg.contains("lambda2"), "{cfg}");
+    // Windows of two dumps over dumps 0-6 (the dataset starts at dump 1):
+    // step s starts at dump s + 1, in window (s + 1) / 2; slots of one
+    // window hold the same fields and the windows' fields differ
+    // (independent samples).
+    let steps = c.populations[0].steps;
+    let windowed = FieldsModel::load(&out.join("models").join("tracks-lag1-w2")).unwrap();
+    assert_eq!(windowed.fields.len(), steps);
+    let FieldsSource::Tracks(record) = &windowed.meta.source else { panic!("not a track model") };
+    assert_eq!(record.slot_window, (1..=steps).map(|first_dump| first_dump / 2).collect::<Vec<_>>());
+    assert!(record.windows.len() >= 3, "{:?}", record.windows);
+    assert_eq!(windowed.fields[1], windowed.fields[2]);
+    assert_ne!(windowed.fields[0].a_x, windowed.fields[1].a_x);
+    assert_ne!(windowed.fields[2].a_x, windowed.fields[3].a_x);
+    let whole = FieldsModel::load(&out.join("models").join("tracks-lag1")).unwrap();
+    assert_eq!(whole.fields.len(), 1);
+    // The command line names what was asked for.
+    let cmd = settings.command(&out);
+    for flag in ["--models tensor,tensor-t2", "--lambda2 0.00001", "--windows 2", "--overlapping"] {
+        assert!(cmd.contains(flag), "{flag} not in {cmd}");
+    }
 }

@@ -13,8 +13,14 @@
 //!   schedule (epochs scaled by `--epochs-scale`, unrolls capped at the
 //!   datasets' length), or one model per `--config` file (its `[data]
 //!   folders` replaced by the training sub-populations);
+//!   Time-dependent built-ins (`tensor-tN`, `par-perp-tdump`,
+//!   `parperp-mlp-t`, ...; [`BuiltinModel`]) learn an operator that changes
+//!   during the run, for backgrounds that evolve (arXiv 2601.13377);
 //! - **tracks-lagN**: `collop tracks` on the training sub-populations'
-//!   tracks for every lag of `--lags`;
+//!   tracks for every lag of `--lags`; with `--windows W`, also
+//!   **tracks-lagN-wW**, one estimate per window of `W` dumps (time
+//!   resolved), and with `--overlapping` every track model again from
+//!   overlapping intervals (**-ovl**);
 //! - **theory-static**, **theory-dynamic**: `collop theory` from the PIC
 //!   parameters in the first training sub-population's `args.yaml`;
 //! - **frozen**: no evolution.
@@ -76,7 +82,7 @@ use crate::error::{Context, ExperimentError, Result, bail};
 use crate::evaluate::{AnyModel, Score};
 use crate::fields_model::{FieldsModel, absolute};
 pub use crate::report::{Coefficient, Family, Role};
-use crate::spec::ModelSpec;
+use crate::spec::{Conditioner, ModelSpec, TimeDependence};
 use crate::theory::{PicInput, TheoryKind, theory_model};
 use crate::tracks::TrackSettings;
 use crate::trained::{CHECKPOINT, MODEL, TrainOptions, TrainedRun};
@@ -115,6 +121,15 @@ pub struct CompareSettings {
     pub resume: bool,
     /// Sub-steps per dump of every rollout, in training and evaluation alike.
     pub substeps: usize,
+    /// Time regularisation of the time-dependent linear built-in models.
+    pub time_regularisation: TimeRegularisation,
+    /// Time-resolved track models: for every lag, one model per window
+    /// length (dumps) here, its estimate changing from window to window
+    /// (empty: whole-run estimates only).
+    pub windows: Vec<usize>,
+    /// Also estimate every track model from overlapping intervals (one
+    /// starting at every dump: more, but correlated, samples), named `-ovl`.
+    pub overlapping: bool,
 }
 
 impl CompareSettings {
@@ -125,52 +140,161 @@ impl CompareSettings {
             train: Vec::new(),
             test: Vec::new(),
             lags: vec![1, 2, 5, 10],
-            models: vec![BuiltinModel::Tensor, BuiltinModel::ParPerp],
+            models: vec![BuiltinModel::TENSOR, BuiltinModel::PAR_PERP],
             configs: Vec::new(),
             epochs_scale: 1.0,
             min_count: 10,
             resume: false,
             substeps: 1,
+            time_regularisation: TimeRegularisation::default(),
+            windows: Vec::new(),
+            overlapping: false,
         }
     }
 }
 
-/// Built-in learned models.
+/// Built-in learned models, by the names of `--models`.
+///
+/// | name | model |
+/// | --- | --- |
+/// | `tensor` | free grid tensor, one operator for the run |
+/// | `tensor-tN`, `tensor-tdump` | the same with `N` time nodes (linear interpolation between them) or one operator per dump step |
+/// | `par-perp`, `par-perp-tN`, `par-perp-tdump` | linear radial profiles, constant or with time nodes |
+/// | `parperp-mlp`, `parperp-mlp-t` | one 2 x 64 network per radial profile, of `|v|` (and the dump time) |
+/// | `mlp`, `mlp-t` | one 2 x 64 network per field, of `(v_x, v_y)` (and the dump time) |
+/// | `kernel` | free kernels of size 2 with forward differences (advection-diffusion) |
+/// | `none` | no built-in model (only the `--config` ones) |
+///
+/// The time-dependent linear models carry the time regularisation of
+/// [`CompareSettings::time_regularisation`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuiltinModel {
     /// Free grid tensor.
-    Tensor,
+    Tensor(TimeDependence),
     /// Linear radial profiles.
-    ParPerp,
-    /// One network per radial profile.
-    ParperpMlp,
-    /// One network per field.
-    Mlp,
+    ParPerp(TimeDependence),
+    /// One network per radial profile; `true`: the dump time is an input.
+    ParperpMlp(bool),
+    /// One network per field; `true`: the dump time is an input.
+    Mlp(bool),
     /// Free kernels of size 2 with forward differences (advection-diffusion).
     Kernel,
     /// No built-in model (only the `--config` ones).
     None,
 }
 
+/// The weights of the time regularisation of time-dependent linear models
+/// (first and second differences between time nodes; see
+/// `collop_learn::LinearModel`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct TimeRegularisation {
+    /// First-difference weight.
+    pub lambda1: f64,
+    /// Second-difference weight.
+    pub lambda2: f64,
+}
+
 impl BuiltinModel {
-    /// Run name and model specification (`None` for [`BuiltinModel::None`]).
-    pub fn spec(self) -> Option<(&'static str, ModelSpec)> {
-        let net = |parperp: bool| {
-            let (hidden, conditioners) = (vec![64, 64], Vec::new());
+    /// The constant free tensor.
+    pub const TENSOR: Self = Self::Tensor(TimeDependence::Constant);
+    /// The constant par/perp profiles.
+    pub const PAR_PERP: Self = Self::ParPerp(TimeDependence::Constant);
+    /// The par/perp networks of `|v|` alone.
+    pub const PARPERP_MLP: Self = Self::ParperpMlp(false);
+    /// The field networks of `(v_x, v_y)` alone.
+    pub const MLP: Self = Self::Mlp(false);
+
+    /// The name (also the run folder under `models/`), as `--models` takes it.
+    pub fn name(self) -> String {
+        let time = |t: TimeDependence| match t {
+            TimeDependence::Constant => String::new(),
+            TimeDependence::PerDump => "-tdump".into(),
+            TimeDependence::Nodes(n) => format!("-t{n}"),
+        };
+        let flag = |b: bool| if b { "-t" } else { "" };
+        match self {
+            Self::Tensor(t) => format!("tensor{}", time(t)),
+            Self::ParPerp(t) => format!("par-perp{}", time(t)),
+            Self::ParperpMlp(t) => format!("parperp-mlp{}", flag(t)),
+            Self::Mlp(t) => format!("mlp{}", flag(t)),
+            Self::Kernel => "kernel-k2".into(),
+            Self::None => "none".into(),
+        }
+    }
+
+    /// Run name and model specification (`None` for [`BuiltinModel::None`]);
+    /// time-dependent linear models take the weights of `reg`.
+    pub fn spec(self, reg: TimeRegularisation) -> Option<(String, ModelSpec)> {
+        let net = |parperp: bool, time: bool| {
+            let hidden = vec![64, 64];
+            let conditioners = if time { vec![Conditioner::Time] } else { Vec::new() };
             if parperp {
                 ModelSpec::ParperpMlp { hidden, conditioners }
             } else {
                 ModelSpec::FpMlp { hidden, conditioners }
             }
         };
+        let spec = match self {
+            Self::Tensor(t) => ModelSpec::fp_tensor().with_time(t, reg.lambda1, reg.lambda2),
+            Self::ParPerp(t) => ModelSpec::par_perp().with_time(t, reg.lambda1, reg.lambda2),
+            Self::ParperpMlp(t) => net(true, t),
+            Self::Mlp(t) => net(false, t),
+            Self::Kernel => ModelSpec::kernel(2),
+            Self::None => return None,
+        };
+        Some((self.name(), spec))
+    }
+
+    /// Whether the model changes in time.
+    pub fn is_time_dependent(self) -> bool {
         match self {
-            BuiltinModel::Tensor => Some(("tensor", ModelSpec::fp_tensor())),
-            BuiltinModel::ParPerp => Some(("par-perp", ModelSpec::par_perp())),
-            BuiltinModel::ParperpMlp => Some(("parperp-mlp", net(true))),
-            BuiltinModel::Mlp => Some(("mlp", net(false))),
-            BuiltinModel::Kernel => Some(("kernel-k2", ModelSpec::kernel(2))),
-            BuiltinModel::None => None,
+            Self::Tensor(t) | Self::ParPerp(t) => !t.is_constant(),
+            Self::ParperpMlp(t) | Self::Mlp(t) => t,
+            Self::Kernel | Self::None => false,
         }
+    }
+}
+
+impl std::str::FromStr for BuiltinModel {
+    type Err = ExperimentError;
+
+    /// Parse a name of the table of [`BuiltinModel`] (`kernel-k2` is taken for `kernel`).
+    fn from_str(s: &str) -> Result<Self> {
+        let time = |rest: &str| -> Option<TimeDependence> {
+            match rest {
+                "" => Some(TimeDependence::Constant),
+                "-tdump" => Some(TimeDependence::PerDump),
+                r => {
+                    r.strip_prefix("-t")?.parse::<usize>().ok().filter(|&n| n >= 2).map(TimeDependence::Nodes)
+                }
+            }
+        };
+        let flag = |rest: &str| match rest {
+            "" => Some(false),
+            "-t" => Some(true),
+            _ => None,
+        };
+        let parsed = if let Some(r) = s.strip_prefix("parperp-mlp") {
+            flag(r).map(Self::ParperpMlp)
+        } else if let Some(r) = s.strip_prefix("par-perp") {
+            time(r).map(Self::ParPerp)
+        } else if let Some(r) = s.strip_prefix("tensor") {
+            time(r).map(Self::Tensor)
+        } else if let Some(r) = s.strip_prefix("mlp") {
+            flag(r).map(Self::Mlp)
+        } else {
+            match s {
+                "kernel" | "kernel-k2" => Some(Self::Kernel),
+                "none" => Some(Self::None),
+                _ => None,
+            }
+        };
+        parsed.ok_or_else(|| {
+            ExperimentError::Config(format!(
+                "model `{s}`: not a built-in model; use tensor, tensor-tN (N >= 2 time nodes), tensor-tdump, \
+                 par-perp, par-perp-tN, par-perp-tdump, parperp-mlp, parperp-mlp-t, mlp, mlp-t, kernel or none"
+            ))
+        })
     }
 }
 
@@ -425,12 +549,12 @@ fn configs(
     let training = TrainingConfig { stages: reference.scaled(a.epochs_scale, max_unroll), ..reference };
     debug_assert_eq!(TrainingConfig::default().stages, reference_schedule());
     let mut out: Vec<(String, TrainConfig)> = Vec::new();
-    for (name, spec) in a.models.iter().filter_map(|m| m.spec()) {
-        if out.iter().any(|(n, _)| n == name) {
+    for (name, spec) in a.models.iter().filter_map(|m| m.spec(a.time_regularisation)) {
+        if out.iter().any(|(n, _)| *n == name) {
             continue;
         }
         out.push((
-            name.to_string(),
+            name,
             TrainConfig {
                 seed: 0,
                 data: DataConfig::folders(folders.to_vec()),
@@ -509,8 +633,22 @@ impl CompareSettings {
         if !self.test.is_empty() {
             c += &format!(" --test {}", self.test.join(" "));
         }
-        let models: Vec<&str> = self.models.iter().map(|m| m.spec().map_or("none", |(n, _)| n)).collect();
+        let models: Vec<String> = self.models.iter().map(|m| m.name()).collect();
         c += &format!(" --models {}", models.join(",").replace("kernel-k2", "kernel"));
+        let reg = self.time_regularisation;
+        if reg.lambda1 != 0.0 {
+            c += &format!(" --lambda1 {}", reg.lambda1);
+        }
+        if reg.lambda2 != 0.0 {
+            c += &format!(" --lambda2 {}", reg.lambda2);
+        }
+        if !self.windows.is_empty() {
+            let w: Vec<String> = self.windows.iter().map(|w| w.to_string()).collect();
+            c += &format!(" --windows {}", w.join(","));
+        }
+        if self.overlapping {
+            c += " --overlapping";
+        }
         for cfg in &self.configs {
             c += &format!(" --config {}", cfg.display());
         }
@@ -543,6 +681,14 @@ pub fn compare(
     let numerics = evaluation(a)?;
     if a.lags.contains(&0) {
         bail!("lags: every lag must be at least one dump");
+    }
+    if a.windows.contains(&0) {
+        bail!("windows: a track time window must hold at least one dump");
+    }
+    for (key, w) in [("lambda1", a.time_regularisation.lambda1), ("lambda2", a.time_regularisation.lambda2)] {
+        if !(w.is_finite() && w >= 0.0) {
+            bail!("{key} = {w}: a time-regularisation weight must be a finite number >= 0");
+        }
     }
     if !a.resume && holds_comparison(out) {
         return Err(ExperimentError::artefact(
@@ -580,6 +726,9 @@ pub fn compare(
         "train": train.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
         "held_out": pops.iter().filter(|p| p.role == Role::HeldOut).map(|p| p.name.as_str()).collect::<Vec<_>>(),
         "lags": a.lags,
+        "windows": a.windows,
+        "overlapping": a.overlapping,
+        "time_regularisation": a.time_regularisation,
         "configs": a.configs.iter().map(|c| c.display().to_string()).collect::<Vec<_>>(),
         "epochs_scale": a.epochs_scale,
         "min_count": a.min_count,
@@ -746,27 +895,43 @@ fn track_models(
         return Vec::new();
     }
     let mut entries = Vec::new();
+    let windows: Vec<Option<usize>> =
+        std::iter::once(None).chain(a.windows.iter().map(|&w| Some(w))).collect();
+    let intervals: &[bool] = if a.overlapping { &[false, true] } else { &[false] };
     for &lag in &a.lags {
-        let name = format!("tracks-lag{lag}");
-        let settings = TrackSettings {
-            min_count: a.min_count,
-            ..TrackSettings::new(track_files.clone(), train[0].ds.folder.clone(), lag)
-        };
-        let dir = out.join("models").join(&name);
-        match crate::tracks::estimate(&settings).and_then(|m| m.save(&dir).map(|()| m)) {
-            Ok(model) => {
-                log(&model.text);
-                let est = model.estimates.into_iter().next().expect("one estimate without windows");
-                let mask = est.count.mapv(|c| c >= a.min_count.max(2));
-                entries.push(Entry {
-                    name,
-                    family: Family::Tracks,
-                    source: AnyModel::Fields(model.model),
-                    fields: mask.iter().any(|&b| b).then(|| (est.fields.clone(), mask)),
-                    tracks: Some(est),
-                });
+        for &window in &windows {
+            for &overlapping in intervals {
+                let mut name = format!("tracks-lag{lag}");
+                if let Some(w) = window {
+                    name += &format!("-w{w}");
+                }
+                if overlapping {
+                    name += "-ovl";
+                }
+                let settings = TrackSettings {
+                    min_count: a.min_count,
+                    window,
+                    overlapping,
+                    ..TrackSettings::new(track_files.clone(), train[0].ds.folder.clone(), lag)
+                };
+                let dir = out.join("models").join(&name);
+                match crate::tracks::estimate(&settings).and_then(|m| m.save(&dir).map(|()| m)) {
+                    Ok(model) => {
+                        log(&model.text);
+                        // Time-resolved models enter the agreement with their first window.
+                        let est = model.estimates.into_iter().next().expect("at least one estimate");
+                        let mask = est.count.mapv(|c| c >= a.min_count.max(2));
+                        entries.push(Entry {
+                            name,
+                            family: Family::Tracks,
+                            source: AnyModel::Fields(model.model),
+                            fields: mask.iter().any(|&b| b).then(|| (est.fields.clone(), mask)),
+                            tracks: Some(est),
+                        });
+                    }
+                    Err(e) => failures.push(format!("{name}: {e}")),
+                }
             }
-            Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
     entries
@@ -811,4 +976,56 @@ fn theory_models(
         }
     }
     theories
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name of the table parses back to the model it came from, and
+    /// the time dependence is read from the suffix.
+    #[test]
+    fn builtin_names_round_trip() {
+        let all = [
+            BuiltinModel::TENSOR,
+            BuiltinModel::Tensor(TimeDependence::Nodes(25)),
+            BuiltinModel::Tensor(TimeDependence::PerDump),
+            BuiltinModel::PAR_PERP,
+            BuiltinModel::ParPerp(TimeDependence::Nodes(2)),
+            BuiltinModel::PARPERP_MLP,
+            BuiltinModel::ParperpMlp(true),
+            BuiltinModel::MLP,
+            BuiltinModel::Mlp(true),
+            BuiltinModel::Kernel,
+            BuiltinModel::None,
+        ];
+        for m in all {
+            assert_eq!(m.name().parse::<BuiltinModel>().unwrap(), m, "{}", m.name());
+        }
+        assert_eq!("kernel".parse::<BuiltinModel>().unwrap(), BuiltinModel::Kernel);
+        assert!(BuiltinModel::Tensor(TimeDependence::Nodes(25)).is_time_dependent());
+        assert!(!BuiltinModel::TENSOR.is_time_dependent());
+        // One node is a constant model under another name; a typo is not a model.
+        for bad in ["tensor-t1", "tensor-t0", "tensor-tx", "par-perp-t", "mlp-t2", "tensors"] {
+            let e = bad.parse::<BuiltinModel>().unwrap_err().to_string();
+            assert!(e.contains(bad) && e.contains("tensor-tN"), "{e}");
+        }
+    }
+
+    /// A time-dependent linear model carries the regularisation; a constant
+    /// one drops it (a constant model with weights is refused by the spec).
+    #[test]
+    fn time_regularisation_goes_to_time_dependent_models_only() {
+        let reg = TimeRegularisation { lambda1: 1e-5, lambda2: 1e-8 };
+        let (_, spec) = BuiltinModel::Tensor(TimeDependence::Nodes(25)).spec(reg).unwrap();
+        let o = spec.linear_options().unwrap();
+        assert_eq!((o.time, o.lambda1, o.lambda2), (TimeDependence::Nodes(25), 1e-5, 1e-8));
+        spec.validate().unwrap();
+        let (_, spec) = BuiltinModel::TENSOR.spec(reg).unwrap();
+        let o = spec.linear_options().unwrap();
+        assert_eq!((o.lambda1, o.lambda2), (0.0, 0.0));
+        spec.validate().unwrap();
+        let (_, spec) = BuiltinModel::ParperpMlp(true).spec(reg).unwrap();
+        assert!(spec.has_time_input());
+    }
 }
