@@ -704,6 +704,7 @@ fn comparison() -> Comparison {
         agreement: Vec::new(),
         amplitude: None,
         memory: Vec::new(),
+        time_resolved: None,
         failures: Vec::new(),
     }
 }

@@ -208,6 +208,38 @@ fn time_dependent_models_and_windowed_tracks() {
     assert_ne!(windowed.fields[2].a_x, windowed.fields[3].a_x);
     let whole = FieldsModel::load(&out.join("models").join("tracks-lag1")).unwrap();
     assert_eq!(whole.fields.len(), 1);
+    // In time: the sampled frames, profiles of every Fokker-Planck model,
+    // the speed distribution of every rollout.
+    let t = c.time_resolved.as_ref().expect("time-resolved record");
+    assert_eq!(t.frames, collop_experiment::compare::time_resolved::sampled_frames(steps, 4));
+    let profiled: Vec<&str> = t.profiles.iter().map(|p| p.model.as_str()).collect();
+    for m in ["tensor", "tensor-t2", "tracks-lag1-w2", "theory-dynamic"] {
+        assert!(profiled.contains(&m), "{m} not in {profiled:?}");
+    }
+    // A time-independent model has one operator: the same profiles at every frame.
+    let tensor = t.profiles.iter().find(|p| p.model == "tensor").unwrap();
+    assert!(tensor.at.iter().all(|a| *a == tensor.at[0]));
+    // Two nodes: the operator at the first and last frames differ.
+    let t2 = t.profiles.iter().find(|p| p.model == "tensor-t2").unwrap();
+    assert_ne!(t2.at[0], t2.at[t.frames.len() - 1]);
+    for d in &t.distributions {
+        assert_eq!(d.pic.len(), t.frames.len());
+        assert_eq!(d.models.len(), c.models.len(), "{}: every model rolled out", d.pop);
+        for (m, at) in &d.models {
+            // Every rollout starts from the PIC's first frame: the same
+            // distribution, bit for bit (the same frame through the same sum).
+            assert_eq!(at[0], d.pic[0], "{m} on {}", d.pop);
+        }
+        // The frozen model keeps the first frame.
+        let frozen = &d.models.iter().find(|(m, _)| m == "frozen").unwrap().1;
+        assert!(frozen.iter().all(|f| *f == d.pic[0]));
+    }
+    for f in ["profiles_in_time.csv", "speed_distributions.csv", "speed_distribution_ring.png"] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    assert!(out.join(format!("profiles_frame{}.png", t.frames[1])).is_file());
+    assert_eq!(Comparison::load(&out).unwrap(), c);
+
     // The command line names what was asked for.
     let cmd = settings.command(&out);
     for flag in ["--models tensor,tensor-t2", "--lambda2 0.00001", "--windows 2", "--overlapping"] {

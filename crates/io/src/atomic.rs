@@ -90,6 +90,13 @@ pub fn write_text(path: impl AsRef<Path>, contents: &str) -> Result<(), IoError>
     write_atomically(path, |w| w.write_all(contents.as_bytes()).map_err(|e| IoError::io(path, "writing", e)))
 }
 
+/// Writes `contents` to `path` atomically, like [`write_text`], for
+/// binary outputs such as pictures.
+pub fn write_bytes(path: impl AsRef<Path>, contents: &[u8]) -> Result<(), IoError> {
+    let path = path.as_ref();
+    write_atomically(path, |w| w.write_all(contents).map_err(|e| IoError::io(path, "writing", e)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

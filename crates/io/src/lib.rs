@@ -96,7 +96,7 @@ mod pic_parameters;
 pub mod tracks;
 mod writer;
 
-pub use atomic::write_text;
+pub use atomic::{write_bytes, write_text};
 pub use dataset::{
     ARGS_FILE, Dataset, FRAMES_SUBFOLDER, frame_file_name, locate_dataset, locate_reference_data,
     parse_frame_file_name, read_dataset, read_dataset_raw, read_meta,

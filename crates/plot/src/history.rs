@@ -81,6 +81,36 @@ pub fn error_vs_time_png<S: AsRef<str>>(
     draw_history(series, "t (ω_p⁻¹)", y_label, log_y, &[], title)
 }
 
+/// Curves `y(x)` of several series, `(label, [(x, y)])` each, on axes
+/// named `x_label` and `y_label` (`y` on a log axis if `log_y`): the
+/// picture of [`error_vs_time`] for any abscissa, e.g. speed distributions
+/// against `|v|`. Returns the bytes of the PNG file.
+///
+/// Errors: those of [`error_vs_time`] but writing.
+pub fn line_chart_png<S: AsRef<str>>(
+    series: &[(S, Vec<(f64, f64)>)],
+    x_label: &str,
+    y_label: &str,
+    log_y: bool,
+    title: &str,
+) -> Result<Vec<u8>, PlotError> {
+    draw_history(series, x_label, y_label, log_y, &[], title)
+}
+
+/// [`line_chart_png`] written to `path`.
+///
+/// Errors: those of [`error_vs_time`].
+pub fn line_chart<S: AsRef<str>>(
+    path: impl AsRef<Path>,
+    series: &[(S, Vec<(f64, f64)>)],
+    x_label: &str,
+    y_label: &str,
+    log_y: bool,
+    title: &str,
+) -> Result<(), PlotError> {
+    canvas::write_atomically(path.as_ref(), &line_chart_png(series, x_label, y_label, log_y, title)?)
+}
+
 /// Pixel size of a history picture with this legend.
 fn size(legend: &LegendLayout) -> (u32, u32) {
     (PANEL.0, TITLE_BAND + PANEL.1 + legend.height())

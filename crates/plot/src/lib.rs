@@ -58,7 +58,9 @@ mod style;
 
 pub use coefficient_map::{coefficient_maps, coefficient_maps_png};
 pub use error::PlotError;
-pub use history::{error_vs_time, error_vs_time_png, loss_curves, loss_curves_png};
+pub use history::{
+    error_vs_time, error_vs_time_png, line_chart, line_chart_png, loss_curves, loss_curves_png,
+};
 pub use radial::{
     Profile, RadialCurve, radial_binned, radial_binned_where, radial_profiles, radial_profiles_png,
 };

@@ -43,6 +43,9 @@
 //! agreement.csv           shell-averaged A_par, D_par, D_perp of each model against each theory
 //! amplitude.csv           amplitude of each model relative to the dynamic theory, and N_D C_eff
 //! radial_profiles.png     A_par, D_par, D_perp against |v| for all models
+//! profiles_in_time.csv    the same shell averages at a few frames through the run ([`time_resolved`])
+//! speed_distributions.csv f(|v|) of every sub-population at those frames, PIC and every rollout
+//! profiles_frame<k>.png, speed_distribution_<subpop>.png   their figures
 //! comparison.json         the whole result as data ([`Comparison`], `save`/`load`)
 //! report.html             the self-contained report ([`crate::report`])
 //! ```
@@ -64,6 +67,7 @@
 
 mod analysis;
 mod output;
+pub mod time_resolved;
 
 use std::path::{Path, PathBuf};
 
@@ -88,6 +92,7 @@ use crate::tracks::TrackSettings;
 use crate::trained::{CHECKPOINT, MODEL, TrainOptions, TrainedRun};
 
 pub use analysis::{AMPLITUDE_RANGE, SHELL, SHELLS};
+pub use time_resolved::TimeResolved;
 
 /// The record of a comparison in its folder.
 pub const COMPARISON_FILE: &str = "comparison.json";
@@ -426,6 +431,10 @@ pub struct Comparison {
     pub amplitude: Option<Amplitudes>,
     /// Tracks against histograms.
     pub memory: Vec<MemoryRow>,
+    /// Operators and speed distributions at a few frames through the run
+    /// (absent from comparisons of earlier versions).
+    #[serde(default)]
+    pub time_resolved: Option<TimeResolved>,
     /// Steps that failed (the rest are in the results).
     pub failures: Vec<String>,
 }
@@ -605,14 +614,21 @@ fn evaluation(a: &CompareSettings) -> Result<Numerics> {
 }
 
 /// Mean errors over all dump steps of `model` on `ds`, and the MAE per step, or why there are none.
+/// `frames` receives the predicted frames of a rollout that was scored.
 fn rollout(
     model: &AnyModel,
     ds: &Dataset,
     numerics: &Numerics,
+    frames: &mut dyn FnMut(&ndarray::Array4<f64>) -> Result<()>,
 ) -> (std::result::Result<FrameErrors, String>, Vec<f64>) {
-    match model.evaluate_on(ds, numerics, Extrapolation::Refuse, None, false) {
+    match model.evaluate_on(ds, numerics, Extrapolation::Refuse, None, true) {
         Ok((_, e)) => match e.score {
             Score::Scored { errors, .. } => {
+                if let Some(f) = &e.frames
+                    && let Err(err) = frames(f)
+                {
+                    return (Err(format!("speed distributions of the rollout: {err}")), Vec::new());
+                }
                 (Ok(errors.mean), errors.per_step.iter().map(|x| x.mae).collect())
             }
             Score::Diverged { step, of } => {
@@ -754,9 +770,11 @@ pub fn compare(
 
     // Rollouts, the table rewritten after every model.
     let mut rows: Vec<Row> = Vec::new();
+    let mut in_time = time_resolved::Collector::new(&pops)?;
     for e in &entries {
         for p in &pops {
-            let (result, per_step_mae) = rollout(&e.source, &p.ds, &numerics);
+            let (result, per_step_mae) =
+                rollout(&e.source, &p.ds, &numerics, &mut |frames| in_time.rollout(&e.name, &p.name, frames));
             if let Err(msg) = &result {
                 failures.push(format!("rollout of {} on {}: {msg}", e.name, p.name));
             }
@@ -772,6 +790,16 @@ pub fn compare(
         output::write_table(&out.join("table.csv"), &rows)?;
     }
     let (agreement, amplitude) = analysis::against_theory(&entries, &theories, &mut failures);
+    let time_resolved = match in_time.finish(&entries, &train, &populated(&train, &grid), &mut failures) {
+        Ok(t) => {
+            t.write_tables(out)?;
+            Some(t)
+        }
+        Err(e) => {
+            failures.push(format!("time-resolved analysis: {e}"));
+            None
+        }
+    };
     let mut memory = Vec::new();
     for p in &pops {
         let Some(t) = &p.tracks else { continue };
@@ -807,6 +835,7 @@ pub fn compare(
         agreement,
         amplitude,
         memory,
+        time_resolved,
         failures,
     };
     output::write_analysis(out, &comparison)?;

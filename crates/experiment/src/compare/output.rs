@@ -11,15 +11,17 @@ use collop_learn::tracks::TrackEstimate;
 use collop_plot::{CurveStyle, Profile, RadialCurve, radial_binned, radial_binned_where};
 use collop_theory::{PlasmaParams, Shielding, ShieldingTable};
 
-use super::{AMPLITUDE_RANGE, CompareSettings, Comparison, Entry, Family, Pop, Role, Row, SetupItem};
+use super::{
+    AMPLITUDE_RANGE, CompareSettings, Comparison, Entry, Family, Pop, Role, Row, SetupItem, TimeResolved,
+};
 use crate::conditioning::Extrapolation;
 use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::evaluate::Score;
 use crate::fields_model::FieldsModel;
 use crate::report::{
-    AgreementRow, AgreementTable, AmplitudeRow, AmplitudeTable, Block, ErrorFigure, ErrorSeries, Outcome,
-    Population, ProfileFigure, Provenance, Report, RolloutRow, RolloutTable, Section, SetupRow,
+    AgreementRow, AgreementTable, AmplitudeRow, AmplitudeTable, Block, ErrorFigure, ErrorSeries, Image,
+    Outcome, Population, ProfileFigure, Provenance, Report, RolloutRow, RolloutTable, Section, SetupRow,
     SnapshotFigure, SnapshotFrame, Table,
 };
 
@@ -175,6 +177,62 @@ fn track_curve(name: &str, e: &TrackEstimate, min: usize) -> Option<RadialCurve>
 }
 
 /// Today's date (UTC) as `YYYY-MM-DD`, from the system clock.
+/// The section "In time": coefficient profiles at the sampled frames and
+/// the speed distributions of the held-out sub-populations (files
+/// `profiles_frame<k>.png`, `speed_distribution_<subpop>.png` in `out`).
+fn in_time_section(t: &TimeResolved, held: &[&Pop], out: &Path, failures: &mut Vec<String>) -> Section {
+    let mut blocks = vec![Block::Text(
+        "The operators and the distributions at a few frames through the run: what a single error per rollout \
+         averages over. Time-dependent models show the slot of each frame; time-independent ones the same \
+         profiles at every frame. Tables: profiles_in_time.csv, speed_distributions.csv."
+            .into(),
+    )];
+    for (k, (&frame, &time)) in t.frames.iter().zip(&t.times).enumerate() {
+        let curves = t.curves_at(k);
+        if curves.is_empty() {
+            continue;
+        }
+        let title = format!("A_par, D_par, D_perp at t = {time:.1} (frame {frame})");
+        match collop_plot::radial_profiles_png(&curves, &title) {
+            Ok(png) => {
+                let name = format!("profiles_frame{frame}.png");
+                if let Err(e) = collop_io::write_bytes(out.join(&name), &png) {
+                    failures.push(format!("{name}: {e}"));
+                }
+                blocks.push(Block::Image(Image {
+                    caption: format!(
+                        "Shell averages over the cells the training data populate at t = {time:.1}; track models \
+                         without their empty bins; theory dashed, tracks as markers."
+                    ),
+                    png,
+                }));
+            }
+            Err(e) => failures.push(format!("profiles at frame {frame}: {e}")),
+        }
+    }
+    for p in held {
+        let Some(series) = t.distribution_series(&p.name) else { continue };
+        let title = format!("speed distribution of {}", p.name);
+        match collop_plot::line_chart_png(&series, "|v| (v_th)", "f(|v|)", false, &title) {
+            Ok(png) => {
+                let name = format!("speed_distribution_{}.png", p.name);
+                if let Err(e) = collop_io::write_bytes(out.join(&name), &png) {
+                    failures.push(format!("{name}: {e}"));
+                }
+                blocks.push(Block::Image(Image {
+                    caption: format!(
+                        "f(|v|) = |v| ∫dθ f of {} at the sampled times (PIC), and every model's rollout at the last.",
+                        p.name
+                    ),
+                    png,
+                }));
+            }
+            Err(e) => failures.push(format!("speed distribution of {}: {e}", p.name)),
+        }
+    }
+    Section { heading: "In time".into(), blocks }
+}
+
 fn today() -> String {
     let secs =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -369,6 +427,9 @@ pub(super) fn report(
                 })
                 .collect(),
         });
+    }
+    if let Some(t) = &c.time_resolved {
+        r.extra.push(in_time_section(t, &held, out, failures));
     }
     if !c.memory.is_empty() {
         r.extra.push(Section {
