@@ -11,6 +11,7 @@ mod model;
 mod output;
 mod pic;
 mod rollout;
+mod sweep;
 mod theory;
 mod tracks;
 mod train;
@@ -60,6 +61,10 @@ enum Command {
     /// on every sub-population (trained and held out): table, agreement
     /// with theory, radial profiles, summary.
     Compare(compare::CompareArgs),
+    /// Learned models trained many times on one PIC run (models, time
+    /// regularisations, random subsets of training sub-populations), each
+    /// scored on held-out sub-populations: tables and figures.
+    Sweep(sweep::SweepArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +80,7 @@ fn main() -> ExitCode {
         Command::Theory(a) => theory::run(&a),
         Command::Tracks(a) => tracks::run(&a),
         Command::Compare(a) => compare::run(&a),
+        Command::Sweep(a) => sweep::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -596,3 +596,44 @@ fn compare_runs_every_model_on_every_subpopulation() {
     let (ok, _, err) = collop(&again);
     assert!(ok && err.contains("reusing"), "{err}");
 }
+
+/// `collop sweep` on a tiny run: two time regularisations of a
+/// time-dependent tensor scored on the held-out sub-population, the
+/// summary on the terminal; paired lists of another length refused.
+#[test]
+fn sweep_trains_the_variants_and_prints_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("deck.toml");
+    std::fs::write(&deck, common::es_deck(3, common::TWO_POPULATIONS)).unwrap();
+    let run = dir.path().join("run");
+    let (ok, _, err) = collop(&["pic", deck.to_str().unwrap(), "-o", run.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let out = dir.path().join("sweep");
+    let args = [
+        "sweep",
+        run.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--test",
+        "ring",
+        "--models",
+        "tensor-t2",
+        "--epochs-scale",
+        "0.003",
+    ];
+    let mut bad = args.to_vec();
+    bad.extend(["--lambda1", "1e-4,1e-5", "--lambda2", "0,0,0"]);
+    let (ok, _, err) = collop(&bad);
+    assert!(!ok && err.contains("--lambda1 has 2 values and --lambda2 3"), "{err}");
+    assert!(!out.exists());
+    let mut good = args.to_vec();
+    good.extend(["--lambda1", "1e-4,1e-8"]);
+    let (ok, stdout, err) = collop(&good);
+    assert!(ok, "{err}\n{stdout}");
+    // One line per regularisation, each with its one scored seed.
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("tensor-t2")).collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].contains("1e-4") && lines[1].contains("1e-8"), "{stdout}");
+    assert!(lines.iter().all(|l| l.contains("ring") && l.contains("1/1")), "{stdout}");
+    assert!(out.join("summary.csv").is_file());
+}

@@ -30,6 +30,7 @@ pub mod pictures;
 pub mod pipeline;
 pub mod report;
 pub mod spec;
+pub mod sweep;
 pub mod synthetic_demo;
 pub mod theory;
 pub mod tracks;

@@ -172,7 +172,8 @@ impl CompareSettings {
 ///
 /// The time-dependent linear models carry the time regularisation of
 /// [`CompareSettings::time_regularisation`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum BuiltinModel {
     /// Free grid tensor.
     Tensor(TimeDependence),
@@ -257,6 +258,20 @@ impl BuiltinModel {
             Self::ParperpMlp(t) | Self::Mlp(t) => t,
             Self::Kernel | Self::None => false,
         }
+    }
+}
+
+impl From<BuiltinModel> for String {
+    fn from(m: BuiltinModel) -> String {
+        m.name()
+    }
+}
+
+impl TryFrom<String> for BuiltinModel {
+    type Error = ExperimentError;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
     }
 }
 

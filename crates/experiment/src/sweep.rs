@@ -1,0 +1,610 @@
+//! Sweeps (`collop sweep`): learned models trained many times on one PIC
+//! run, varying the model, its time regularisation and the sub-populations
+//! trained on, each scored by its rollouts on held-out sub-populations.
+//!
+//! The studies of arXiv 2601.13377 ask how the held-out rollout error
+//! depends on the number of time nodes `N_t` (a list of models such as
+//! `tensor,tensor-t2,tensor-t25,tensor-tdump`), on the weight of the time
+//! regularisation (a list of `(lambda1, lambda2)`), and on how many
+//! sub-populations the operator saw (random subsets of each size, several
+//! seeds, the spread shown as a band). A sweep is the product of the three
+//! lists; time-independent models are trained once per subset, without
+//! regularisation.
+//!
+//! Training follows the reference schedule of `collop compare` (scaled by
+//! `epochs_scale`, unrolls capped at the datasets' length), the evaluation
+//! the reference settings with `substeps`; each variant is a run directory
+//! of `collop train` under `OUT/runs/<variant>`.
+//!
+//! Output `OUT` (rewritten after every variant; `resume` reuses finished
+//! variants):
+//!
+//! ```text
+//! sweep.json      the settings, then the whole result ([`Sweep`], `save`/`load`)
+//! sweep.csv       variant, model, lambda1, lambda2, n_train, seed, trained on, held-out sub-population, MAE, L1
+//! summary.csv     per (model, lambda1, lambda2, n_train, sub-population): mean, min, max, std of the MAE over seeds
+//! error_vs_training_subpopulations_<subpop>.png, error_vs_regularisation_<subpop>.png
+//! ```
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use collop_fp::{FrameErrors, Numerics};
+use collop_learn::Observer;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::compare::{BuiltinModel, TimeRegularisation, subpopulations};
+use crate::conditioning::Extrapolation;
+use crate::config::{DataConfig, TrainConfig, TrainingConfig};
+use crate::dataset::Dataset;
+use crate::error::{ExperimentError, Result, bail};
+use crate::evaluate::{AnyModel, Score};
+use crate::trained::{MODEL, TrainOptions, TrainedRun};
+
+/// The record of a sweep in its folder.
+pub const SWEEP_FILE: &str = "sweep.json";
+/// The format this version writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What to sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepSettings {
+    /// Run directory of `collop pic`.
+    pub run: PathBuf,
+    /// Held-out sub-populations, scored (at least one).
+    pub test: Vec<String>,
+    /// Sub-populations training subsets are drawn from (default: all but the held-out ones).
+    pub pool: Vec<String>,
+    /// Learned models.
+    pub models: Vec<BuiltinModel>,
+    /// Time regularisations of the time-dependent linear models.
+    pub regularisations: Vec<TimeRegularisation>,
+    /// Sizes of the training subsets (default: the whole pool).
+    pub train_counts: Vec<usize>,
+    /// Random subsets per size (one when the size is the whole pool).
+    pub seeds: usize,
+    /// Multiply the epochs of every training stage.
+    pub epochs_scale: f64,
+    /// Sub-steps per dump, in training and evaluation alike.
+    pub substeps: usize,
+    /// Reuse the finished variants of an earlier sweep in the output folder.
+    pub resume: bool,
+}
+
+impl SweepSettings {
+    /// A sweep of `models` on `run`, scored on `test`: one regularisation
+    /// (none), the whole pool, one seed, the reference schedule.
+    pub fn new(run: impl Into<PathBuf>, test: Vec<String>, models: Vec<BuiltinModel>) -> Self {
+        Self {
+            run: run.into(),
+            test,
+            pool: Vec::new(),
+            models,
+            regularisations: vec![TimeRegularisation::default()],
+            train_counts: Vec::new(),
+            seeds: 1,
+            epochs_scale: 1.0,
+            substeps: 1,
+            resume: false,
+        }
+    }
+}
+
+/// One trained variant on one held-out sub-population.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    /// The variant's name (its run folder under `runs/`).
+    pub variant: String,
+    /// The model's name ([`BuiltinModel::name`]).
+    pub model: String,
+    /// Its time regularisation (zero for time-independent models).
+    pub regularisation: TimeRegularisation,
+    /// Size of the training subset.
+    pub n_train: usize,
+    /// Seed of the subset.
+    pub seed: usize,
+    /// The sub-populations trained on.
+    pub train: Vec<String>,
+    /// The held-out sub-population scored.
+    pub pop: String,
+    /// Mean errors over the rollout, or why there are none.
+    pub result: std::result::Result<FrameErrors, String>,
+}
+
+/// The result of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    /// Format of the record.
+    pub format_version: u32,
+    /// The collop version that made it.
+    pub version: String,
+    /// What was swept.
+    pub settings: SweepSettings,
+    /// One row per variant and held-out sub-population.
+    pub rows: Vec<SweepRow>,
+    /// Variants that failed, one message each.
+    pub failures: Vec<String>,
+}
+
+/// One variant of the product.
+struct Variant {
+    name: String,
+    model: BuiltinModel,
+    reg: TimeRegularisation,
+    seed: usize,
+    train: Vec<String>,
+}
+
+/// The variants of `s` over `pool`, in order: model, regularisation, size, seed.
+fn variants(s: &SweepSettings, pool: &[String]) -> Vec<Variant> {
+    let counts = if s.train_counts.is_empty() { vec![pool.len()] } else { s.train_counts.clone() };
+    let mut out = Vec::new();
+    for &model in &s.models {
+        let regs = if model.is_time_dependent() {
+            s.regularisations.clone()
+        } else {
+            vec![TimeRegularisation::default()]
+        };
+        for reg in regs {
+            for &n in &counts {
+                let seeds = if n == pool.len() { 1 } else { s.seeds };
+                for seed in 0..seeds {
+                    let mut train = pool.to_vec();
+                    if n < pool.len() {
+                        // Subsets of one size differ by seed; the size enters the
+                        // stream so that subsets of different sizes are not nested.
+                        let mut rng = ChaCha8Rng::seed_from_u64((seed as u64) << 32 | n as u64);
+                        train.shuffle(&mut rng);
+                        train.truncate(n);
+                        train.sort();
+                    }
+                    let mut name = model.name();
+                    if model.is_time_dependent() && (reg.lambda1 != 0.0 || reg.lambda2 != 0.0) {
+                        name += &format!("-l1_{:e}-l2_{:e}", reg.lambda1, reg.lambda2);
+                    }
+                    name += &format!("-n{n}-s{seed}");
+                    out.push(Variant { name, model, reg, seed, train });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Run the sweep `s` into `out` (see the module docs); `log` receives
+/// progress lines, `observers` see every training epoch. A variant that
+/// fails is listed in [`Sweep::failures`] and the others go on.
+pub fn sweep(
+    s: &SweepSettings,
+    out: &Path,
+    log: &mut dyn FnMut(&str),
+    observers: &mut [&mut dyn Observer],
+) -> Result<Sweep> {
+    if !(s.epochs_scale.is_finite() && s.epochs_scale > 0.0) {
+        bail!("epochs scale {}: must be a positive number", s.epochs_scale);
+    }
+    if s.models.is_empty() || s.models.contains(&BuiltinModel::None) {
+        bail!("a sweep needs at least one learned model (`none` is not one)");
+    }
+    if s.test.is_empty() {
+        bail!("a sweep scores held-out sub-populations: name at least one with --test");
+    }
+    if s.seeds == 0 {
+        bail!("seeds = 0: a sweep needs at least one subset per size");
+    }
+    for r in &s.regularisations {
+        for (key, w) in [("lambda1", r.lambda1), ("lambda2", r.lambda2)] {
+            if !(w.is_finite() && w >= 0.0) {
+                bail!("{key} = {w}: a time-regularisation weight must be a finite number >= 0");
+            }
+        }
+    }
+    if !s.resume && out.join(SWEEP_FILE).exists() {
+        return Err(ExperimentError::artefact(
+            out,
+            "already holds a sweep; resume it to reuse its finished variants, or write into another folder",
+        ));
+    }
+    let all = subpopulations(&s.run)?;
+    for n in s.test.iter().chain(&s.pool) {
+        if !all.contains(n) {
+            bail!("sub-population `{n}` is not in the run; it has {}", all.join(", "));
+        }
+    }
+    let pool: Vec<String> = if s.pool.is_empty() {
+        all.iter().filter(|n| !s.test.contains(n)).cloned().collect()
+    } else {
+        s.pool.clone()
+    };
+    if let Some(n) = pool.iter().find(|n| s.test.contains(n)) {
+        bail!("sub-population `{n}` is both held out and in the training pool");
+    }
+    if pool.is_empty() {
+        bail!("no sub-population left to train on: every one is held out");
+    }
+    if let Some(&n) = s.train_counts.iter().find(|&&n| n == 0 || n > pool.len()) {
+        bail!(
+            "a training subset of {n}: sizes run from 1 to the pool's {} ({})",
+            pool.len(),
+            pool.join(", ")
+        );
+    }
+    let folder = |name: &str| crate::fields_model::absolute(&s.run.join(name).join("f"));
+    let held: Vec<Dataset> = s.test.iter().map(|n| Dataset::load(&folder(n))).collect::<Result<_>>()?;
+    let numerics = Numerics::evaluation().with_substeps(s.substeps)?;
+    let variants = variants(s, &pool);
+    // Every config is built (and refused) before anything is written.
+    let reference = TrainingConfig::default();
+    let mut configs = Vec::new();
+    for v in &variants {
+        let folders: Vec<PathBuf> = v.train.iter().map(|n| folder(n)).collect();
+        let max_unroll = Dataset::load_all(&folders)?.iter().map(|d| d.steps()).max().unwrap_or(1).max(1);
+        let (_, spec) = v.model.spec(v.reg).expect("not `none`");
+        let cfg = TrainConfig {
+            seed: 0,
+            data: DataConfig::folders(folders),
+            model: spec,
+            numerics: Numerics::training().with_substeps(s.substeps)?,
+            evaluation: numerics,
+            training: TrainingConfig {
+                stages: reference.scaled(s.epochs_scale, max_unroll),
+                ..reference.clone()
+            },
+        };
+        cfg.validate()?;
+        configs.push(cfg);
+    }
+    std::fs::create_dir_all(out.join("runs")).map_err(|e| ExperimentError::file(out, e))?;
+    let mut record = Sweep {
+        format_version: FORMAT_VERSION,
+        version: env!("CARGO_PKG_VERSION").into(),
+        settings: s.clone(),
+        rows: Vec::new(),
+        failures: Vec::new(),
+    };
+    record.save(out)?;
+    for (k, (v, cfg)) in variants.iter().zip(configs).enumerate() {
+        let dir = out.join("runs").join(&v.name);
+        log(&format!("sweep: {} of {}: {} on {}", k + 1, variants.len(), v.name, v.train.join(", ")));
+        let trained = if s.resume && dir.join(MODEL).is_file() {
+            TrainedRun::load(&dir)
+        } else {
+            let resume = s.resume && dir.join(crate::trained::CHECKPOINT).is_file();
+            crate::trained::train(&cfg, &dir, TrainOptions { resume, plots: false }, observers).map(|o| o.run)
+        };
+        let run = match trained {
+            Ok(r) => AnyModel::Trained(Box::new(r)),
+            Err(e) => {
+                record.failures.push(format!("{}: {e}", v.name));
+                continue;
+            }
+        };
+        for (name, ds) in s.test.iter().zip(&held) {
+            let result = match run.evaluate_on(ds, &numerics, Extrapolation::Refuse, None, false) {
+                Ok((_, e)) => match e.score {
+                    Score::Scored { errors, .. } => Ok(errors.mean),
+                    Score::Diverged { step, of } => Err(format!("diverged at dump step {step} of {of}")),
+                },
+                Err(e) => Err(e.to_string()),
+            };
+            record.rows.push(SweepRow {
+                variant: v.name.clone(),
+                model: v.model.name(),
+                regularisation: v.reg,
+                n_train: v.train.len(),
+                seed: v.seed,
+                train: v.train.clone(),
+                pop: name.clone(),
+                result,
+            });
+        }
+        record.save(out)?;
+        record.write_tables(out)?;
+    }
+    record.write_tables(out)?;
+    record.figures(out);
+    record.save(out)?;
+    Ok(record)
+}
+
+/// Mean, min, max and standard deviation of `x` (not empty).
+fn stats(x: &[f64]) -> [f64; 4] {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    let min = x.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    [mean, min, max, var.sqrt()]
+}
+
+/// A group of rows that differ only by seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// The model.
+    pub model: String,
+    /// Its regularisation.
+    pub regularisation: TimeRegularisation,
+    /// Training subset size.
+    pub n_train: usize,
+    /// Held-out sub-population.
+    pub pop: String,
+    /// Seeds that scored, and seeds that did not (diverged or failed).
+    pub scored: usize,
+    /// Seeds without a score.
+    pub unscored: usize,
+    /// Mean, min, max, standard deviation of the MAE over the scored seeds.
+    pub mae: Option<[f64; 4]>,
+}
+
+impl Sweep {
+    /// Write `sweep.json` atomically into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| {
+            ExperimentError::Config(format!("the sweep record cannot be written as JSON: {e}"))
+        })?;
+        collop_io::write_text(dir.join(SWEEP_FILE), &text)?;
+        Ok(())
+    }
+
+    /// Read the `sweep.json` of `dir`; a newer format is refused as such.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(SWEEP_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| ExperimentError::file(&path, e))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| ExperimentError::artefact(&path, format!("not a sweep record: {e}")))?;
+        let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version > u64::from(FORMAT_VERSION) {
+            return Err(ExperimentError::artefact(
+                &path,
+                format!(
+                    "written in sweep format {version}, newer than this collop's {FORMAT_VERSION}; read it with a newer collop"
+                ),
+            ));
+        }
+        serde_json::from_value(value)
+            .map_err(|e| ExperimentError::artefact(&path, format!("not a sweep record: {e}")))
+    }
+
+    /// The rows grouped over seeds, in the order of first appearance.
+    pub fn summary(&self) -> Vec<SummaryRow> {
+        let mut out: Vec<(SummaryRow, Vec<f64>)> = Vec::new();
+        for r in &self.rows {
+            let key = |s: &SummaryRow| {
+                s.model == r.model
+                    && s.regularisation == r.regularisation
+                    && s.n_train == r.n_train
+                    && s.pop == r.pop
+            };
+            let k = match out.iter().position(|(s, _)| key(s)) {
+                Some(k) => k,
+                None => {
+                    out.push((
+                        SummaryRow {
+                            model: r.model.clone(),
+                            regularisation: r.regularisation,
+                            n_train: r.n_train,
+                            pop: r.pop.clone(),
+                            scored: 0,
+                            unscored: 0,
+                            mae: None,
+                        },
+                        Vec::new(),
+                    ));
+                    out.len() - 1
+                }
+            };
+            match &r.result {
+                Ok(e) => {
+                    out[k].0.scored += 1;
+                    out[k].1.push(e.mae);
+                }
+                Err(_) => out[k].0.unscored += 1,
+            }
+        }
+        out.into_iter()
+            .map(|(mut s, x)| {
+                s.mae = (!x.is_empty()).then(|| stats(&x));
+                s
+            })
+            .collect()
+    }
+
+    /// Write `sweep.csv` and `summary.csv` into `dir`.
+    pub fn write_tables(&self, dir: &Path) -> Result<()> {
+        let mut s =
+            String::from("variant,model,lambda1,lambda2,n_train,seed,train,subpopulation,mae,l1,error\n");
+        for r in &self.rows {
+            let reg = r.regularisation;
+            write!(
+                s,
+                "{},{},{},{},{},{},{},{}",
+                r.variant,
+                r.model,
+                reg.lambda1,
+                reg.lambda2,
+                r.n_train,
+                r.seed,
+                r.train.join(" "),
+                r.pop
+            )?;
+            match &r.result {
+                Ok(e) => writeln!(s, ",{:e},{:e},", e.mae, e.l1)?,
+                Err(m) => writeln!(s, ",,,\"{}\"", m.replace('"', "'"))?,
+            }
+        }
+        collop_io::write_text(dir.join("sweep.csv"), &s)?;
+        let mut s = String::from(
+            "model,lambda1,lambda2,n_train,subpopulation,seeds_scored,seeds_unscored,mae_mean,mae_min,mae_max,mae_std\n",
+        );
+        for r in self.summary() {
+            let reg = r.regularisation;
+            write!(
+                s,
+                "{},{},{},{},{},{},{}",
+                r.model, reg.lambda1, reg.lambda2, r.n_train, r.pop, r.scored, r.unscored
+            )?;
+            match r.mae {
+                Some([m, lo, hi, sd]) => writeln!(s, ",{m:e},{lo:e},{hi:e},{sd:e}")?,
+                None => writeln!(s, ",,,,")?,
+            }
+        }
+        collop_io::write_text(dir.join("summary.csv"), &s)?;
+        Ok(())
+    }
+
+    /// The figures of the sweep: error against the number of training
+    /// sub-populations (mean over seeds, min and max as a band drawn as two
+    /// thin curves) and against the regularisation weight, per held-out
+    /// sub-population, when the sweep varied them. Figures that cannot be
+    /// drawn are added to the failures.
+    fn figures(&mut self, dir: &Path) {
+        let summary = self.summary();
+        let mut failures = Vec::new();
+        for pop in &self.settings.test {
+            let rows: Vec<&SummaryRow> =
+                summary.iter().filter(|r| &r.pop == pop && r.mae.is_some()).collect();
+            let mut by_n: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+            let mut by_reg: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+            let push = |set: &mut Vec<(String, Vec<(f64, f64)>)>, label: String, p: (f64, f64)| match set
+                .iter_mut()
+                .find(|(l, _)| *l == label)
+            {
+                Some((_, v)) => v.push(p),
+                None => set.push((label, vec![p])),
+            };
+            for r in &rows {
+                let [mean, lo, hi, _] = r.mae.expect("filtered");
+                let reg = r.regularisation;
+                let label = format!("{} λ1={:e} λ2={:e}", r.model, reg.lambda1, reg.lambda2);
+                push(&mut by_n, label.clone(), (r.n_train as f64, mean));
+                if r.scored > 1 {
+                    push(&mut by_n, format!("{label} min"), (r.n_train as f64, lo));
+                    push(&mut by_n, format!("{label} max"), (r.n_train as f64, hi));
+                }
+                let w = reg.lambda1 + reg.lambda2;
+                if w > 0.0 {
+                    push(&mut by_reg, format!("{} n={}", r.model, r.n_train), (w, mean));
+                }
+            }
+            let distinct_n = rows.iter().map(|r| r.n_train).collect::<std::collections::BTreeSet<_>>().len();
+            if distinct_n > 1 {
+                by_n.iter_mut().for_each(|(_, v)| v.sort_by(|a, b| a.0.total_cmp(&b.0)));
+                let path = dir.join(format!("error_vs_training_subpopulations_{pop}.png"));
+                let title = format!("held-out MAE on {pop} against the number of training sub-populations");
+                if let Err(e) =
+                    collop_plot::line_chart(&path, &by_n, "training sub-populations", "MAE", true, &title)
+                {
+                    failures.push(format!("{}: {e}", path.display()));
+                }
+            }
+            if by_reg.iter().any(|(_, v)| v.len() > 1) {
+                by_reg.iter_mut().for_each(|(_, v)| {
+                    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    v.iter_mut().for_each(|p| p.0 = p.0.log10());
+                });
+                let path = dir.join(format!("error_vs_regularisation_{pop}.png"));
+                let title = format!("held-out MAE on {pop} against the time regularisation");
+                if let Err(e) = collop_plot::line_chart(&path, &by_reg, "log10(λ1 + λ2)", "MAE", true, &title)
+                {
+                    failures.push(format!("{}: {e}", path.display()));
+                }
+            }
+        }
+        self.failures.extend(failures);
+    }
+}
+
+impl SweepSettings {
+    /// The `collop sweep` command line of these settings into `out`.
+    pub fn command(&self, out: &Path) -> String {
+        let mut c = format!(
+            "collop sweep {} -o {} --test {}",
+            self.run.display(),
+            out.display(),
+            self.test.join(" ")
+        );
+        if !self.pool.is_empty() {
+            c += &format!(" --pool {}", self.pool.join(" "));
+        }
+        let models: Vec<String> = self.models.iter().map(|m| m.name()).collect();
+        c += &format!(" --models {}", models.join(","));
+        let l1: Vec<String> = self.regularisations.iter().map(|r| r.lambda1.to_string()).collect();
+        let l2: Vec<String> = self.regularisations.iter().map(|r| r.lambda2.to_string()).collect();
+        c += &format!(" --lambda1 {} --lambda2 {}", l1.join(","), l2.join(","));
+        if !self.train_counts.is_empty() {
+            let n: Vec<String> = self.train_counts.iter().map(|n| n.to_string()).collect();
+            c += &format!(" --train-counts {}", n.join(","));
+        }
+        c += &format!(
+            " --seeds {} --epochs-scale {} --substeps {}",
+            self.seeds, self.epochs_scale, self.substeps
+        );
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::TimeDependence;
+
+    fn pool(n: usize) -> Vec<String> {
+        (0..n).map(|k| format!("p{k}")).collect()
+    }
+
+    /// The product: time-dependent models once per regularisation,
+    /// time-independent ones once; sizes below the pool once per seed, the
+    /// whole pool once; subsets of the right size drawn from the pool,
+    /// different across seeds, reproducible.
+    #[test]
+    fn variants_are_the_product_of_the_lists() {
+        let mut s = SweepSettings::new(
+            "run",
+            vec!["held".into()],
+            vec![BuiltinModel::TENSOR, BuiltinModel::Tensor(TimeDependence::Nodes(5))],
+        );
+        s.regularisations = vec![
+            TimeRegularisation { lambda1: 1e-4, lambda2: 0.0 },
+            TimeRegularisation { lambda1: 1e-8, lambda2: 0.0 },
+        ];
+        s.train_counts = vec![2, 6];
+        s.seeds = 3;
+        let p = pool(6);
+        let v = variants(&s, &p);
+        // tensor: (3 seeds + 1) ; tensor-t5: 2 regs x (3 + 1)
+        assert_eq!(v.len(), 4 + 8);
+        let names: std::collections::BTreeSet<&str> = v.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names.len(), v.len(), "names are unique");
+        for x in &v {
+            assert!(x.train.iter().all(|n| p.contains(n)));
+            if x.name.contains("-n2-") {
+                assert_eq!(x.train.len(), 2);
+            } else {
+                assert_eq!(x.train, p);
+            }
+        }
+        let subsets: std::collections::BTreeSet<Vec<String>> = v
+            .iter()
+            .filter(|x| x.model == BuiltinModel::TENSOR && x.train.len() == 2)
+            .map(|x| x.train.clone())
+            .collect();
+        assert_eq!(subsets.len(), 3, "three seeds, three subsets: {subsets:?}");
+        let again = variants(&s, &p);
+        assert!(v.iter().zip(&again).all(|(a, b)| a.train == b.train && a.name == b.name));
+        assert!(
+            v.iter()
+                .filter(|x| x.model == BuiltinModel::TENSOR)
+                .all(|x| x.reg == TimeRegularisation::default())
+        );
+    }
+
+    #[test]
+    fn stats_of_a_sample() {
+        let [m, lo, hi, sd] = stats(&[1.0, 2.0, 3.0]);
+        assert_eq!((m, lo, hi), (2.0, 1.0, 3.0));
+        assert!((sd - (2.0f64 / 3.0).sqrt()).abs() < 1e-15);
+    }
+}
