@@ -234,7 +234,23 @@ fn time_dependent_models_and_windowed_tracks() {
         let frozen = &d.models.iter().find(|(m, _)| m == "frozen").unwrap().1;
         assert!(frozen.iter().all(|f| *f == d.pic[0]));
     }
-    for f in ["profiles_in_time.csv", "speed_distributions.csv", "speed_distribution_ring.png"] {
+    // Anisotropy: one value per slot of each model; the isotropic static
+    // theory (square cells: a form factor symmetric under k_x <-> k_y)
+    // gives zero to round-off on the symmetrised cells.
+    let aniso = |m: &str| &t.anisotropy.iter().find(|(n, _)| n == m).unwrap_or_else(|| panic!("{m}")).1;
+    assert_eq!(aniso("tensor").len(), 1);
+    assert_eq!(aniso("tensor-t2").len(), steps);
+    assert_eq!(aniso("tracks-lag1-w2").len(), steps);
+    assert_eq!(t.slot_times.len(), steps);
+    assert!(aniso("theory-static")[0].abs() < 1e-12, "{:?}", aniso("theory-static"));
+    assert!(aniso("tensor-t2").iter().all(|a| a.is_finite() && a.abs() < 1.0));
+    for f in [
+        "profiles_in_time.csv",
+        "speed_distributions.csv",
+        "speed_distribution_ring.png",
+        "anisotropy_in_time.csv",
+        "anisotropy_in_time.png",
+    ] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
     assert!(out.join(format!("profiles_frame{}.png", t.frames[1])).is_file());

@@ -210,6 +210,29 @@ fn in_time_section(t: &TimeResolved, held: &[&Pop], out: &Path, failures: &mut V
             Err(e) => failures.push(format!("profiles at frame {frame}: {e}")),
         }
     }
+    let series = t.anisotropy_series();
+    if !series.is_empty() {
+        match collop_plot::line_chart_png(
+            &series,
+            "t (ω_p⁻¹)",
+            "(D_xx − D_yy) / (D_xx + D_yy)",
+            false,
+            "diffusion anisotropy of every model",
+        ) {
+            Ok(png) => {
+                if let Err(e) = collop_io::write_bytes(out.join("anisotropy_in_time.png"), &png) {
+                    failures.push(format!("anisotropy_in_time.png: {e}"));
+                }
+                blocks.push(Block::Image(Image {
+                    caption: "(<D_xx> − <D_yy>) / (<D_xx> + <D_yy>) over the populated cells at every operator slot: \
+                              zero for an isotropic operator."
+                        .into(),
+                    png,
+                }));
+            }
+            Err(e) => failures.push(format!("anisotropy_in_time.png: {e}")),
+        }
+    }
     for p in held {
         let Some(series) = t.distribution_series(&p.name) else { continue };
         let title = format!("speed distribution of {}", p.name);

@@ -19,7 +19,13 @@
 //!   model's rollout ([`collop_core::shells::speed_distribution`], shells of
 //!   [`SPEED_SHELL`] up to the grid's inscribed speed).
 //!
-//! Written as `profiles_in_time.csv` and `speed_distributions.csv`, and as
+//! - the anisotropy of every Fokker-Planck model's diffusion at every
+//!   operator slot, `(<D_xx> - <D_yy>) / (<D_xx> + <D_yy>)` over the same
+//!   cells: zero for an isotropic operator, the history of an operator
+//!   that isotropises a background (the Weibel case of arXiv 2601.13377).
+//!
+//! Written as `profiles_in_time.csv`, `speed_distributions.csv` and
+//! `anisotropy_in_time.csv`, and as
 //! figures: `profiles_frame<k>.png` (one per sampled frame) and
 //! `speed_distribution_<subpop>.png` (one per held-out sub-population).
 
@@ -97,6 +103,13 @@ pub struct TimeResolved {
     pub speed_shells: Vec<(f64, f64)>,
     /// Speed distributions of every sub-population.
     pub distributions: Vec<SpeedDistributions>,
+    /// Times of the operator slots (the start of each dump step), `1/omega_p`.
+    #[serde(default)]
+    pub slot_times: Vec<f64>,
+    /// Diffusion anisotropy of every Fokker-Planck model per slot (one
+    /// value for a time-independent model).
+    #[serde(default)]
+    pub anisotropy: Vec<(String, Vec<f64>)>,
 }
 
 /// Shells up to the largest speed whose whole circle lies on the grid.
@@ -167,6 +180,7 @@ impl Collector {
         let pspec = ShellSpec::width(PROFILE_SHELL)?;
         let n_profile = shell_count(&self.grid, PROFILE_SHELL);
         let mut profiles = Vec::new();
+        let mut anisotropy = Vec::new();
         for e in entries.iter().filter(|e| e.family != Family::Frozen) {
             let slots = match e.source.params_for(&train[0].ds, Extrapolation::Refuse) {
                 Ok((p, _)) => match p.fields() {
@@ -178,21 +192,31 @@ impl Collector {
                     continue;
                 }
             };
-            let mut at = Vec::new();
-            for &k in &self.frames {
-                let f = &slots[k.min(slots.len() - 1)];
+            let cells_of = |f: &FpFields| {
                 let mut cells = populated.clone();
                 if e.family == Family::Tracks {
                     // Empty track bins hold zero fields: no estimate there.
                     let empty = |i: usize, j: usize| f.at(i, j).iter().all(|&x| x == 0.0);
                     cells.indexed_iter_mut().for_each(|((i, j), c)| *c &= !empty(i, j));
                 }
-                at.push(shell_means(f, &cells, pspec, n_profile)?);
+                cells
+            };
+            let mut at = Vec::new();
+            for &k in &self.frames {
+                let f = &slots[k.min(slots.len() - 1)];
+                at.push(shell_means(f, &cells_of(f), pspec, n_profile)?);
             }
             profiles.push(ProfileSeries { model: e.name.clone(), family: e.family, at });
+            anisotropy.push((
+                e.name.clone(),
+                slots.iter().map(|f| diffusion_anisotropy(f, &cells_of(f))).collect(),
+            ));
         }
         let times = self.frames.iter().map(|&k| train[0].ds.series.time(k)).collect();
+        let steps = train[0].ds.steps();
         Ok(TimeResolved {
+            slot_times: (0..steps).map(|s| train[0].ds.series.time(s)).collect(),
+            anisotropy,
             times,
             profile_shells: (0..n_profile).map(|b| pspec.edges(b)).collect(),
             profiles,
@@ -201,6 +225,25 @@ impl Collector {
             frames: self.frames,
         })
     }
+}
+
+/// `(<D_xx> - <D_yy>) / (<D_xx> + <D_yy>)` over the cells of `mask` (NaN
+/// without cells or without diffusion). On a grid symmetric under the swap
+/// `v_x <-> v_y` the mask is made symmetric first (a cell counts if it or
+/// its mirror image is in the mask), so an isotropic operator gives zero
+/// whatever cells the data populate: its `D_xx` at `(v_x, v_y)` is its
+/// `D_yy` at `(v_y, v_x)`.
+fn diffusion_anisotropy(f: &FpFields, mask: &Array2<bool>) -> f64 {
+    let g = &f.grid;
+    let swap = g.nx == g.ny && g.x_range == g.y_range;
+    let (mut xx, mut yy) = (0.0, 0.0);
+    for ((i, j), &keep) in mask.indexed_iter() {
+        if keep || (swap && mask[[j, i]]) {
+            xx += f.d_xx[[i, j]];
+            yy += f.d_yy[[i, j]];
+        }
+    }
+    (xx - yy) / (xx + yy)
 }
 
 /// `[A_par, D_par, D_perp]` per shell over the cells of `mask`.
@@ -251,6 +294,14 @@ impl TimeResolved {
             }
         }
         collop_io::write_text(out.join("speed_distributions.csv"), &s)?;
+        let mut s = String::from("model,slot,time,anisotropy\n");
+        for (m, a) in &self.anisotropy {
+            for (k, v) in a.iter().enumerate() {
+                let t = self.slot_times.get(k).copied().unwrap_or(f64::NAN);
+                writeln!(s, "{m},{k},{t},{v:e}")?;
+            }
+        }
+        collop_io::write_text(out.join("anisotropy_in_time.csv"), &s)?;
         Ok(())
     }
 
@@ -284,6 +335,28 @@ impl TimeResolved {
             });
         }
         curves
+    }
+
+    /// The anisotropy histories of the time-dependent models as `(label,
+    /// points)` series against time, and the time-independent models as
+    /// flat lines over the run.
+    pub(super) fn anisotropy_series(&self) -> Vec<Series> {
+        let (t0, t1) = match (self.slot_times.first(), self.slot_times.last()) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => return Vec::new(),
+        };
+        self.anisotropy
+            .iter()
+            .filter_map(|(m, a)| {
+                let pts: Vec<(f64, f64)> = if a.len() == 1 {
+                    vec![(t0, a[0]), (t1, a[0])]
+                } else {
+                    self.slot_times.iter().copied().zip(a.iter().copied()).collect()
+                };
+                let pts: Vec<(f64, f64)> = pts.into_iter().filter(|p| p.1.is_finite()).collect();
+                (!pts.is_empty()).then(|| (m.clone(), pts))
+            })
+            .collect()
     }
 
     /// The speed distributions of sub-population `pop` as `(label, points)`
