@@ -121,7 +121,12 @@ fn real_axis(params: &PlasmaParams, alpha: f64, u: f64) -> [f64; 2] {
 /// `d_u J = -2 int S^6 kappa^2 Re(conj(kappa^2 + S^2 W) W') / |kappa^2 + S^2 W|^4`.
 /// Valid where `kappa^2 + S^2 W` has no zero near the real axis (`Re W > 0`,
 /// or `Im W` not small).
-pub(crate) fn real_axis_integrals(params: &PlasmaParams, alpha: f64, w: Complex64, dw: Complex64) -> [f64; 2] {
+pub(crate) fn real_axis_integrals(
+    params: &PlasmaParams,
+    alpha: f64,
+    w: Complex64,
+    dw: Complex64,
+) -> [f64; 2] {
     let (sin, cos) = alpha.sin_cos();
     let f = |kappa: f64| {
         let s = params.form_factor(kappa * cos, kappa * sin);

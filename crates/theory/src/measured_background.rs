@@ -92,8 +92,9 @@
 //! `(lambda / 2) sum (third differences of the coefficients)^2`
 //! (P-splines; Eilers & Marx, Statist. Sci. 11, 89 (1996)), by iteratively
 //! reweighted least squares, and `lambda` minimises the generalised
-//! cross-validation score `n Dev / (n - ED)^2` (deviance, effective number
-//! of parameters) over a grid of 13 decades. Properties: `f0 > 0` inside
+//! cross-validation score `n Dev / (n - 1.4 ED)^2` (deviance, effective number
+//! of parameters inflated against undersmoothing, Kim & Gu 2004) over a grid
+//! of 13 decades; the knots are two shells apart. Properties: `f0 > 0` inside
 //! `R_c` and `0` beyond; the penalty vanishes exactly on Gaussians
 //! (`L = a + b r^2`), so a Maxwellian is reproduced without bias whatever
 //! `lambda`, and heavy smoothing tends to the Maxwellian of the measured
@@ -169,6 +170,9 @@ use crate::lenard_balescu::{
 use crate::quadrature::gauss;
 use crate::radial::fields_from_radial_fn;
 use crate::{RadialCoefficients, TheoryError};
+
+/// Knot spacing of the fitted `log f0` in shell spacings.
+const KNOTS_PER_SHELL: f64 = 2.0;
 
 /// Fewest shells a profile may have.
 pub const MIN_SHELLS: usize = 6;
@@ -380,7 +384,7 @@ impl MeasuredBackground {
         let last = *r.last().expect("checked length");
         let mut gaps: Vec<f64> = r.windows(2).map(|w| w[1] - w[0]).collect();
         gaps.sort_by(f64::total_cmp);
-        let h = gaps[gaps.len() / 2].max(last / 80.0);
+        let h = (KNOTS_PER_SHELL * gaps[gaps.len() / 2]).max(last / 60.0);
         let last_positive =
             profile.values.iter().rposition(|&y| y > 0.0).map(|k| r[k]).expect("a positive value (checked)");
         let r_d = last.min(last_positive + 2.0 * h);
@@ -408,7 +412,7 @@ impl MeasuredBackground {
                 for k in -6..=6 {
                     let Ok(sol) = fit.solve(10f64.powi(k)) else { continue };
                     let n = sol.1.shells as f64;
-                    let dof = n - sol.1.effective_parameters;
+                    let dof = n - GCV_INFLATION * sol.1.effective_parameters;
                     if dof < 1.0 {
                         continue;
                     }
@@ -558,7 +562,8 @@ impl MeasuredBackground {
         if a >= r_c {
             return [0.0; 3];
         }
-        let mut w: Vec<f64> = self.breaks().into_iter().filter(|&r| r > a).map(|r| (r * r - a * a).sqrt()).collect();
+        let mut w: Vec<f64> =
+            self.breaks().into_iter().filter(|&r| r > a).map(|r| (r * r - a * a).sqrt()).collect();
         w.insert(0, 0.0);
         let f = |w: f64| {
             let rho = a.hypot(w);
@@ -588,7 +593,8 @@ impl MeasuredBackground {
             (2.0 * PI * f00, 0.0)
         } else {
             let top = if a <= self.taper[1] { 0.5 * PI } else { (self.taper[1] / a).asin() };
-            let mut phi: Vec<f64> = self.breaks().into_iter().filter(|&r| r < a).map(|r| (r / a).asin()).collect();
+            let mut phi: Vec<f64> =
+                self.breaks().into_iter().filter(|&r| r < a).map(|r| (r / a).asin()).collect();
             phi.insert(0, 0.0);
             phi.push(top);
             phi.dedup_by(|x, y| (*x - *y).abs() < 1e-15);
@@ -677,10 +683,10 @@ impl PoissonFit {
                 }
             }
         }
-        let ymax = y.iter().fold(0.0f64, |a, &b| a.max(b));
+        let floor = 0.1 * y.iter().filter(|&&v| v > 0.0).fold(f64::INFINITY, |a: f64, &b| a.min(b));
         let mut trace = 0.0;
         for (k, (&yk, &ck)) in y.iter().zip(&c).enumerate() {
-            let mu = yk + 1e-3 * ymax;
+            let mu = yk.max(floor);
             trace += ck * mu * basis[k * m..(k + 1) * m].iter().map(|b| b * b).sum::<f64>();
         }
         let tp: f64 = (0..m).map(|a| penalty[a * m + a]).sum();
@@ -691,7 +697,9 @@ impl PoissonFit {
     fn predictor(&self, a: &[f64]) -> Vec<f64> {
         let m = self.m;
         (0..self.y.len())
-            .map(|k| self.offset[k] + self.basis[k * m..(k + 1) * m].iter().zip(a).map(|(b, a)| b * a).sum::<f64>())
+            .map(|k| {
+                self.offset[k] + self.basis[k * m..(k + 1) * m].iter().zip(a).map(|(b, a)| b * a).sum::<f64>()
+            })
             .collect()
     }
 
@@ -700,17 +708,15 @@ impl PoissonFit {
     fn solve(&self, s: f64) -> Result<(Vec<f64>, FitReport), TheoryError> {
         let (m, n) = (self.m, self.y.len());
         let lambda = s * self.scale;
-        let ymax = self.y.iter().fold(0.0f64, |a, &b| a.max(b));
-        // Start: weighted least squares for log(y + small).
-        let mut eta: Vec<f64> = self.y.iter().map(|&y| (y + 1e-3 * ymax).ln()).collect();
+        // Start: weighted least squares for log y, empty shells a decade
+        // below the smallest value seen.
+        let floor = 0.1 * self.y.iter().filter(|&&y| y > 0.0).fold(f64::INFINITY, |a, &b| a.min(b));
+        let mut eta: Vec<f64> = self.y.iter().map(|&y| y.max(floor).ln()).collect();
         let mut mu: Vec<f64> = eta.iter().map(|e| e.exp()).collect();
         let mut z: Vec<f64> = eta.iter().zip(&self.offset).map(|(e, o)| e - o).collect();
         let mut a = vec![0.0; m];
         let objective = |a: &[f64], eta: &[f64]| {
-            let mut v = 0.0;
-            for k in 0..n {
-                v += self.c[k] * (eta[k].min(700.0).exp() - self.y[k] * eta[k]);
-            }
+            let v: f64 = (0..n).map(|k| self.c[k] * (eta[k].min(700.0).exp() - self.y[k] * eta[k])).sum();
             0.5 * lambda * quad_form(&self.penalty, a, m) + v
         };
         let mut last = f64::INFINITY;
@@ -733,14 +739,19 @@ impl PoissonFit {
                 }
             }
             let mut next = cholesky_solve(&system, &rhs, m).ok_or_else(|| {
-                TheoryError::InvalidParameter("radial profile: the fit's normal equations are singular".into())
+                TheoryError::InvalidParameter(
+                    "radial profile: the fit's normal equations are singular".into(),
+                )
             })?;
             // Step halving keeps the penalised likelihood increasing.
             let mut obj;
             let mut step = 1.0;
             loop {
-                let trial: Vec<f64> =
-                    if iteration == 0 { next.clone() } else { a.iter().zip(&next).map(|(a, b)| a + step * (b - a)).collect() };
+                let trial: Vec<f64> = if iteration == 0 {
+                    next.clone()
+                } else {
+                    a.iter().zip(&next).map(|(a, b)| a + step * (b - a)).collect()
+                };
                 let e = self.predictor(&trial);
                 obj = objective(&trial, &e);
                 if iteration == 0 || obj <= last + 1e-12 * last.abs() || step < 1e-3 {
@@ -750,10 +761,14 @@ impl PoissonFit {
                 }
                 step *= 0.5;
             }
+            let change = a.iter().zip(&next).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+            let size = next.iter().fold(1.0f64, |m, x| m.max(x.abs()));
             a = next;
             mu = eta.iter().map(|e| e.min(700.0).exp()).collect();
             z = (0..n).map(|k| eta[k] - self.offset[k] + (self.y[k] - mu[k]) / mu[k].max(1e-300)).collect();
-            let done = iteration > 0 && (last - obj).abs() <= 1e-14 * obj.abs().max(1e-300);
+            // Converged when the coefficients stop moving: the objective
+            // alone would stop before the sparse tail (small weights) settles.
+            let done = iteration > 0 && change <= 1e-11 * size;
             last = obj;
             if done {
                 break;
@@ -764,8 +779,8 @@ impl PoissonFit {
         }
         // Effective parameters: tr((B^T W B + lambda P)^-1 B^T W B).
         let mut bwb = vec![0.0; m * m];
-        for k in 0..n {
-            let w = self.c[k] * mu[k];
+        for (k, &u) in mu.iter().enumerate() {
+            let w = self.c[k] * u;
             let row = &self.basis[k * m..(k + 1) * m];
             for p in 0..m {
                 for q in 0..m {
@@ -779,13 +794,15 @@ impl PoissonFit {
         for q in 0..m {
             let col: Vec<f64> = (0..m).map(|p| bwb[p * m + q]).collect();
             let x = cholesky_solve(&system, &col, m).ok_or_else(|| {
-                TheoryError::InvalidParameter("radial profile: the fit's normal equations are singular".into())
+                TheoryError::InvalidParameter(
+                    "radial profile: the fit's normal equations are singular".into(),
+                )
             })?;
             ed += x[q];
         }
         let mut dev = 0.0;
-        for k in 0..n {
-            let (y, u) = (self.y[k], mu[k]);
+        for (k, &u) in mu.iter().enumerate() {
+            let y = self.y[k];
             let t = if y > 0.0 { y * (y / u).ln() } else { 0.0 };
             dev += 2.0 * self.c[k] * (t - (y - u));
         }
@@ -823,7 +840,7 @@ fn cholesky_solve(a: &[f64], b: &[f64], m: usize) -> Option<Vec<f64>> {
                 s -= l[i * m + k] * l[j * m + k];
             }
             if i == j {
-                if !(s > 0.0) {
+                if s.is_nan() || s <= 0.0 {
                     return None;
                 }
                 l[i * m + i] = s.sqrt();
@@ -868,9 +885,18 @@ pub struct CoefficientParts {
 impl CoefficientParts {
     /// The Kramers-Moyal coefficients: `a_par = friction + half_divergence`.
     pub fn coefficients(&self) -> RadialCoefficients {
-        RadialCoefficients { a_par: self.friction + self.half_divergence, d_par: self.d_par, d_perp: self.d_perp }
+        RadialCoefficients {
+            a_par: self.friction + self.half_divergence,
+            d_par: self.d_par,
+            d_perp: self.d_perp,
+        }
     }
 }
+
+/// Factor on the effective number of parameters in the cross-validation
+/// score, against the undersmoothing of plain GCV (Kim & Gu, J. R. Statist.
+/// Soc. B 66, 337 (2004), recommend 1.4).
+const GCV_INFLATION: f64 = 1.4;
 
 /// Fraction of `W(0)` above which `Re W` is safe on the real `kappa` axis.
 const RE_SWITCH: f64 = 0.3;
@@ -931,7 +957,7 @@ impl MeasuredTable {
         let beta = lift_height(params);
         let w0 = background.response(0.0).0.re;
         let mut sums = vec![[0.0; 4]; n_u];
-        for j in 0..n_u {
+        for (j, sum) in sums.iter_mut().enumerate() {
             let u = j as f64 * TABLE_DU;
             let [f, f1, f2] = background.projection(u);
             let (w, dw) = background.response(u);
@@ -944,7 +970,7 @@ impl MeasuredTable {
                 if unique < n_dir && i < n_dir - i {
                     weight *= 2.0;
                 }
-                for (s, v) in sums[j].iter_mut().zip(node) {
+                for (s, v) in sum.iter_mut().zip(node) {
                     *s += weight * v / n_dir as f64;
                 }
             }
@@ -1068,5 +1094,425 @@ fn direction(
         // No background particle at this phase velocity: no wave emission
         // to diffuse the test particle (see the module docs).
         [0.0, 0.0, p, dp]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BiMaxwellian, Sampling, Shielding, ShieldingTable, maxwellian_response};
+    use ndarray::Array2;
+
+    fn reference() -> PlasmaParams {
+        PlasmaParams::from_ppc(4.0, 1.0, 1.0, 1, 0.01).unwrap()
+    }
+
+    fn point() -> PlasmaParams {
+        PlasmaParams::new(4.0, 0.0, 0.0, 1, 0.01).unwrap()
+    }
+
+    fn gaussian(u: f64) -> f64 {
+        (-0.5 * u * u).exp() / (2.0 * PI).sqrt()
+    }
+
+    /// `f0(r)` tabulated every `dr` on `[0, r_max]`, unit weights.
+    fn tabulated(f0: impl Fn(f64) -> f64, dr: f64, r_max: f64) -> RadialProfile {
+        let r: Vec<f64> = (0..).map(|k| k as f64 * dr).take_while(|&r| r <= r_max + 1e-12).collect();
+        let f = r.iter().map(|&r| f0(r)).collect();
+        RadialProfile::new(r.clone(), f, vec![1.0; r.len()]).unwrap()
+    }
+
+    /// A 2D Maxwellian of variance `t` per component, unit density.
+    fn maxwellian(t: f64) -> impl Fn(f64) -> f64 {
+        move |r: f64| (-0.5 * r * r / t).exp() / (2.0 * PI * t)
+    }
+
+    /// The 51 x 51 histogram over [-5, 5]^2 of the reference data.
+    fn reference_grid() -> VelocityGrid {
+        VelocityGrid::square(51, 5.0).unwrap()
+    }
+
+    /// Exact cell averages of the unit Maxwellian on `grid`, each cell times
+    /// `1 + noise xi` with standard normal `xi` from `seed` (splitmix64 and
+    /// Box-Muller).
+    fn maxwellian_histogram(grid: &VelocityGrid, noise: f64, seed: u64) -> Array2<f64> {
+        let mut state = seed;
+        let mut uniform = move || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + 0.5 / (1u64 << 53) as f64
+        };
+        let m = BiMaxwellian::isotropic(1.0, [0.0, 0.0], 1.0).unwrap();
+        m.on_grid(grid, Sampling::CellAverage).mapv(|x| {
+            let (a, b) = (uniform(), uniform());
+            x * (1.0 + noise * (-2.0 * a.ln()).sqrt() * (2.0 * PI * b).cos())
+        })
+    }
+
+    /// A waterbag of radius `radius` binned on `grid`: the fraction of each
+    /// cell inside the disc (16 x 16 sub-samples per cell).
+    fn waterbag_histogram(grid: &VelocityGrid, radius: f64) -> Array2<f64> {
+        let n = 16;
+        Array2::from_shape_fn(grid.shape(), |(i, j)| {
+            let mut inside = 0;
+            for a in 0..n {
+                for b in 0..n {
+                    let x = grid.vx(i) + ((a as f64 + 0.5) / n as f64 - 0.5) * grid.dvx();
+                    let y = grid.vy(j) + ((b as f64 + 0.5) / n as f64 - 0.5) * grid.dvy();
+                    if x * x + y * y < radius * radius {
+                        inside += 1;
+                    }
+                }
+            }
+            inside as f64 / (n * n) as f64
+        })
+    }
+
+    #[test]
+    fn histogram_shells_are_normalised() {
+        // Shell means times cells times the cell area sum to the unit density
+        // (round-off), and the first shell is the centre cell at speed 0.
+        let g = reference_grid();
+        let p = RadialProfile::from_histogram(&g, maxwellian_histogram(&g, 0.0, 1).view()).unwrap();
+        let total: f64 =
+            p.values().iter().zip(p.weights()).map(|(y, c)| y * c).sum::<f64>() * g.dvx() * g.dvy();
+        assert!((total - 1.0).abs() < 1e-12, "{total}");
+        assert_eq!((p.speeds()[0], p.weights()[0]), (0.0, 1.0));
+        assert!(p.speeds().len() >= 36, "shells up to the corner: {}", p.speeds().len());
+    }
+
+    #[test]
+    fn dense_maxwellian_gives_its_projection_and_response() {
+        // The unit Maxwellian tabulated every 0.05 to 10 v_th: log f0 is a
+        // quadratic, which the penalised fit reproduces up to the
+        // convergence of its iterations, so F = g and W = 1 + zeta Z(zeta)
+        // (measured: 4e-9 relative for F at u = 6, where F = 6e-9, 1e-10
+        // for W; tolerances 1e-7, 1e-9): relative accuracy in the tail.
+        let bg = MeasuredBackground::fit(&tabulated(maxwellian(1.0), 0.05, 10.0)).unwrap();
+        assert!((bg.thermal_speed() - 1.0).abs() < 1e-10, "{}", bg.thermal_speed());
+        for u in [0.0, 0.3, 1.0, 1.7, 2.5, 4.0, 6.0] {
+            let [f, f1, f2] = bg.projection(u);
+            let g = gaussian(u);
+            assert!((f - g).abs() < 1e-7 * g, "u = {u}: {f} vs {g}");
+            assert!((f1 + u * g).abs() <= 1e-7 * u * g, "u = {u}: {f1}");
+            assert!((f2 - (u * u - 1.0) * g).abs() < 1e-7 * g.max(1e-3), "u = {u}: {f2}");
+            let ((w, dw), (wm, dwm)) = (bg.response(u), maxwellian_response(u));
+            assert!((w - wm).norm() < 1e-9 * wm.norm(), "u = {u}: {w} vs {wm}");
+            assert!((w.im - wm.im).abs() < 1e-7 * wm.im.abs() || u == 0.0, "u = {u}: Im W");
+            assert!((dw - dwm).norm() < 1e-8 * dwm.norm(), "u = {u}: {dw} vs {dwm}");
+        }
+        let (wn, dwn) = bg.response(-1.3);
+        let (wp, dwp) = bg.response(1.3);
+        assert_eq!((wn, dwn), (wp.conj(), -dwp.conj()), "W(-u) = conj W(u)");
+    }
+
+    #[test]
+    fn mixture_response_is_the_sum_of_its_parts() {
+        // A two-temperature mixture (60 % at T = 0.6, 40 % at T = 2): W and F
+        // are linear in f0, so W(u) = sum c_m W_1(u / s_m) / s_m^2 (s_m^2 = T_m), an
+        // independent route through the Faddeeva function. log f0 is not a
+        // quadratic: the difference is the spline's representation error
+        // (knots every 0.12 v_th; measured 2.3e-5, W(0) = 1.2; tolerance 1e-4 W(0)).
+        let (c, t) = ([0.6, 0.4], [0.6, 2.0]);
+        let f0 = |r: f64| c[0] * maxwellian(t[0])(r) + c[1] * maxwellian(t[1])(r);
+        let bg = MeasuredBackground::fit(&tabulated(f0, 0.06, 14.0)).unwrap();
+        let expected_vth = (c[0] * t[0] + c[1] * t[1]).sqrt();
+        assert!((bg.thermal_speed() - expected_vth).abs() < 1e-5, "{} vs {expected_vth}", bg.thermal_speed());
+        for u in [0.0, 0.5, 1.0, 2.0, 3.5, 6.0] {
+            let mut w = Complex64::new(0.0, 0.0);
+            let mut f = 0.0;
+            for m in 0..2 {
+                let s = t[m].sqrt();
+                w += c[m] * maxwellian_response(u / s).0 / (s * s);
+                f += c[m] * gaussian(u / s) / s;
+            }
+            let (got, _) = bg.response(u);
+            assert!((got - w).norm() < 1e-4 * 1.2, "u = {u}: {got} vs {w}");
+            let pf = bg.projection(u)[0];
+            assert!((pf - f).abs() < 1e-4 * f, "u = {u}: {pf} vs {f}");
+        }
+    }
+
+    #[test]
+    fn dense_maxwellian_reproduces_the_dynamic_theory_and_fdt() {
+        // The same Maxwellian through the measured route (W and F from the
+        // fit, drag from the polarisation integral) and the existing one
+        // (Faddeeva W, drag from the fluctuation-dissipation relation): equal
+        // to the quadrature and interpolation accuracy (measured 3e-9
+        // relative), and the polarisation drag is -D.v/2 (the FDT, which
+        // also checks its prefactor 1 / (4 pi^2 N_D)).
+        let p = reference();
+        let bg = MeasuredBackground::fit(&tabulated(maxwellian(1.0), 0.05, 10.0)).unwrap();
+        let t = MeasuredTable::new(&p, &bg, 1.0, 6.0).unwrap();
+        let d = ShieldingTable::new(&p, Shielding::Dynamic, 6.0).unwrap();
+        for v in [0.0, 0.2, 0.7, 1.0, 1.4, 2.0, 3.0, 4.0, 5.0, 6.0] {
+            let parts = t.parts(v).unwrap();
+            let (a, b) = (parts.coefficients(), d.profiles(v).unwrap());
+            for (x, y) in [(a.d_par, b.d_par), (a.d_perp, b.d_perp), (a.a_par, b.a_par)] {
+                assert!((x - y).abs() < 1e-7 * b.d_par.max(b.a_par.abs()), "v = {v}: {a:?} vs {b:?}");
+            }
+            let fdt = -0.5 * v * parts.d_par;
+            assert!((parts.friction - fdt).abs() < 1e-7 * b.d_par, "v = {v}: {} vs {fdt}", parts.friction);
+        }
+    }
+
+    #[test]
+    fn polarisation_drag_is_not_fdt_out_of_equilibrium() {
+        // Flat top (waterbag of radius 2 v_th, binned on the reference grid)
+        // and the mixture: the drag from the polarisation term is far from
+        // -D.v/2. For the waterbag F = 2 f_w sqrt(v_w^2 - u^2) gives
+        // p / h = F'/F = -u / (v_w^2 - u^2): at small v the drag is
+        // -D.v / (2 v_w^2) = a quarter of the FDT value (the flat top has few
+        // particles on a slope to Landau-damp the wake); the binned edge and
+        // the fit move it to 0.2 .. 0.35 (measured 0.21 .. 0.30 at v <= 1).
+        // The mixture's projection is steeper than the Maxwellian's at small
+        // u (its cold core) and flatter in the tail (its hot part): the drag
+        // is stronger than FDT at small v, weaker at large v (measured
+        // ratios 1.35, 1.24, 0.62, 0.56 at v = 0.3, 1, 3, 4).
+        let p = reference();
+        let g = reference_grid();
+        let wb = MeasuredBackground::fit(
+            &RadialProfile::from_histogram(&g, waterbag_histogram(&g, 2.0).view()).unwrap(),
+        )
+        .unwrap();
+        let t = MeasuredTable::new(&p, &wb, 1.0, 3.0).unwrap();
+        for v in [0.2, 0.5, 1.0] {
+            let a = t.parts(v).unwrap();
+            let ratio = a.friction / (-0.5 * v * a.d_par);
+            assert!((0.15..0.4).contains(&ratio), "v = {v}: friction / FDT = {ratio}");
+        }
+        let (c, tm) = ([0.6, 0.4], [0.6, 2.0]);
+        let f0 = |r: f64| c[0] * maxwellian(tm[0])(r) + c[1] * maxwellian(tm[1])(r);
+        let mix = MeasuredBackground::fit(&tabulated(f0, 0.06, 14.0)).unwrap();
+        let t = MeasuredTable::new(&p, &mix, 1.0, 4.0).unwrap();
+        for (v, above) in [(0.3, true), (1.0, true), (3.0, false), (4.0, false)] {
+            let a = t.parts(v).unwrap();
+            let ratio = a.friction / (-0.5 * v * a.d_par);
+            assert!(if above { ratio > 1.2 } else { ratio < 0.7 }, "v = {v}: friction / FDT = {ratio}");
+        }
+    }
+
+    #[test]
+    fn histogram_maxwellian_reproduces_the_dynamic_theory() {
+        // The unit Maxwellian as the reference 51 x 51 histogram over
+        // [-5, 5]^2 gives it (exact cell averages, shells one cell wide)
+        // against dynamic_shielding_profiles on |v| <= 4. The histogram is
+        // not the Maxwellian: binning adds dv^2/12 to the variance and shell
+        // averaging broadens the tail (v_th measured 1.003), so the
+        // coefficients differ at the 1e-3 level: measured 0.63 % (d_par),
+        // 0.35 % (d_perp), 2.7 % of max(|a_par|, 0.1 max |a_par|) (a_par,
+        // near v = 0.3); tolerance 1 %, 1 %, 4 %. With 5 % multiplicative
+        // noise in every cell (three seeds) the fit smooths more (cross-
+        // validation) and the coefficients stay within 2 %, 2 %, 5 %
+        // (measured below 1 %).
+        let p = reference();
+        let g = reference_grid();
+        let d = ShieldingTable::new(&p, Shielding::Dynamic, 4.0).unwrap();
+        let a_max = (0..=40).map(|k| d.profiles(0.1 * k as f64).unwrap().a_par.abs()).fold(0.0, f64::max);
+        let noisy = [0.02, 0.015, 0.015];
+        for (noise, seed, tol) in
+            [(0.0, 1, [0.04, 0.01, 0.01]), (0.05, 1, noisy), (0.05, 2, noisy), (0.05, 3, noisy)]
+        {
+            let h = maxwellian_histogram(&g, noise, seed);
+            let mut profile = RadialProfile::from_histogram(&g, h.view()).unwrap();
+            if noise > 0.0 {
+                let w = profile.weights().iter().zip(profile.values()).map(|(c, y)| c / y).collect();
+                profile =
+                    RadialProfile::new(profile.speeds().to_vec(), profile.values().to_vec(), w).unwrap();
+            }
+            let bg = MeasuredBackground::fit(&profile).unwrap();
+            let t = MeasuredTable::new(&p, &bg, 1.0, 4.0).unwrap();
+            for k in 0..=40 {
+                let v = 0.1 * k as f64;
+                let (a, b) = (t.profiles(v).unwrap(), d.profiles(v).unwrap());
+                let err = [
+                    (a.a_par - b.a_par).abs() / b.a_par.abs().max(0.1 * a_max),
+                    (a.d_par / b.d_par - 1.0).abs(),
+                    (a.d_perp / b.d_perp - 1.0).abs(),
+                ];
+                for c in 0..3 {
+                    assert!(err[c] < tol[c], "noise {noise} seed {seed} v = {v}: {a:?} vs {b:?} ({err:?})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn charge_ratio_scales_the_drag_only() {
+        // D and its divergence come from the background's field and do not
+        // depend on q_t / q_b; the polarisation drag (the test particle's own
+        // wake) is linear in it (to round-off: the same table entries).
+        let p = reference();
+        let bg = MeasuredBackground::fit(&tabulated(maxwellian(1.0), 0.05, 10.0)).unwrap();
+        let one = MeasuredTable::new(&p, &bg, 1.0, 3.0).unwrap();
+        for q in [0.25, 2.5] {
+            let t = MeasuredTable::new(&p, &bg, q, 3.0).unwrap();
+            assert_eq!(t.charge_ratio(), q);
+            for v in [0.5, 1.5, 3.0] {
+                let (a, b) = (t.parts(v).unwrap(), one.parts(v).unwrap());
+                assert_eq!((a.d_par, a.d_perp, a.half_divergence), (b.d_par, b.d_perp, b.half_divergence));
+                assert!((a.friction - q * b.friction).abs() < 1e-15 * b.friction.abs(), "q = {q}, v = {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn maxwellian_is_stationary() {
+        // a_par = (d_par' + (d_par - d_perp)/v)/2 - v d_par/2 (zero flux of the
+        // Fokker-Planck equation for the Maxwellian, as for the dynamic
+        // table) with d_par' by a central difference (step 1e-4; the
+        // interpolant is C^1, error <~ 1e-8 relative): the measured route
+        // keeps the Maxwellian it is given stationary.
+        let p = reference();
+        let bg = MeasuredBackground::fit(&tabulated(maxwellian(1.0), 0.05, 10.0)).unwrap();
+        let t = MeasuredTable::new(&p, &bg, 1.0, 6.0).unwrap();
+        let e = 1e-4;
+        for v in [0.2, 0.9, 1.6, 2.5, 4.0, 5.5] {
+            let c = t.profiles(v).unwrap();
+            let d1 = (t.profiles(v + e).unwrap().d_par - t.profiles(v - e).unwrap().d_par) / (2.0 * e);
+            let expected = 0.5 * (d1 + (c.d_par - c.d_perp) / v) - 0.5 * v * c.d_par;
+            assert!((c.a_par - expected).abs() < 1e-6 * c.a_par.abs(), "v = {v}: {} vs {expected}", c.a_par);
+        }
+    }
+
+    #[test]
+    fn measured_temperature_is_a_change_of_units() {
+        // A Maxwellian of variance s^2 = 1.44 in the grid's units is the unit
+        // Maxwellian in units of s v_th, where N_D -> N_D s^2 and
+        // dx / lambda -> dx / (s lambda): D(v) = s^2 D'(v / s), A(v) = s A'(v / s)
+        // with the dynamic table of the rescaled parameters (no rescaling
+        // of the measured theory: W carries the temperature). Measured 5e-9.
+        let p = reference();
+        let s: f64 = 1.2;
+        let bg = MeasuredBackground::fit(&tabulated(maxwellian(s * s), 0.06, 12.0)).unwrap();
+        assert!((bg.thermal_speed() - s).abs() < 1e-9);
+        let t = MeasuredTable::new(&p, &bg, 1.0, 5.0).unwrap();
+        let q = PlasmaParams::new(p.particles_per_debye_area * s * s, 1.0 / s, 1.0 / s, 1, 0.01).unwrap();
+        let d = ShieldingTable::new(&q, Shielding::Dynamic, 5.0 / s).unwrap();
+        for v in [0.0, 0.6, 1.5, 3.0, 5.0] {
+            let (a, b) = (t.profiles(v).unwrap(), d.profiles(v / s).unwrap());
+            let scale = s * s * b.d_par;
+            assert!((a.d_par - s * s * b.d_par).abs() < 1e-7 * scale, "v = {v}: {a:?} vs {b:?}");
+            assert!((a.d_perp - s * s * b.d_perp).abs() < 1e-7 * scale, "v = {v}: {a:?} vs {b:?}");
+            assert!((a.a_par - s * b.a_par).abs() < 1e-7 * scale, "v = {v}: {a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn no_particles_at_the_phase_velocity() {
+        // A Maxwellian measured only up to 3 v_th: f0 = 0 beyond R_c, so
+        // F = F' = 0 and W is real and negative there. Point particles, where
+        // the causal limit is closed-form: Psi_1 = pi / (2 sqrt(W + i0)), so
+        // p = -sqrt(-W) / 2 (Cherenkov emission of undamped Langmuir waves;
+        // 1e-9: the lifted-path integral); h = 0 (no emission by the
+        // background). Approaching R_c from below, h -> 0 continuously and
+        // p joins the undamped value (differences over 2 table steps).
+        let bg = MeasuredBackground::fit(&tabulated(maxwellian(1.0), 0.05, 3.0)).unwrap();
+        let r_c = bg.report().support;
+        assert!(r_c > 3.0 && r_c < 3.5, "{r_c}");
+        let t = MeasuredTable::new(&point(), &bg, 1.0, 5.0).unwrap();
+        // Table nodes (multiples of 0.04), where the interpolant is exact.
+        let first = ((r_c + 0.01) / TABLE_DU).ceil() * TABLE_DU;
+        for u in [first, 4.0, 5.0] {
+            let (w, _) = bg.response(u);
+            assert!(w.im == 0.0 && w.re < 0.0, "u = {u}: {w}");
+            assert_eq!(bg.projection(u), [0.0; 3]);
+            let [h, dh, p] = t.mean(u);
+            let expected = -0.5 * (-w.re).sqrt();
+            assert!((p - expected).abs() < 1e-9 * expected.abs(), "u = {u}: {p} vs {expected}");
+            assert!(h == 0.0 && dh == 0.0, "u = {u}: {h} {dh}");
+        }
+        // Just inside, Im W is small (measured 8e-3 one node below R_c) and
+        // the damped drag is within 1e-3 of the undamped formula at the
+        // same u: the drag is continuous through Im W -> 0.
+        let node = ((r_c - 0.01) / TABLE_DU).floor() * TABLE_DU;
+        let (w, _) = bg.response(node);
+        assert!(w.im > 0.0 && w.im < 0.02, "{w}");
+        let below = t.mean(node);
+        let undamped = -0.5 * (-w.re).sqrt();
+        assert!((below[2] - undamped).abs() < 1e-3 * undamped.abs(), "p: {below:?} vs {undamped}");
+        let (inside, closer) = (t.mean(r_c - 0.5), t.mean(node - TABLE_DU));
+        assert!(closer[0] > below[0] && below[0] > 0.0, "h: {closer:?} vs {below:?}");
+        assert!(below[0] < 0.05 * inside[0], "h: {below:?} vs {inside:?}");
+    }
+
+    #[test]
+    fn waterbag_background() {
+        // A flat top of radius v_w = 2 (rms 1 per component) binned on the
+        // reference grid. Expected: W(0) = 2 pi f0(0) = 2 / v_w^2 = 1/2, half the
+        // Maxwellian's static shielding (the binned edge and the fit: 2 %);
+        // nothing beyond the edge (R_c within 2 v_th of it), where W is
+        // real and negative; finite coefficients with positive D on the
+        // whole grid. Faster than the edge, point particles feel the
+        // Cherenkov drag of an undamped cold plasma, a_par -> -1 / (4 N_D v)
+        // (Landau damping has nothing to act on beyond v_w): measured
+        // -(1 + 1/v) / (4 N_D v) at v = 8, 16, the 1/v being half the
+        // divergence of D, as for the Maxwellian (tolerance 1.2 / v).
+        let g = reference_grid();
+        let prof = RadialProfile::from_histogram(&g, waterbag_histogram(&g, 2.0).view()).unwrap();
+        let bg = MeasuredBackground::fit(&prof).unwrap();
+        assert!((bg.thermal_speed() - 1.0).abs() < 0.02, "{}", bg.thermal_speed());
+        assert!((bg.response(0.0).0.re - 0.5).abs() < 0.02, "{}", bg.response(0.0).0);
+        let r_c = bg.report().support;
+        assert!(r_c > 2.0 && r_c < 4.0, "{r_c}");
+        let (w, _) = bg.response(r_c + 0.1);
+        assert!(w.im == 0.0 && w.re < 0.0, "{w}");
+        let t = MeasuredTable::new(&reference(), &bg, 1.0, g.corner_speed()).unwrap();
+        let f = t.radial_fields(&g).unwrap();
+        assert!(f.validate().is_ok());
+        for v in (0..=70).map(|k| 0.1 * k as f64) {
+            let c = t.profiles(v).unwrap();
+            assert!(c.d_par > 0.0 && c.d_perp > 0.0 && c.a_par <= 0.0, "v = {v}: {c:?}");
+        }
+        let pt = MeasuredTable::new(&point(), &bg, 1.0, 16.0).unwrap();
+        let nd = point().particles_per_debye_area;
+        for v in [8.0, 16.0] {
+            let drag = pt.profiles(v).unwrap().a_par * 4.0 * nd * v;
+            assert!((drag + 1.0).abs() < 1.2 / v, "v = {v}: {drag}");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_input() {
+        let msg = |r: Result<RadialProfile, TheoryError>| r.unwrap_err().to_string();
+        let r: Vec<f64> = (0..10).map(|k| 0.2 * k as f64).collect();
+        let f: Vec<f64> = r.iter().map(|&r| maxwellian(1.0)(r)).collect();
+        let ones = vec![1.0; r.len()];
+        let with = |k: usize, x: f64| {
+            let mut g = f.clone();
+            g[k] = x;
+            g
+        };
+        assert!(msg(RadialProfile::new(r.clone(), with(3, f64::NAN), ones.clone())).contains("NaN"));
+        assert!(msg(RadialProfile::new(r.clone(), with(3, -1e-3), ones.clone())).contains(">= 0"));
+        assert!(msg(RadialProfile::new(vec![], vec![], vec![])).contains("at least"));
+        assert!(
+            msg(RadialProfile::new(r[..4].to_vec(), f[..4].to_vec(), ones[..4].to_vec()))
+                .contains("at least")
+        );
+        assert!(msg(RadialProfile::new(r.clone(), vec![0.0; 10], ones.clone())).contains("zero density"));
+        let mut bad = r.clone();
+        bad.swap(2, 3);
+        assert!(msg(RadialProfile::new(bad, f.clone(), ones.clone())).contains("increase"));
+        assert!(msg(RadialProfile::new(r.clone(), f[1..].to_vec(), ones.clone())).contains("one of each"));
+        assert!(msg(RadialProfile::new(r.clone(), f.clone(), vec![0.0; 10])).contains("weight"));
+        let g = VelocityGrid::square(5, 1.0).unwrap();
+        let e = RadialProfile::from_histogram(&g, Array2::zeros((5, 5)).view()).unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        // A ring: hollow, refused by the fit.
+        let ring = tabulated(|r| (-(r - 2.0) * (r - 2.0) / 0.2).exp(), 0.1, 5.0);
+        let e = MeasuredBackground::fit(&ring).unwrap_err().to_string();
+        assert!(e.contains("hollow"), "{e}");
+        let e = MeasuredBackground::fit_with(&ring, Smoothing::Fixed(-1.0)).unwrap_err().to_string();
+        assert!(e.contains("relative penalty"), "{e}");
+        let bg = MeasuredBackground::fit(&tabulated(maxwellian(1.0), 0.1, 8.0)).unwrap();
+        for q in [0.0, f64::NAN, -1.0] {
+            let e = MeasuredTable::new(&reference(), &bg, q, 3.0).unwrap_err().to_string();
+            assert!(e.contains("charge ratio"), "{e}");
+        }
+        let t = MeasuredTable::new(&reference(), &bg, 1.0, 3.0).unwrap();
+        assert!(t.profiles(3.5).unwrap_err().to_string().contains("v_max"));
     }
 }
