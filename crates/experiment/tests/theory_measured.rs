@@ -133,8 +133,8 @@ fn maxwellian_background_gives_the_dynamic_theory_in_every_slot() {
     assert_eq!(back.meta.format_version, 3);
 }
 
-/// A flat top relaxing towards the Maxwellian (frame k: (1 - k/4) waterbag
-/// + (k/4) Maxwellian, same density and rms): the slots follow it, each the
+/// A flat top relaxing towards the Maxwellian (frame k is the waterbag
+/// times 1 - k/4 plus the Maxwellian times k/4, same density and rms): the slots follow it, each the
 /// theory of its own frame (checked against the theory crate called on the
 /// frame directly), moving from the flat top's coefficients towards the
 /// dynamic theory's; the diffusion does not depend on the charge ratio.
