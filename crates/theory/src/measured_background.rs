@@ -152,9 +152,9 @@
 //! factor (a few per mille for linear shapes at `dx = lambda_D`) is left out.
 //!
 //! **Speed** (measured, optimised build, one core; reference parameters, a
-//! 51 x 51 grid, table to its corner speed 7.07): the fit and the `W`, `F`
-//! nodes take a few ms, the `kappa` integrals about 0.25 s (as the
-//! Maxwellian table), the fields 15 ms: about 0.3 s per dump.
+//! 51 x 51 histogram, table to its corner speed 7.07): shells and fit 7 ms,
+//! table (the `W`, `F` nodes and the `kappa` integrals) 125 ms, fields 13 ms:
+//! about 0.15 s per dump.
 
 use std::f64::consts::PI;
 
