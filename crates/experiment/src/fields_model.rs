@@ -2,7 +2,7 @@
 //! learned (theory, particle-track estimates), saved and rolled out like
 //! any model.
 //!
-//! Layout of a fields-model directory (format 2):
+//! Layout of a fields-model directory (format 3):
 //! - `fields.npz`: `A_x, A_y, D_xx, D_yy, D_xy`, each `(n_slots, nx, ny)` in
 //!   physical units (`v_th omega_p`, `v_th^2 omega_p`; slot `s` is used at
 //!   dump step `s`, the last one after), and
@@ -12,7 +12,10 @@
 //!   collop version, and the source with its own record (theory parameters
 //!   and amplitude, or the track files, lag and counts).
 //!
-//! Format 1 (no `format_version`, arrays `a_x ... d_xy`) is still read.
+//! Format 3 adds the source `theory-measured` (one slot per dump step from
+//! a measured background); formats 2 (the same layout without it) and 1
+//! (no `format_version`, arrays `a_x ... d_xy`) are still read, and records
+//! of a newer format are refused.
 //! Both files are written atomically (write then rename).
 
 use std::path::{Path, PathBuf};
@@ -29,7 +32,7 @@ pub const FIELDS_FILE: &str = "fields.npz";
 /// The metadata.
 pub const RUN_FILE: &str = "run.json";
 /// The format this version writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Array names of format 1.
 const NAMES_V1: [&str; 5] = ["a_x", "a_y", "d_xx", "d_yy", "d_xy"];
 
@@ -67,6 +70,9 @@ pub enum FieldsSource {
     TheoryStatic(TheoryRecord),
     /// Dynamic (Lenard-Balescu) shielding theory.
     TheoryDynamic(TheoryRecord),
+    /// Lenard-Balescu theory in the measured background of each dump (one
+    /// slot per dump step; format 3).
+    TheoryMeasured(Box<MeasuredRecord>),
     /// Drift and diffusion estimated from particle tracks.
     Tracks(Box<crate::tracks::TrackRecord>),
     /// The fields of a trained run under one condition (`collop fields`).
@@ -88,18 +94,20 @@ pub enum FieldsSource {
 }
 
 impl FieldsSource {
-    /// The source's name (`theory-static`, `theory-dynamic`, `tracks`, `learned`, `given`).
+    /// The source's name (`theory-static`, `theory-dynamic`, `theory-measured`, `tracks`, `learned`, `given`).
     pub fn name(&self) -> &'static str {
         match self {
             FieldsSource::TheoryStatic(_) => "theory-static",
             FieldsSource::TheoryDynamic(_) => "theory-dynamic",
+            FieldsSource::TheoryMeasured(_) => "theory-measured",
             FieldsSource::Tracks(_) => "tracks",
             FieldsSource::Learned { .. } => "learned",
             FieldsSource::Given { .. } => "given",
         }
     }
 
-    /// The theory record, for theory sources.
+    /// The theory record (with the static amplitude), for the static and
+    /// dynamic theory sources.
     pub fn theory(&self) -> Option<&TheoryRecord> {
         match self {
             FieldsSource::TheoryStatic(t) | FieldsSource::TheoryDynamic(t) => Some(t),
@@ -119,6 +127,45 @@ pub struct TheoryRecord {
     pub amplitude_grid_operators: f64,
     /// Fraction of the `k` integral outside the first Brillouin zone.
     pub outside_brillouin_zone: f64,
+}
+
+/// What a measured-background theory model was computed from: enough to
+/// compute it again (the background dataset, the PIC parameters, the charge
+/// ratio), and what each dump's background was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasuredRecord {
+    /// The PIC parameters (`N_D`, cell size, shape order relative to the
+    /// run's nominal `v_th`, the unit of the grid).
+    pub parameters: TheoryParameters,
+    /// Test-to-background macro-particle charge ratio `q_t / q_b`.
+    pub charge_ratio: f64,
+    /// The background dataset (its folder as given).
+    pub background: String,
+    /// Dump number of the background's first frame.
+    pub first_dump: usize,
+    /// Time between dumps, `1/omega_p`.
+    pub dt: f64,
+    /// One entry per time slot (dump step `s` uses the background at the start of the step).
+    pub slots: Vec<MeasuredSlot>,
+}
+
+/// The background of one time slot of a measured-background theory model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasuredSlot {
+    /// The background frame used (0 = first frame).
+    pub frame: usize,
+    /// Its time, `1/omega_p`.
+    pub time: f64,
+    /// Rms speed per component of the histogram, `sqrt((T_x + T_y) / 2)` (`v_th`).
+    pub thermal_speed: f64,
+    /// Rms speed per component of the fitted isotropic `f0` (`v_th`).
+    pub fitted_thermal_speed: f64,
+    /// The fit's penalty relative to the data's weight (cross-validated).
+    pub relative_penalty: f64,
+    /// The fit's effective number of parameters.
+    pub effective_parameters: f64,
+    /// Speed beyond which the fitted background is empty (`v_th`).
+    pub support: f64,
 }
 
 /// PIC parameters of a theory model.

@@ -40,7 +40,7 @@ pub use config::{DataConfig, TrainConfig, TrainingConfig};
 pub use dataset::Dataset;
 pub use error::{ExperimentError, Result};
 pub use evaluate::{AnyModel, EvalOptions, Evaluation, Score, StepWindow, evaluate};
-pub use fields_model::{FieldsMeta, FieldsModel, FieldsSource};
+pub use fields_model::{FieldsMeta, FieldsModel, FieldsSource, MeasuredRecord, MeasuredSlot};
 pub use params::OperatorParams;
 pub use spec::{Conditioner, LinearOptions, ModelSpec, OperatorShape, TimeDependence};
 pub use trained::{TrainOptions, TrainOutcome, TrainedRun, train};

@@ -1,5 +1,7 @@
 //! Theory models: collision coefficients of a PIC plasma from its
-//! parameters (static or dynamic shielding) as fixed-fields models.
+//! parameters (static or dynamic shielding) as fixed-fields models, and the
+//! time-dependent Lenard-Balescu model in the measured background of every
+//! dump ([`measured_theory_model`]).
 //!
 //! The parameters come from a deck or a dataset's args.yaml
 //! ([`PicInput::resolve`]), each overridable; [`theory_model`] builds the
@@ -8,12 +10,19 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use collop_core::VelocityGrid;
-use collop_theory::{PlasmaParams, Shielding, ShieldingTable, StaticShielding, static_shielding_profiles};
+use collop_core::{FpFields, Moments, PhaseSpaceSeries, VelocityGrid};
+use collop_theory::{
+    MeasuredBackground, MeasuredTable, PlasmaParams, RadialProfile, Shielding, ShieldingTable,
+    StaticShielding, static_shielding_profiles,
+};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::Dataset;
 use crate::error::{Context, ExperimentError, Result};
-use crate::fields_model::{FieldsModel, FieldsSource, TheoryParameters, TheoryRecord};
+use crate::fields_model::{
+    FieldsModel, FieldsSource, MeasuredRecord, MeasuredSlot, TheoryParameters, TheoryRecord,
+};
 
 /// Which shielding the coefficients use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,14 +199,7 @@ pub fn theory_model(
         TheoryKind::Dynamic => dynamic.radial_fields(grid)?,
     };
     let record = TheoryRecord {
-        parameters: TheoryParameters {
-            particles_per_debye_area: params.particles_per_debye_area,
-            dx_over_debye: params.dx_over_debye,
-            dy_over_debye: params.dy_over_debye,
-            shape_order: params.shape_order,
-            vth_c: params.vth_c,
-            from: from.to_string(),
-        },
+        parameters: theory_parameters(params, from),
         amplitude: stat.amplitude,
         amplitude_grid_operators: stat.amplitude_grid_operators,
         outside_brillouin_zone: stat.outside_brillouin_zone,
@@ -238,4 +240,139 @@ pub fn theory_model(
         )?;
     }
     Ok((model, text))
+}
+
+fn theory_parameters(params: &PlasmaParams, from: &str) -> TheoryParameters {
+    TheoryParameters {
+        particles_per_debye_area: params.particles_per_debye_area,
+        dx_over_debye: params.dx_over_debye,
+        dy_over_debye: params.dy_over_debye,
+        shape_order: params.shape_order,
+        vth_c: params.vth_c,
+        from: from.to_string(),
+    }
+}
+
+/// Largest drift `|<v>|` (in the frame's own rms speed) and temperature
+/// anisotropy `|T_x / T_y - 1|` of a background frame the isotropic theory accepts.
+pub const MEASURED_ANISOTROPY_LIMIT: f64 = 0.2;
+
+/// The Lenard-Balescu model of test particles in the measured background
+/// `background` (the frames of the whole background species in `v_th` on
+/// their grid; any normalisation) on the test particles' `grid`: one time
+/// slot per dump step, slot `s` computed from frame `s`, the background at
+/// the start of the step (one slot for a series of one frame). Each frame
+/// is shell-averaged (`collop_core::shells`, [`RadialProfile::from_histogram`]),
+/// fitted ([`MeasuredBackground::fit`]) and tabulated to the grid's corner
+/// speed ([`MeasuredTable`], radial fields); the frames are independent
+/// and run in parallel. `params` are the PIC parameters relative to the
+/// run's nominal `v_th` (the grid's unit); the measured temperature enters
+/// through the response `W` of each frame. `charge_ratio` is `q_t / q_b`.
+///
+/// Errors: a frame that is empty, drifts or is anisotropic beyond
+/// [`MEASURED_ANISOTROPY_LIMIT`] (the theory is isotropic), hollow, or
+/// whose profile the theory refuses; parameters out of range.
+pub fn measured_theory(
+    background: &PhaseSpaceSeries,
+    name: &str,
+    params: &PlasmaParams,
+    grid: &VelocityGrid,
+    charge_ratio: f64,
+    from: &str,
+) -> Result<(FieldsModel, String)> {
+    let n_slots = background.len().saturating_sub(1).max(1);
+    let moments = background.moments();
+    for (k, m) in moments.iter().take(n_slots).enumerate() {
+        if m.density.is_nan() || m.density <= 0.0 {
+            return Err(ExperimentError::Data(format!(
+                "background {name}: frame {k} is empty; a background needs particles at every dump"
+            )));
+        }
+        let vth = (0.5 * (m.temp_x + m.temp_y)).sqrt();
+        let drift = m.mean_vx.hypot(m.mean_vy) / vth;
+        let anisotropy = (m.temp_x / m.temp_y - 1.0).abs();
+        if drift > MEASURED_ANISOTROPY_LIMIT || anisotropy > MEASURED_ANISOTROPY_LIMIT {
+            return Err(ExperimentError::Data(format!(
+                "background {name}: frame {k} drifts by {drift:.3} v_rms (<v> = ({:.3}, {:.3})) with T_x / T_y = \
+                 {:.3}: too anisotropic for the isotropic measured-background theory (limit \
+                 {MEASURED_ANISOTROPY_LIMIT}); use the whole species' histograms, not a drifting or heated sub-population",
+                m.mean_vx,
+                m.mean_vy,
+                m.temp_x / m.temp_y
+            )));
+        }
+    }
+    let v_max = grid.corner_speed();
+    let slots: Vec<(FpFields, MeasuredSlot)> = (0..n_slots)
+        .into_par_iter()
+        .map(|k| -> Result<(FpFields, MeasuredSlot)> {
+            let at = |e: collop_theory::TheoryError| {
+                ExperimentError::Data(format!(
+                    "background {name}, frame {k} (t = {}): {e}",
+                    background.time(k)
+                ))
+            };
+            let profile = RadialProfile::from_histogram(&background.grid, background.frame(k)).map_err(at)?;
+            let fit = MeasuredBackground::fit(&profile).map_err(at)?;
+            let table = MeasuredTable::new(params, &fit, charge_ratio, v_max).map_err(at)?;
+            let fields = table.radial_fields(grid).map_err(at)?;
+            let m: &Moments = &moments[k];
+            let r = fit.report();
+            let slot = MeasuredSlot {
+                frame: k,
+                time: background.time(k),
+                thermal_speed: (0.5 * (m.temp_x + m.temp_y)).sqrt(),
+                fitted_thermal_speed: fit.thermal_speed(),
+                relative_penalty: r.relative_penalty,
+                effective_parameters: r.effective_parameters,
+                support: r.support,
+            };
+            Ok((fields, slot))
+        })
+        .collect::<Result<_>>()?;
+    let (fields, slots): (Vec<FpFields>, Vec<MeasuredSlot>) = slots.into_iter().unzip();
+    let mut text = String::new();
+    writeln!(
+        text,
+        "parameters  N_D = n lambda_D^2 = {:.4}, dx/lambda_D = {}, dy/lambda_D = {}, shape order {}, q_t/q_b = {charge_ratio} ({from})",
+        params.particles_per_debye_area, params.dx_over_debye, params.dy_over_debye, params.shape_order
+    )?;
+    writeln!(text, "background  {name}: {} slot(s), one per dump step", slots.len())?;
+    writeln!(
+        text,
+        "{:>6} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "frame", "t", "v_rms", "fit v_rms", "params", "support"
+    )?;
+    for s in &slots {
+        writeln!(
+            text,
+            "{:>6} {:>10.3} {:>10.5} {:>10.5} {:>8.2} {:>8.3}",
+            s.frame, s.time, s.thermal_speed, s.fitted_thermal_speed, s.effective_parameters, s.support
+        )?;
+    }
+    let record = MeasuredRecord {
+        parameters: theory_parameters(params, from),
+        charge_ratio,
+        background: name.to_string(),
+        first_dump: background.first_dump,
+        dt: background.dt,
+        slots,
+    };
+    let model = FieldsModel::new(fields, FieldsSource::TheoryMeasured(Box::new(record)))?;
+    Ok((model, text))
+}
+
+/// [`measured_theory`] for a background dataset, with the PIC parameters
+/// and the test particles' grid resolved by `pic` (e.g.
+/// `PicInput::new(&background.folder)` with `grid_from` the test
+/// particles' dataset) and the charge ratio `q_t / q_b` (default 1: test and
+/// background macro-particles of equal charge; the datasets do not record it).
+pub fn measured_theory_model(
+    background: &Dataset,
+    pic: &PicInput,
+    charge_ratio: Option<f64>,
+) -> Result<(FieldsModel, String)> {
+    let (params, grid, from) = pic.resolve()?;
+    let name = background.folder.display().to_string();
+    measured_theory(&background.series, &name, &params, &grid, charge_ratio.unwrap_or(1.0), &from)
 }

@@ -655,9 +655,10 @@ fn corrupted_fields_models_name_the_file() {
     assert_error_names(FieldsModel::load(&dir), "run.json", &[], "run.json missing");
     restore();
 
-    let newer = String::from_utf8(good_run.clone())
-        .unwrap()
-        .replace("\"format_version\": 2", "\"format_version\": 9");
+    let newer = String::from_utf8(good_run.clone()).unwrap().replace(
+        &format!("\"format_version\": {}", collop_experiment::fields_model::FORMAT_VERSION),
+        "\"format_version\": 9",
+    );
     assert!(newer.contains("\"format_version\": 9"));
     std::fs::write(dir.join(RUN_FILE), newer).unwrap();
     assert_error_names(FieldsModel::load(&dir), "run.json", &["update collop"], "run.json format 9");

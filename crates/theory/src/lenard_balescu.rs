@@ -109,8 +109,25 @@ fn gaussian(u: f64) -> f64 {
 
 /// `[h, d_u h]` from `J` and `d_u J` on the real `kappa` axis.
 fn real_axis(params: &PlasmaParams, alpha: f64, u: f64) -> [f64; 2] {
-    let (sin, cos) = alpha.sin_cos();
     let (w, dw) = maxwellian_response(u);
+    let [j, dj] = real_axis_integrals(params, alpha, w, dw);
+    let g = gaussian(u);
+    [g * j, g * (dj - u * j)]
+}
+
+/// `[J, d_u J]` along direction `alpha` on the real `kappa` axis for a
+/// response `W` with derivative `W' = dW/du` (any background):
+/// `J = int S^4 kappa^2 / |kappa^2 + S^2 W|^2`,
+/// `d_u J = -2 int S^6 kappa^2 Re(conj(kappa^2 + S^2 W) W') / |kappa^2 + S^2 W|^4`.
+/// Valid where `kappa^2 + S^2 W` has no zero near the real axis (`Re W > 0`,
+/// or `Im W` not small).
+pub(crate) fn real_axis_integrals(
+    params: &PlasmaParams,
+    alpha: f64,
+    w: Complex64,
+    dw: Complex64,
+) -> [f64; 2] {
+    let (sin, cos) = alpha.sin_cos();
     let f = |kappa: f64| {
         let s = params.form_factor(kappa * cos, kappa * sin);
         let s2 = s * s;
@@ -119,22 +136,42 @@ fn real_axis(params: &PlasmaParams, alpha: f64, u: f64) -> [f64; 2] {
         let num = s2 * s2 * kappa * kappa;
         [num / n2, -2.0 * num * s2 * (d.conj() * dw).re / (n2 * n2)]
     };
-    let [j, dj] = integrate_k(params, cos, sin, f, K_TOL);
-    let g = gaussian(u);
-    [g * j, g * (dj - u * j)]
+    integrate_k(params, cos, sin, f, K_TOL)
 }
 
 /// Height of the lifted path: `|S|` stays within a few per cent of its
 /// real-axis size for `Im(kappa) dx / 2 <= 0.25`.
-fn lift_height(params: &PlasmaParams) -> f64 {
+pub(crate) fn lift_height(params: &PlasmaParams) -> f64 {
     let d = params.dx_over_debye.max(params.dy_over_debye);
     if d > 0.0 { (0.5 / d).min(0.5) } else { 0.5 }
 }
 
 /// `[h, d_u h]` from `Psi_1`, `Psi_2` on the lifted path of height `beta`.
 fn lifted_path(params: &PlasmaParams, alpha: f64, u: f64, beta: f64) -> [f64; 2] {
-    let (sin, cos) = alpha.sin_cos();
     let (w, dw) = maxwellian_response(u);
+    let [p1, p2] = lifted_integrals(params, alpha, w, beta, K_LIFT);
+    let h = (w * p1).im / (PI * u);
+    let dh = (dw * (p1 - w * p2)).im / (PI * u) - h / u;
+    [h, dh]
+}
+
+/// `[Psi_1, Psi_2]` along direction `alpha` for a response `W` with
+/// `Im W >= 0` (any background): `Psi_1 = int S^4 / (kappa^2 + S^2 W)`,
+/// `Psi_2 = int S^6 / (kappa^2 + S^2 W)^2`, on the path lifted into the
+/// upper half plane, `kappa = t + i beta sin(pi t / k_lift)` for
+/// `0 <= t <= k_lift`, and on the real axis beyond. A zero of
+/// `kappa^2 + S^2 W` (the Langmuir wave) lies on or below the real axis
+/// for `Im W >= 0` and below `k_lift` when `k_lift^2 > |W|` (`S <= 1`),
+/// so the integrals are the analytic functions of `W` continued to
+/// `Im W = 0+` (the causal limit).
+pub(crate) fn lifted_integrals(
+    params: &PlasmaParams,
+    alpha: f64,
+    w: Complex64,
+    beta: f64,
+    k_lift: f64,
+) -> [Complex64; 2] {
+    let (sin, cos) = alpha.sin_cos();
     let psi = |kappa: Complex64, dk: Complex64| {
         let s2 = params.form_factor_complex(kappa, cos, sin).powi(2);
         let d = kappa * kappa + s2 * w;
@@ -142,30 +179,36 @@ fn lifted_path(params: &PlasmaParams, alpha: f64, u: f64, beta: f64) -> [f64; 2]
         let p2 = s2 * s2 * s2 / (d * d) * dk;
         [p1.re, p1.im, p2.re, p2.im]
     };
+    let mut breaks = vec![0.0, 0.25, 0.5, 1.0, 1.5, 2.0];
+    let mut b = 3.0;
+    while b < k_lift {
+        breaks.push(b);
+        b += 1.0;
+    }
+    breaks.push(k_lift);
     let lifted = integrate(
         &|t: f64| {
-            let a = PI * t / K_LIFT;
+            let a = PI * t / k_lift;
             let kappa = Complex64::new(t, beta * a.sin());
-            psi(kappa, Complex64::new(1.0, beta * PI / K_LIFT * a.cos()))
+            psi(kappa, Complex64::new(1.0, beta * PI / k_lift * a.cos()))
         },
-        &[0.0, 0.25, 0.5, 1.0, 1.5, 2.0, K_LIFT],
+        &breaks,
         K_TOL,
     );
-    // The rest on the real axis: the panels of `integrate_k` beyond K_LIFT.
+    // The rest on the real axis: the panels of `integrate_k` beyond k_lift.
     let rest = integrate_k(
         params,
         cos,
         sin,
         |kappa: f64| {
-            if kappa < K_LIFT { [0.0; 4] } else { psi(Complex64::new(kappa, 0.0), Complex64::new(1.0, 0.0)) }
+            if kappa < k_lift { [0.0; 4] } else { psi(Complex64::new(kappa, 0.0), Complex64::new(1.0, 0.0)) }
         },
         K_TOL,
     );
-    let p1 = Complex64::new(lifted[0] + rest[0], lifted[1] + rest[1]);
-    let p2 = Complex64::new(lifted[2] + rest[2], lifted[3] + rest[3]);
-    let h = (w * p1).im / (PI * u);
-    let dh = (dw * (p1 - w * p2)).im / (PI * u) - h / u;
-    [h, dh]
+    [
+        Complex64::new(lifted[0] + rest[0], lifted[1] + rest[1]),
+        Complex64::new(lifted[2] + rest[2], lifted[3] + rest[3]),
+    ]
 }
 
 /// Static `J_0(alpha)` (`W = 1` on the real axis).
@@ -181,9 +224,9 @@ fn static_direction(params: &PlasmaParams, alpha: f64) -> f64 {
 }
 
 /// Directions on `[0, pi/2]` of the tables (intervals).
-const TABLE_DIRECTIONS: usize = 8;
+pub(crate) const TABLE_DIRECTIONS: usize = 8;
 /// Spacing of the `u` nodes.
-const TABLE_DU: f64 = 0.04;
+pub(crate) const TABLE_DU: f64 = 0.04;
 
 /// Drift and diffusion of test particles, tabulated for one plasma
 /// ([`PlasmaParams`]) and shielding up to a maximum speed.
@@ -382,7 +425,7 @@ impl ShieldingTable {
 /// Trapezoidal nodes on the circle for speed `v`: the integrands vary on the
 /// angular scale `1/v` (the Maxwellian `g(v cos alpha)`), and the rule's
 /// error is `~ exp(-n^2 / (2 v^2))`; `n >= 12 v` makes it negligible.
-fn angle_nodes(v: f64) -> usize {
+pub(crate) fn angle_nodes(v: f64) -> usize {
     4 * ((3.0 * v).ceil() as usize).max(16)
 }
 
@@ -412,7 +455,7 @@ fn cosine_series(samples: &[Vec<f64>]) -> Vec<Vec<f64>> {
 /// Cubic Hermite interpolation of `(f, f')` given at `u_j = j TABLE_DU`:
 /// `[f(u), d/du of the interpolant]` (the derivative of the interpolant, so
 /// drift and diffusion stay exactly consistent).
-fn hermite(f: &[f64], df: &[f64], u: f64) -> [f64; 2] {
+pub(crate) fn hermite(f: &[f64], df: &[f64], u: f64) -> [f64; 2] {
     let x = u / TABLE_DU;
     let j = (x.floor() as usize).min(f.len() - 2);
     let t = x - j as f64;

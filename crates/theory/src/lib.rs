@@ -29,6 +29,11 @@
 //!   as radial profiles ([`dynamic_shielding_profiles`]), radial fields
 //!   ([`dynamic_shielding_fields`]) or fields with the direction dependence of
 //!   the anisotropic form factor. Both keep the Maxwellian stationary.
+//! - A measured isotropic background instead of the Maxwellian
+//!   ([`RadialProfile`] of a histogram, fitted as a [`MeasuredBackground`]
+//!   with its projection and response `W`): [`MeasuredTable`] gives the
+//!   Lenard-Balescu diffusion and the polarisation drag (not the
+//!   fluctuation-dissipation shortcut), with a test-to-background charge ratio.
 //! - [`faddeeva_w`], [`plasma_dispersion`], [`dawson`], [`maxwellian_response`]:
 //!   the Faddeeva function (Weideman 1994) and the plasma dispersion function.
 //! - Isotropic operators in general: [`RadialCoefficients`] rotated onto
@@ -56,6 +61,7 @@ mod error;
 mod finite_size;
 mod lenard_balescu;
 mod maxwellian;
+mod measured_background;
 mod ornstein_uhlenbeck;
 mod plasma_dispersion;
 mod quadrature;
@@ -67,6 +73,9 @@ pub use error::TheoryError;
 pub use finite_size::{static_shielding_fields, static_shielding_profiles};
 pub use lenard_balescu::{Shielding, ShieldingTable, dynamic_shielding_fields, dynamic_shielding_profiles};
 pub use maxwellian::{BiMaxwellian, Sampling, ring_on_grid};
+pub use measured_background::{
+    CoefficientParts, FitReport, MIN_SHELLS, MeasuredBackground, MeasuredTable, RadialProfile, Smoothing,
+};
 pub use ornstein_uhlenbeck::OrnsteinUhlenbeck;
 pub use plasma_dispersion::{dawson, faddeeva_w, maxwellian_response, plasma_dispersion};
 // The radial frame moved to collop-core; re-exported so that
