@@ -244,7 +244,29 @@ fn time_dependent_models_and_windowed_tracks() {
     assert_eq!(t.slot_times.len(), steps);
     assert!(aniso("theory-static")[0].abs() < 1e-12, "{:?}", aniso("theory-static"));
     assert!(aniso("tensor-t2").iter().all(|a| a.is_finite() && a.abs() < 1.0));
+    // Agreement in time: every non-theory model against both theories; a
+    // constant model against a constant theory deviates alike at every frame,
+    // and its D_par deviations are those of the agreement table (the same
+    // shells and cells, another route through the code).
+    assert_eq!(t.agreement.len(), 2 * (t.profiles.len() - 2));
+    let dev = t.agreement.iter().find(|a| a.model == "tensor" && a.theory == "theory-dynamic").unwrap();
+    assert!(dev.deviation.iter().all(|d| *d == dev.deviation[0]));
+    let table = c
+        .agreement
+        .iter()
+        .find(|a| {
+            a.model == "tensor"
+                && a.theory == "theory-dynamic"
+                && a.coefficient == collop_experiment::report::Coefficient::DPar
+        })
+        .unwrap();
+    for (k, d) in table.deviation.iter().enumerate() {
+        if let (Some(d), Some(Some(e))) = (d, dev.deviation[0].get(k)) {
+            assert!((d - e[1]).abs() < 1e-12, "shell {k}: {d} vs {}", e[1]);
+        }
+    }
     for f in [
+        "agreement_in_time.csv",
         "profiles_in_time.csv",
         "speed_distributions.csv",
         "speed_distribution_ring.png",

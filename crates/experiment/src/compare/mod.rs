@@ -23,6 +23,12 @@
 //!   overlapping intervals (**-ovl**);
 //! - **theory-static**, **theory-dynamic**: `collop theory` from the PIC
 //!   parameters in the first training sub-population's `args.yaml`;
+//! - **theory-measured**: when the run holds a whole species' histograms
+//!   (a sub-population of `method = "all"`, the background), the
+//!   Lenard-Balescu coefficients in the background measured at every dump
+//!   ([`crate::theory::measured_theory_model`]), one operator slot per dump
+//!   step. The background is rolled out like a held-out sub-population and
+//!   never trained on unless named in `--train`;
 //! - **frozen**: no evolution.
 //!
 //! Every model is rolled out on every sub-population with the reference
@@ -93,6 +99,9 @@ use crate::trained::{CHECKPOINT, MODEL, TrainOptions, TrainedRun};
 
 pub use analysis::{AMPLITUDE_RANGE, SHELL, SHELLS};
 pub use time_resolved::TimeResolved;
+
+/// The name of the Lenard-Balescu model in the measured background.
+pub const MEASURED_THEORY: &str = "theory-measured";
 
 /// The record of a comparison in its folder.
 pub const COMPARISON_FILE: &str = "comparison.json";
@@ -504,6 +513,8 @@ struct Pop {
     role: Role,
     tracks: Option<PathBuf>,
     ds: Dataset,
+    /// The histograms of a whole species (the measured background).
+    background: bool,
 }
 
 /// A model of the comparison with what the analysis needs of it.
@@ -538,7 +549,17 @@ pub fn subpopulations(run: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-fn roles(all: &[String], train: &[String], test: &[String]) -> Result<Vec<(String, Role)>> {
+/// Roles of the sub-populations `all` of a run. `backgrounds` (histograms
+/// of a whole species, `method = "all"`) are never trained on unless named
+/// in `train`, and always rolled out: the operator of test particles in a
+/// background rolls the background itself out, since it is the sum of its
+/// sub-populations and the operator is linear.
+fn roles(
+    all: &[String],
+    train: &[String],
+    test: &[String],
+    backgrounds: &[String],
+) -> Result<Vec<(String, Role)>> {
     for n in train.iter().chain(test) {
         if !all.contains(n) {
             bail!("sub-population `{n}` is not in the run; it has {}", all.join(", "));
@@ -547,20 +568,29 @@ fn roles(all: &[String], train: &[String], test: &[String]) -> Result<Vec<(Strin
     if let Some(n) = train.iter().find(|n| test.contains(n)) {
         bail!("sub-population `{n}` is both in --train and --test");
     }
+    let parts: Vec<String> = all.iter().filter(|n| !backgrounds.contains(n)).cloned().collect();
     let train: Vec<String> = match (train.is_empty(), test.is_empty()) {
         (false, _) => train.to_vec(),
-        (true, false) => all.iter().filter(|n| !test.contains(n)).cloned().collect(),
-        (true, true) if all.len() > 1 => all[..all.len() - 1].to_vec(),
-        (true, true) => all.to_vec(),
+        (true, false) => parts.iter().filter(|n| !test.contains(n)).cloned().collect(),
+        (true, true) if parts.len() > 1 => parts[..parts.len() - 1].to_vec(),
+        (true, true) => parts.to_vec(),
     };
     if train.is_empty() {
         bail!("no sub-population left to train on: name some with --train");
     }
     Ok(all
         .iter()
-        .filter(|n| train.contains(n) || test.is_empty() || test.contains(n))
+        .filter(|n| train.contains(n) || test.is_empty() || test.contains(n) || backgrounds.contains(n))
         .map(|n| (n.clone(), if train.contains(n) { Role::Train } else { Role::HeldOut }))
         .collect())
+}
+
+/// Whether the dataset holds a whole species' histograms (`method = "all"`
+/// in its args.yaml).
+fn is_background(ds: &Dataset) -> bool {
+    ds.meta
+        .pic_parameters(&ds.folder.join(collop_io::ARGS_FILE))
+        .is_ok_and(|p| p.method.as_deref() == Some("all"))
 }
 
 /// The training configs: the built-in models, then the config files.
@@ -728,12 +758,19 @@ pub fn compare(
         ));
     }
     let names = subpopulations(&a.run)?;
+    let mut loaded = Vec::new();
+    for name in &names {
+        loaded.push(Dataset::load(&absolute(&a.run.join(name).join("f")))?);
+    }
+    let backgrounds: Vec<String> =
+        names.iter().zip(&loaded).filter(|(_, ds)| is_background(ds)).map(|(n, _)| n.clone()).collect();
+    let roles = roles(&names, &a.train, &a.test, &backgrounds)?;
     let mut pops = Vec::new();
-    for (name, role) in roles(&names, &a.train, &a.test)? {
-        let dir = a.run.join(&name);
-        let ds = Dataset::load(&absolute(&dir.join("f")))?;
-        let tracks = Some(dir.join("tracks.npz")).filter(|p| p.is_file());
-        pops.push(Pop { name, role, tracks, ds });
+    for (name, ds) in names.into_iter().zip(loaded) {
+        let Some(&(_, role)) = roles.iter().find(|(n, _)| *n == name) else { continue };
+        let tracks = Some(a.run.join(&name).join("tracks.npz")).filter(|p| p.is_file());
+        let background = backgrounds.contains(&name);
+        pops.push(Pop { name, role, tracks, ds, background });
     }
     let grid = pops[0].ds.series.grid;
     if let Some(p) = pops.iter().find(|p| !p.ds.series.grid.same_as(&grid)) {
@@ -774,7 +811,8 @@ pub fn compare(
     let mut failures: Vec<String> = Vec::new();
     let mut entries = learned_models(a, out, &train, learned, &grid, log, observers, &mut failures)?;
     entries.extend(track_models(a, out, &train, log, &mut failures));
-    let theories = theory_models(a, out, &train, &grid, &mut entries, &mut failures);
+    let background = pops.iter().find(|p| p.background);
+    let theories = theory_models(a, out, &train, background, &grid, &mut entries, &mut failures);
     entries.push(Entry {
         name: "frozen".into(),
         family: Family::Frozen,
@@ -988,21 +1026,34 @@ fn theory_models(
     a: &CompareSettings,
     out: &Path,
     train: &[&Pop],
+    background: Option<&Pop>,
     grid: &VelocityGrid,
     entries: &mut Vec<Entry>,
     failures: &mut Vec<String>,
 ) -> Vec<(String, FpFields, FieldsModel)> {
     let mut theories = Vec::new();
-    for kind in [TheoryKind::Static, TheoryKind::Dynamic] {
-        let name = kind.name();
+    let mut kinds: Vec<(&str, Option<TheoryKind>)> = vec![
+        (TheoryKind::Static.name(), Some(TheoryKind::Static)),
+        (TheoryKind::Dynamic.name(), Some(TheoryKind::Dynamic)),
+    ];
+    if background.is_some() {
+        kinds.push((MEASURED_THEORY, None));
+    }
+    for (name, kind) in kinds {
         let dir = out.join("models").join(name);
         let result = if a.resume && FieldsModel::is_fields_dir(&dir) {
             FieldsModel::load(&dir)
         } else {
-            PicInput::new(train[0].ds.folder.clone())
-                .resolve()
-                .and_then(|(params, grid, from)| theory_model(&params, &grid, kind, &from))
-                .and_then(|(model, _)| model.save(&dir).map(|()| model))
+            match (kind, background) {
+                (Some(kind), _) => PicInput::new(train[0].ds.folder.clone())
+                    .resolve()
+                    .and_then(|(params, grid, from)| theory_model(&params, &grid, kind, &from)),
+                (None, Some(bg)) => {
+                    crate::theory::measured_theory_model(&bg.ds, &PicInput::new(bg.ds.folder.clone()), None)
+                }
+                (None, None) => unreachable!("the measured theory is listed only with a background"),
+            }
+            .and_then(|(model, _)| model.save(&dir).map(|()| model))
         };
         match result {
             Ok(model) => {

@@ -24,15 +24,20 @@
 //!   cells: zero for an isotropic operator, the history of an operator
 //!   that isotropises a background (the Weibel case of arXiv 2601.13377).
 //!
-//! Written as `profiles_in_time.csv`, `speed_distributions.csv` and
-//! `anisotropy_in_time.csv`, and as
+//! - every non-theory model against every theory at the sampled frames
+//!   (signed relative deviations of the shell averages, as the agreement
+//!   table of the comparison, [`TimeAgreement`]): against the
+//!   measured-background theory, the test of a time-dependent operator.
+//!
+//! Written as `profiles_in_time.csv`, `speed_distributions.csv`,
+//! `anisotropy_in_time.csv` and `agreement_in_time.csv`, and as
 //! figures: `profiles_frame<k>.png` (one per sampled frame) and
 //! `speed_distribution_<subpop>.png` (one per held-out sub-population).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use collop_core::shells::{Cells, ShellSpec, average_shells, speed_distribution};
+use collop_core::shells::{Cells, ShellSpec, average_shells, signed_deviation, speed_distribution};
 use collop_core::{FpFields, VelocityGrid};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -110,6 +115,24 @@ pub struct TimeResolved {
     /// value for a time-independent model).
     #[serde(default)]
     pub anisotropy: Vec<(String, Vec<f64>)>,
+    /// Every non-theory model against every theory at the sampled frames.
+    #[serde(default)]
+    pub agreement: Vec<TimeAgreement>,
+}
+
+/// One model against one theory at the sampled frames: signed relative
+/// deviations of the shell averages, `(model - theory) / |theory|`, the
+/// drift's relative to `max(|A_par|, 0.1 max_shells |A_par|)` of the theory
+/// at that frame (it vanishes at `v = 0`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeAgreement {
+    /// The model.
+    pub model: String,
+    /// The theory.
+    pub theory: String,
+    /// Per sampled frame, per profile shell: `[A_par, D_par, D_perp]`
+    /// deviations (`None` where either has no value).
+    pub deviation: Vec<Vec<Option<[f64; 3]>>>,
 }
 
 /// Shells up to the largest speed whose whole circle lies on the grid.
@@ -212,11 +235,13 @@ impl Collector {
                 slots.iter().map(|f| diffusion_anisotropy(f, &cells_of(f))).collect(),
             ));
         }
+        let agreement = agreement(&profiles);
         let times = self.frames.iter().map(|&k| train[0].ds.series.time(k)).collect();
         let steps = train[0].ds.steps();
         Ok(TimeResolved {
             slot_times: (0..steps).map(|s| train[0].ds.series.time(s)).collect(),
             anisotropy,
+            agreement,
             times,
             profile_shells: (0..n_profile).map(|b| pspec.edges(b)).collect(),
             profiles,
@@ -225,6 +250,31 @@ impl Collector {
             frames: self.frames,
         })
     }
+}
+
+/// Every non-theory profile against every theory profile, frame by frame.
+fn agreement(profiles: &[ProfileSeries]) -> Vec<TimeAgreement> {
+    let mut out = Vec::new();
+    for t in profiles.iter().filter(|p| p.family == Family::Theory) {
+        for m in profiles.iter().filter(|p| p.family != Family::Theory) {
+            let deviation =
+                m.at.iter()
+                    .zip(&t.at)
+                    .map(|(ms, ts)| {
+                        let floor = 0.1 * ts.iter().flatten().map(|v| v[0].abs()).fold(0.0, f64::max);
+                        ms.iter()
+                            .zip(ts)
+                            .map(|(a, b)| match (a, b) {
+                                (Some(a), Some(b)) => Some(signed_deviation(*a, *b, floor)),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .collect();
+            out.push(TimeAgreement { model: m.model.clone(), theory: t.model.clone(), deviation });
+        }
+    }
+    out
 }
 
 /// `(<D_xx> - <D_yy>) / (<D_xx> + <D_yy>)` over the cells of `mask` (NaN
@@ -302,6 +352,16 @@ impl TimeResolved {
             }
         }
         collop_io::write_text(out.join("anisotropy_in_time.csv"), &s)?;
+        let mut s = String::from("model,theory,frame,time,shell_min,shell_max,A_par,D_par,D_perp\n");
+        for a in &self.agreement {
+            for ((frame, time), shells) in self.frames.iter().zip(&self.times).zip(&a.deviation) {
+                for ((lo, hi), d) in self.profile_shells.iter().zip(shells) {
+                    let Some([x, y, z]) = d else { continue };
+                    writeln!(s, "{},{},{frame},{time},{lo},{hi},{x:.4},{y:.4},{z:.4}", a.model, a.theory)?;
+                }
+            }
+        }
+        collop_io::write_text(out.join("agreement_in_time.csv"), &s)?;
         Ok(())
     }
 
