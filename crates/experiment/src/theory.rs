@@ -272,6 +272,36 @@ pub const MEASURED_ANISOTROPY_LIMIT: f64 = 0.2;
 /// Errors: a frame that is empty, drifts or is anisotropic beyond
 /// [`MEASURED_ANISOTROPY_LIMIT`] (the theory is isotropic), hollow, or
 /// whose profile the theory refuses; parameters out of range.
+/// Why the frames of `background` (those that start a dump step) are no
+/// isotropic background the measured-background theory can take, or
+/// `None`: a frame that is empty, or drifts or is anisotropic beyond
+/// [`MEASURED_ANISOTROPY_LIMIT`] (e.g. the Weibel-unstable background,
+/// for which no collision theory exists).
+pub fn anisotropic_background(background: &PhaseSpaceSeries, name: &str) -> Option<String> {
+    let n_slots = background.len().saturating_sub(1).max(1);
+    for (k, m) in background.moments().iter().take(n_slots).enumerate() {
+        if m.density.is_nan() || m.density <= 0.0 {
+            return Some(format!(
+                "background {name}: frame {k} is empty; a background needs particles at every dump"
+            ));
+        }
+        let vth = (0.5 * (m.temp_x + m.temp_y)).sqrt();
+        let drift = m.mean_vx.hypot(m.mean_vy) / vth;
+        let anisotropy = (m.temp_x / m.temp_y - 1.0).abs();
+        if drift > MEASURED_ANISOTROPY_LIMIT || anisotropy > MEASURED_ANISOTROPY_LIMIT {
+            return Some(format!(
+                "background {name}: frame {k} drifts by {drift:.3} v_rms (<v> = ({:.3}, {:.3})) with T_x / T_y = \
+                 {:.3}: too anisotropic for the isotropic measured-background theory (limit \
+                 {MEASURED_ANISOTROPY_LIMIT}); use the whole species' histograms, not a drifting or heated sub-population",
+                m.mean_vx,
+                m.mean_vy,
+                m.temp_x / m.temp_y
+            ));
+        }
+    }
+    None
+}
+
 pub fn measured_theory(
     background: &PhaseSpaceSeries,
     name: &str,
@@ -282,25 +312,8 @@ pub fn measured_theory(
 ) -> Result<(FieldsModel, String)> {
     let n_slots = background.len().saturating_sub(1).max(1);
     let moments = background.moments();
-    for (k, m) in moments.iter().take(n_slots).enumerate() {
-        if m.density.is_nan() || m.density <= 0.0 {
-            return Err(ExperimentError::Data(format!(
-                "background {name}: frame {k} is empty; a background needs particles at every dump"
-            )));
-        }
-        let vth = (0.5 * (m.temp_x + m.temp_y)).sqrt();
-        let drift = m.mean_vx.hypot(m.mean_vy) / vth;
-        let anisotropy = (m.temp_x / m.temp_y - 1.0).abs();
-        if drift > MEASURED_ANISOTROPY_LIMIT || anisotropy > MEASURED_ANISOTROPY_LIMIT {
-            return Err(ExperimentError::Data(format!(
-                "background {name}: frame {k} drifts by {drift:.3} v_rms (<v> = ({:.3}, {:.3})) with T_x / T_y = \
-                 {:.3}: too anisotropic for the isotropic measured-background theory (limit \
-                 {MEASURED_ANISOTROPY_LIMIT}); use the whole species' histograms, not a drifting or heated sub-population",
-                m.mean_vx,
-                m.mean_vy,
-                m.temp_x / m.temp_y
-            )));
-        }
+    if let Some(why) = anisotropic_background(background, name) {
+        return Err(ExperimentError::Data(why));
     }
     let v_max = grid.corner_speed();
     let slots: Vec<(FpFields, MeasuredSlot)> = (0..n_slots)

@@ -811,7 +811,18 @@ pub fn compare(
     let mut failures: Vec<String> = Vec::new();
     let mut entries = learned_models(a, out, &train, learned, &grid, log, observers, &mut failures)?;
     entries.extend(track_models(a, out, &train, log, &mut failures));
-    let background = pops.iter().find(|p| p.background);
+    // The measured-background theory takes an isotropic background; an
+    // anisotropic one (e.g. Weibel-unstable) has no collision theory.
+    let background =
+        pops.iter().find(|p| p.background).filter(|p| {
+            match crate::theory::anisotropic_background(&p.ds.series, &p.name) {
+                Some(why) => {
+                    log(&format!("compare: no {MEASURED_THEORY} model: {why}"));
+                    false
+                }
+                None => true,
+            }
+        });
     let theories = theory_models(a, out, &train, background, &grid, &mut entries, &mut failures);
     entries.push(Entry {
         name: "frozen".into(),
