@@ -63,6 +63,66 @@
 //! Sub-population targets are in units of the thermal spread `v_th` of
 //! their species (the rms of `u_x` of its initial distribution), like the
 //! phase-space window.
+//!
+//! Distributions (`distribution` of a species, `target` of a
+//! sub-population), by `kind`:
+//!
+//! ```toml
+//! { kind = "maxwellian", u_th = 0.05, drift = [0.0, 0.0, 0.0] }
+//! { kind = "bi_maxwellian", u_th = [0.3, 0.1, 0.1] }     # spreads along x, y, z
+//! { kind = "ring", radius = 2.0, width = 0.2, u_th_z = 1.0 }
+//! { kind = "waterbag", radius = 0.1 }                    # u_z: Gaussian of rms radius / 2
+//! { kind = "waterbag", radius = 0.1, centre = [0.0, 0.0], u_th_z = 0.05 }
+//! { kind = "sum", components = [{ fraction = 1.0, distribution = { ... } }, ...] }
+//! ```
+//!
+//! A waterbag is uniform in the disk `|(u_x, u_y) - centre| <= radius`; its
+//! `v_th` (rms of `u_x`) is `radius / 2`, so a waterbag of edge `v_w` has
+//! `v_th = v_w / 2`, and the edge sits at `2 v_th` in the datasets. Its
+//! `u_z` is Gaussian with the same rms `radius / 2` unless `u_th_z` says
+//! otherwise: the pressure tensor is then isotropic, whereas a `u_z`
+//! colder or hotter than the plane would make an electromagnetic run
+//! Weibel-unstable ([`Distribution::Waterbag`]). A `bi_maxwellian`
+//! species' `v_th` is its spread along `x`: its sub-populations, regions and
+//! histograms are in that unit along both axes.
+//!
+//! Sub-populations that partition a species by initial velocity, and the
+//! whole species' histogram:
+//!
+//! ```toml
+//! [[sub_populations]]
+//! name = "blob_-1_0"
+//! species = "electrons"
+//! method = "region"
+//! region = { kind = "blob", centre = [-1.0, 0.0], radius = 0.5 }   # in v_th
+//! tracks = 2000
+//!
+//! [[sub_populations]]
+//! name = "ring_1_1.5"
+//! species = "electrons"
+//! method = "region"
+//! region = { kind = "ring", r_min = 1.0, r_max = 1.5, angles = [0.0, 180.0] }   # degrees
+//!
+//! [[sub_populations]]
+//! name = "rest"
+//! species = "electrons"
+//! method = "region"
+//! region = { kind = "rest" }     # everything the regions above left: the partition is complete
+//!
+//! [[sub_populations]]
+//! name = "background"
+//! species = "electrons"
+//! method = "all"                 # every particle of the species
+//! ```
+//!
+//! The regions of a species are exclusive in deck order (a particle belongs
+//! to the first region containing its initial velocity; see [`Region`]), so
+//! with a `rest` their histograms sum exactly to the `all` histogram at every
+//! dump. A region that would hold no particle, a `rest` before another
+//! region of its species, regions or `all` on a species that also has test
+//! species, and more than 32 sub-populations by selection or region are
+//! refused. The run also writes `background.csv`, the moments of every
+//! thermal species at every dump ([`crate::run`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +207,18 @@ impl Default for PhaseSpaceDeck {
 ///   run at no cost; the noise is set by the effective sample size
 ///   `(sum w)^2 / sum w^2`, reported, which falls quickly for targets far in
 ///   the tail of `f`.
+/// - `region`: the species' own particles whose initial velocity `v0` (in
+///   `v_th`) lies in a [`Region`] of velocity space (a disk, an annulus or
+///   an annular sector, or the rest). The regions of one species are
+///   exclusive in deck order: a particle belongs to the first region that
+///   contains it, so regions ending with a `rest` partition the species and
+///   their histograms sum exactly to the species' histogram. Nothing is
+///   added or weighted: the sub-populations are pieces of the background
+///   itself, which may be far from thermal (a waterbag) and evolve.
+/// - `all`: every particle of the species (its own particles, not its test
+///   species): the whole background's histogram, on the same grid and in
+///   the same units as the sub-populations. It takes no part in the
+///   exclusivity of regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
@@ -156,6 +228,11 @@ pub enum Method {
     Selection,
     /// Background particles weighted by `g(v0) / f(v0)`.
     Reweighting,
+    /// Background particles whose initial velocity lies in a region,
+    /// exclusive in deck order.
+    Region,
+    /// Every particle of the species.
+    All,
 }
 
 impl Method {
@@ -165,7 +242,126 @@ impl Method {
             Self::TestSpecies => "test_species",
             Self::Selection => "selection",
             Self::Reweighting => "reweighting",
+            Self::Region => "region",
+            Self::All => "all",
         }
+    }
+
+    /// Whether the method draws its particles from a `target` distribution.
+    pub fn needs_target(&self) -> bool {
+        matches!(self, Self::TestSpecies | Self::Selection | Self::Reweighting)
+    }
+
+    /// Whether membership is a bit of `Particles::tag` (selection, region).
+    pub fn uses_tag(&self) -> bool {
+        matches!(self, Self::Selection | Self::Region)
+    }
+}
+
+/// A region of the `(v_x, v_y)` plane in units of the species' `v_th`,
+/// for `method = "region"`.
+///
+/// ```toml
+/// region = { kind = "blob", centre = [-2.0, 0.0], radius = 0.6 }
+/// region = { kind = "ring", r_min = 1.0, r_max = 1.5 }               # an annulus about 0
+/// region = { kind = "ring", r_min = 1.5, r_max = 2.0, angles = [0.0, 90.0] }   # a sector
+/// region = { kind = "rest" }                                          # everything else
+/// ```
+///
+/// A blob holds `|v - centre| < radius`; a ring `r_min <= |v - centre| <
+/// r_max` and, with `angles = [a_min, a_max]` (degrees, counter-clockwise
+/// from `+v_x`, `a_min < a_max <= a_min + 360`), only the polar angles
+/// `a_min <= phi < a_max` (taken modulo 360); `rest` holds every velocity,
+/// so it takes what the species' earlier regions left and must be the last
+/// region of its species.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Region {
+    /// A disk.
+    Blob {
+        /// Centre, `v_th`.
+        #[serde(default)]
+        centre: [f64; 2],
+        /// Radius (> 0), `v_th`.
+        radius: f64,
+    },
+    /// An annulus, or an annular sector with `angles`.
+    #[serde(alias = "shell")]
+    Ring {
+        /// Centre, `v_th`.
+        #[serde(default)]
+        centre: [f64; 2],
+        /// Inner radius (>= 0), `v_th`.
+        r_min: f64,
+        /// Outer radius (> r_min), `v_th`.
+        r_max: f64,
+        /// Polar-angle range `[a_min, a_max)` in degrees (all angles if absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        angles: Option<[f64; 2]>,
+    },
+    /// Every velocity not taken by an earlier region of the species.
+    Rest,
+}
+
+impl Region {
+    /// Whether the velocity `(vx, vy)` (in `v_th`) lies in the region
+    /// (regardless of earlier regions).
+    pub fn contains(&self, vx: f64, vy: f64) -> bool {
+        match self {
+            Self::Blob { centre, radius } => (vx - centre[0]).hypot(vy - centre[1]) < *radius,
+            Self::Ring { centre, r_min, r_max, angles } => {
+                let (dx, dy) = (vx - centre[0], vy - centre[1]);
+                let r = dx.hypot(dy);
+                if !(r >= *r_min && r < *r_max) {
+                    return false;
+                }
+                match angles {
+                    None => true,
+                    Some([a0, a1]) => {
+                        let phi = dy.atan2(dx).to_degrees();
+                        // The angle in [a0, a0 + 360).
+                        let phi = a0 + (phi - a0).rem_euclid(360.0);
+                        phi < *a1
+                    }
+                }
+            }
+            Self::Rest => true,
+        }
+    }
+
+    fn check(&self, what: &str) -> Result<(), PicError> {
+        let bad = |msg: String| Err(PicError::Deck(format!("{what}: {msg}")));
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        match self {
+            Self::Blob { centre, radius } => {
+                if !finite(centre) {
+                    return bad(format!("region centre = {centre:?} must be finite"));
+                }
+                if !(radius.is_finite() && *radius > 0.0) {
+                    return bad(format!("region radius = {radius} must be finite and > 0 (in v_th)"));
+                }
+            }
+            Self::Ring { centre, r_min, r_max, angles } => {
+                if !finite(centre) {
+                    return bad(format!("region centre = {centre:?} must be finite"));
+                }
+                if !(r_min.is_finite() && r_max.is_finite() && *r_min >= 0.0 && r_max > r_min) {
+                    return bad(format!(
+                        "region needs finite 0 <= r_min < r_max (in v_th), got r_min = {r_min}, r_max = {r_max}"
+                    ));
+                }
+                if let Some([a0, a1]) = angles {
+                    if !(a0.is_finite() && a1.is_finite() && a1 > a0 && a1 - a0 <= 360.0) {
+                        return bad(format!(
+                            "region angles = [{a0}, {a1}] must be finite degrees with a_min < a_max <= a_min + 360 \
+                             (leave angles out for the whole annulus)"
+                        ));
+                    }
+                }
+            }
+            Self::Rest => {}
+        }
+        Ok(())
     }
 }
 
@@ -179,13 +375,19 @@ pub struct SubPopulationDeck {
     pub species: String,
     /// How it is made.
     pub method: Method,
-    /// Target initial distribution, momenta in units of the species' `v_th`.
-    pub target: Distribution,
+    /// Target initial distribution, momenta in units of the species' `v_th`
+    /// (`test_species`, `selection`, `reweighting`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Distribution>,
+    /// The region of initial velocities (`region` only), in `v_th`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
     /// Density fraction (`test_species` only), in `(0, 0.5]`.
     #[serde(default)]
     pub fraction: f64,
     /// Number of particles whose velocities are saved at every dump (all if
-    /// larger than the sub-population; `reweighting` tracks background particles
+    /// larger than the sub-population): a random subset of its members,
+    /// seeded by the deck's seed (`reweighting` tracks background particles
     /// drawn with probability proportional to their weight).
     #[serde(default)]
     pub tracks: usize,
@@ -369,6 +571,28 @@ pub enum Distribution {
         #[serde(default)]
         u_th_z: f64,
     },
+    /// A waterbag: `(u_x, u_y)` uniform in the disk of radius `radius`
+    /// about `centre`, `u_z` Gaussian of standard deviation `u_th_z`.
+    ///
+    /// The in-plane marginals are semicircles: each in-plane component has
+    /// the rms `radius / 2` (so the species' `v_th` is `radius / 2` and the
+    /// waterbag's edge sits at `v_w = 2 v_th`) and the kurtosis
+    /// `<u_x^4> / <u_x^2>^2 = 2` (a Maxwellian's is 3). Without `u_th_z`
+    /// the spread of `u_z` is `radius / 2` too, so the pressure tensor is
+    /// isotropic: a `u_z` colder or hotter than the plane would be a
+    /// temperature anisotropy, Weibel-unstable in an electromagnetic run,
+    /// and its magnetic fields would relax the distribution besides the
+    /// collisions under study. Give `u_th_z` only to override that choice.
+    Waterbag {
+        /// Radius of the disk in `(u_x, u_y)` (> 0).
+        radius: f64,
+        /// Centre of the disk in `(u_x, u_y)`.
+        #[serde(default)]
+        centre: [f64; 2],
+        /// Standard deviation of `u_z` (default `radius / 2`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        u_th_z: Option<f64>,
+    },
     /// A mixture: each particle drawn from component `k` with probability
     /// `fraction_k / sum fraction`.
     Sum {
@@ -425,6 +649,11 @@ impl Distribution {
                 centre: [centre[0] * f, centre[1] * f],
                 u_th_z: u_th_z * f,
             },
+            Self::Waterbag { radius, centre, u_th_z } => Self::Waterbag {
+                radius: radius * f,
+                centre: [centre[0] * f, centre[1] * f],
+                u_th_z: u_th_z.map(|u| u * f),
+            },
             Self::Sum { components } => Self::Sum {
                 components: components
                     .iter()
@@ -443,6 +672,13 @@ impl Distribution {
             Self::Ring { radius, width, centre, u_th_z } => Self::Ring {
                 radius: *radius,
                 width: *width,
+                centre: [centre[0] + d[0], centre[1] + d[1]],
+                u_th_z: *u_th_z,
+            },
+            // Like a ring, a waterbag has no mean u_z to shift: the in-plane
+            // density (all that histograms and targets use) moves.
+            Self::Waterbag { radius, centre, u_th_z } => Self::Waterbag {
+                radius: *radius,
                 centre: [centre[0] + d[0], centre[1] + d[1]],
                 u_th_z: *u_th_z,
             },
@@ -479,6 +715,13 @@ impl Distribution {
                 let norm = 0.5 * (1.0 + erf(z));
                 gauss(r, *radius, *width) / (2.0 * std::f64::consts::PI * r * norm)
             }
+            Self::Waterbag { radius, centre, .. } => {
+                if (ux - centre[0]).hypot(uy - centre[1]) <= *radius {
+                    1.0 / (std::f64::consts::PI * radius * radius)
+                } else {
+                    0.0
+                }
+            }
             Self::Sum { components } => {
                 let total: f64 = components.iter().map(|c| c.fraction).sum();
                 components.iter().map(|c| c.fraction / total * c.distribution.pdf2(ux, uy)).sum()
@@ -497,6 +740,12 @@ impl Distribution {
                 // <r^2> / 2 per in-plane axis for a uniform angle.
                 let r2 = radius * radius + width * width;
                 ([centre[0], centre[1], 0.0], [0.5 * r2, 0.5 * r2, u_th_z * u_th_z])
+            }
+            Self::Waterbag { radius, centre, u_th_z } => {
+                // <u_x^2> = R^2 / 4 over the uniform disk.
+                let v = 0.25 * radius * radius;
+                let vz = u_th_z.map_or(v, |u| u * u);
+                ([centre[0], centre[1], 0.0], [v, v, vz])
             }
             Self::Sum { components } => {
                 let total: f64 = components.iter().map(|c| c.fraction).sum();
@@ -540,6 +789,22 @@ impl Distribution {
                     && *u_th_z >= 0.0;
                 if !ok {
                     return bad("ring needs finite radius, width, u_th_z >= 0".into());
+                }
+            }
+            Self::Waterbag { radius, centre, u_th_z } => {
+                if !(radius.is_finite() && *radius > 0.0) {
+                    return bad(format!(
+                        "waterbag radius = {radius} must be finite and > 0 (a cold species has no distribution)"
+                    ));
+                }
+                if !finite3(centre) {
+                    return bad(format!("waterbag centre = {centre:?} must be finite"));
+                }
+                if u_th_z.is_some_and(|u| !(u.is_finite() && u >= 0.0)) {
+                    let u = u_th_z.unwrap_or_default();
+                    return bad(format!(
+                        "waterbag u_th_z = {u} must be finite and >= 0 (leave it out for radius / 2)"
+                    ));
                 }
             }
             Self::Sum { components } => {
@@ -586,6 +851,244 @@ impl Deck {
     }
 }
 
+impl Deck {
+    /// Check every sub-population and estimate its size; returns the
+    /// estimates and the particles test species add. `names` holds the
+    /// species' names (sub-population names join it).
+    fn sub_population_infos<'a>(
+        &'a self,
+        n_dumps: usize,
+        names: &mut std::collections::HashSet<&'a str>,
+    ) -> Result<(Vec<SubPopulationInfo>, usize), PicError> {
+        let refuse = |msg: String| Err(PicError::Deck(msg));
+        let g = &self.grid;
+        let ps = &self.phase_space;
+        let mut sub_info = Vec::new();
+        let mut extra_particles = 0usize;
+        // Expected fraction of each region sub-population, by name, computed
+        // once per species (the regions of a species are exclusive together).
+        let mut region_fraction: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
+        let tagged = self.sub_populations.iter().filter(|sp| sp.method.uses_tag()).count();
+        if tagged > MAX_TAGGED {
+            return refuse(format!(
+                "{tagged} sub-populations use method = \"selection\" or \"region\"; at most {MAX_TAGGED} \
+                 (one bit of the particles' tag each): merge regions or use reweighting"
+            ));
+        }
+        for sp in &self.sub_populations {
+            let what = format!("sub-population '{}'", sp.name);
+            let name_ok = !sp.name.is_empty()
+                && !sp.name.starts_with('.')
+                && sp.name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            if !name_ok {
+                return refuse(format!(
+                    "{what}: a name is letters, digits, '_', '-', '.' (it names a folder)"
+                ));
+            }
+            if !names.insert(sp.name.as_str()) {
+                return refuse(format!("{what}: the name is already used by a species or sub-population"));
+            }
+            let Some(owner) = self.species.iter().find(|s| s.name == sp.species) else {
+                return refuse(format!("{what}: no species '{}'", sp.species));
+            };
+            let v_th = owner.thermal_spread();
+            if !owner.mobile || v_th <= 0.0 {
+                return refuse(format!(
+                    "{what}: species '{}' must be mobile and thermal (v_th > 0)",
+                    sp.species
+                ));
+            }
+            let method = format!("method = \"{}\"", sp.method.name());
+            match (&sp.target, sp.method.needs_target()) {
+                (None, true) => {
+                    return refuse(format!(
+                        "{what}: {method} needs a target distribution (target = {{ kind = \"maxwellian\", ... }}, \
+                         in v_th)"
+                    ));
+                }
+                (Some(_), false) => {
+                    return refuse(format!(
+                        "{what}: {method} takes no target (its particles are the species' own); remove the \
+                         target key"
+                    ));
+                }
+                (Some(target), true) => target.check(&what)?,
+                (None, false) => {}
+            }
+            match (&sp.region, sp.method) {
+                (None, Method::Region) => {
+                    return refuse(format!(
+                        "{what}: {method} needs a region (region = {{ kind = \"blob\" | \"ring\" | \"rest\", ... }}, \
+                         in v_th)"
+                    ));
+                }
+                (Some(_), m) if m != Method::Region => {
+                    return refuse(format!(
+                        "{what}: the region key is for method = \"region\" only; remove it or change the method"
+                    ));
+                }
+                (Some(region), _) => region.check(&what)?,
+                _ => {}
+            }
+            if sp.method != Method::TestSpecies && sp.fraction != 0.0 {
+                return refuse(format!("{what}: fraction is for test_species only; remove it"));
+            }
+            if matches!(sp.method, Method::Region | Method::All) {
+                let tests: Vec<&str> = self
+                    .sub_populations
+                    .iter()
+                    .filter(|t| t.species == sp.species && t.method == Method::TestSpecies)
+                    .map(|t| t.name.as_str())
+                    .collect();
+                if !tests.is_empty() {
+                    return refuse(format!(
+                        "{what}: {method} on species '{}', which also has test species ({}): whether their \
+                         particles belong to the species would be ambiguous; make those sub-populations by \
+                         selection or reweighting instead",
+                        sp.species,
+                        tests.join(", ")
+                    ));
+                }
+            }
+            let n_species = owner.ppc * g.nx * g.ny;
+            let (particles, parameter) = match sp.method {
+                Method::TestSpecies => {
+                    if !(sp.fraction > 0.0 && sp.fraction <= 0.5) {
+                        return refuse(format!("{what}: fraction {} must be in (0, 0.5]", sp.fraction));
+                    }
+                    let total = self.test_fraction(&owner.name);
+                    if total > 0.5 {
+                        return refuse(format!(
+                            "species '{}': test species take {total} of its density; at most 0.5",
+                            owner.name
+                        ));
+                    }
+                    let n = sp.test_particles(owner.ppc, g.nx * g.ny, total);
+                    if n == 0 {
+                        return refuse(format!("{what}: fraction {} gives no particle", sp.fraction));
+                    }
+                    extra_particles += n;
+                    let drift = sp.target.as_ref().expect("checked above").moments().0;
+                    let comp = sp.fraction / (1.0 - total) * drift[0].hypot(drift[1]);
+                    (n, comp)
+                }
+                Method::Selection => {
+                    let bg = owner.distribution.as_ref().expect("thermal").scaled(1.0 / v_th);
+                    let target = sp.target.as_ref().expect("checked above");
+                    let m = selection_bound(target, &bg, ps.v_max.max(6.0));
+                    if !(m.is_finite() && m > 0.0) {
+                        return refuse(format!("{what}: the target has no overlap with the species"));
+                    }
+                    ((n_species as f64 / m) as usize, m)
+                }
+                Method::Reweighting | Method::All => (n_species, 0.0),
+                Method::Region => {
+                    if !region_fraction.contains_key(sp.name.as_str()) {
+                        region_fraction.extend(self.check_regions(owner)?);
+                    }
+                    let p = region_fraction[sp.name.as_str()];
+                    let expected = p * n_species as f64;
+                    if expected < 1.0 {
+                        return refuse(format!(
+                            "{what}: region {:?} is empty: it holds a fraction {p:.2e} of species '{}' \
+                             ({expected:.2} of {n_species} particles expected), being outside its initial \
+                             distribution or inside earlier regions of the species (which take precedence in \
+                             deck order); move or enlarge it, or remove it",
+                            sp.region.as_ref().expect("checked above"),
+                            sp.species
+                        ));
+                    }
+                    (expected.round() as usize, p)
+                }
+            };
+            let tracks = sp.tracks.min(particles);
+            let per_dump = if sp.track_positions { 5 } else { 3 };
+            sub_info.push(SubPopulationInfo {
+                name: sp.name.clone(),
+                method: sp.method,
+                particles,
+                parameter,
+                tracks,
+                track_bytes: 8 * tracks * (1 + per_dump * n_dumps) + 8 * n_dumps,
+                histogram_bytes: 8 * ps.bins * ps.bins * n_dumps,
+            });
+        }
+        Ok((sub_info, extra_particles))
+    }
+
+    /// The region sub-populations of `owner` in deck order, checked for
+    /// order (`rest` last and at most once), with the fraction of the
+    /// species' initial distribution each holds once the earlier ones took
+    /// theirs ([`region_fractions`]).
+    fn check_regions<'a>(&'a self, owner: &SpeciesDeck) -> Result<Vec<(&'a str, f64)>, PicError> {
+        // One without its region key is refused by name when the caller reaches it.
+        let pops: Vec<&SubPopulationDeck> = self
+            .sub_populations
+            .iter()
+            .filter(|sp| sp.species == owner.name && sp.method == Method::Region && sp.region.is_some())
+            .collect();
+        let regions: Vec<&Region> = pops.iter().filter_map(|sp| sp.region.as_ref()).collect();
+        if let Some(k) = regions.iter().position(|r| matches!(r, Region::Rest))
+            && k + 1 != regions.len()
+        {
+            return Err(PicError::Deck(format!(
+                "sub-population '{}': region {{ kind = \"rest\" }} takes every particle of species '{}' that \
+                 earlier regions left, so the regions after it ('{}', ...) would be empty; move it after the \
+                 species' last region",
+                pops[k].name,
+                owner.name,
+                pops[k + 1].name
+            )));
+        }
+        let v_th = owner.thermal_spread();
+        let bg = owner.distribution.as_ref().expect("thermal").scaled(1.0 / v_th);
+        let fractions = region_fractions(&bg, &regions);
+        Ok(pops.iter().map(|sp| sp.name.as_str()).zip(fractions).collect())
+    }
+}
+
+/// Largest number of sub-populations made by selection or region (one bit
+/// of `Particles::tag` each).
+pub const MAX_TAGGED: usize = 32;
+
+/// The fraction of the in-plane density `f` (in `v_th`) that each region
+/// holds when a velocity belongs to the first region containing it:
+/// midpoint quadrature of `f` on 801 x 801 points over the square of
+/// half-width `8` standard deviations about the mean (wider where a region
+/// reaches further), so a `rest` region also holds the (tiny) mass outside
+/// the square. Accurate to about `1e-3` of the mass at a discontinuity of
+/// `f` such as a waterbag's edge: an estimate to refuse empty regions and
+/// report sizes with.
+pub fn region_fractions(f: &Distribution, regions: &[&Region]) -> Vec<f64> {
+    let (mean, var) = f.moments();
+    let mut half: f64 = (0..2).map(|a| mean[a].abs() + 8.0 * var[a].sqrt()).fold(0.0, f64::max);
+    for r in regions {
+        let reach = match r {
+            Region::Blob { centre, radius } => centre[0].abs().max(centre[1].abs()) + radius,
+            Region::Ring { centre, r_max, .. } => centre[0].abs().max(centre[1].abs()) + r_max,
+            Region::Rest => 0.0,
+        };
+        half = half.max(reach);
+    }
+    let n = 801;
+    let h = 2.0 * half / n as f64;
+    let mut out = vec![0.0; regions.len()];
+    for i in 0..n {
+        let vx = -half + (i as f64 + 0.5) * h;
+        for j in 0..n {
+            let vy = -half + (j as f64 + 0.5) * h;
+            if let Some(k) = regions.iter().position(|r| r.contains(vx, vy)) {
+                out[k] += f.pdf2(vx, vy) * h * h;
+            }
+        }
+    }
+    if let Some(k) = regions.iter().position(|r| matches!(r, Region::Rest)) {
+        let others: f64 = out.iter().enumerate().filter(|&(j, _)| j != k).map(|(_, v)| v).sum();
+        out[k] = (1.0 - others).max(0.0);
+    }
+    out
+}
+
 /// `max g / f` over `[-v, v]^2` (401 x 401 points), the rejection bound of
 /// a selection; both densities in the same units.
 pub fn selection_bound(g: &Distribution, f: &Distribution, v: f64) -> f64 {
@@ -605,7 +1108,7 @@ pub fn selection_bound(g: &Distribution, f: &Distribution, v: f64) -> f64 {
 }
 
 /// The error function (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
-fn erf(x: f64) -> f64 {
+pub(crate) fn erf(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.3275911 * x.abs());
     let poly =
         t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
@@ -670,10 +1173,12 @@ pub struct SubPopulationInfo {
     pub name: String,
     /// How it is made.
     pub method: Method,
-    /// Expected member particles (reweighting: all of the species).
+    /// Expected member particles (reweighting, all: all of the species).
     pub particles: usize,
     /// Selection: the rejection bound `M = max g / f`; test species: the
-    /// background's compensating drift (units of `v_th`); reweighting: 0.
+    /// background's compensating drift (units of `v_th`); region: the
+    /// expected fraction of the species it holds ([`region_fractions`]);
+    /// reweighting, all: 0.
     pub parameter: f64,
     /// Tracked particles.
     pub tracks: usize,
@@ -827,82 +1332,7 @@ impl Deck {
             ));
         }
         let n_dumps = t.n_steps / t.dump_every + 1;
-        let mut sub_info = Vec::new();
-        let mut extra_particles = 0usize;
-        for sp in &self.sub_populations {
-            let what = format!("sub-population '{}'", sp.name);
-            let name_ok = !sp.name.is_empty()
-                && !sp.name.starts_with('.')
-                && sp.name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-            if !name_ok {
-                return refuse(format!(
-                    "{what}: a name is letters, digits, '_', '-', '.' (it names a folder)"
-                ));
-            }
-            if !names.insert(sp.name.as_str()) {
-                return refuse(format!("{what}: the name is already used by a species or sub-population"));
-            }
-            let Some(owner) = self.species.iter().find(|s| s.name == sp.species) else {
-                return refuse(format!("{what}: no species '{}'", sp.species));
-            };
-            let v_th = owner.thermal_spread();
-            if !owner.mobile || v_th <= 0.0 {
-                return refuse(format!(
-                    "{what}: species '{}' must be mobile and thermal (v_th > 0)",
-                    sp.species
-                ));
-            }
-            sp.target.check(&what)?;
-            let n_species = owner.ppc * g.nx * g.ny;
-            let (particles, parameter) = match sp.method {
-                Method::TestSpecies => {
-                    if !(sp.fraction > 0.0 && sp.fraction <= 0.5) {
-                        return refuse(format!("{what}: fraction {} must be in (0, 0.5]", sp.fraction));
-                    }
-                    let total = self.test_fraction(&owner.name);
-                    if total > 0.5 {
-                        return refuse(format!(
-                            "species '{}': test species take {total} of its density; at most 0.5",
-                            owner.name
-                        ));
-                    }
-                    let n = sp.test_particles(owner.ppc, g.nx * g.ny, total);
-                    if n == 0 {
-                        return refuse(format!("{what}: fraction {} gives no particle", sp.fraction));
-                    }
-                    extra_particles += n;
-                    let drift = sp.target.moments().0;
-                    let comp = sp.fraction / (1.0 - total) * drift[0].hypot(drift[1]);
-                    (n, comp)
-                }
-                Method::Selection | Method::Reweighting => {
-                    if sp.fraction != 0.0 {
-                        return refuse(format!("{what}: fraction is for test_species only"));
-                    }
-                    if sp.method == Method::Selection {
-                        let bg = owner.distribution.as_ref().expect("thermal").scaled(1.0 / v_th);
-                        let m = selection_bound(&sp.target, &bg, ps.v_max.max(6.0));
-                        if !(m.is_finite() && m > 0.0) {
-                            return refuse(format!("{what}: the target has no overlap with the species"));
-                        }
-                        ((n_species as f64 / m) as usize, m)
-                    } else {
-                        (n_species, 0.0)
-                    }
-                }
-            };
-            let tracks = sp.tracks.min(particles);
-            let per_dump = if sp.track_positions { 5 } else { 3 };
-            sub_info.push(SubPopulationInfo {
-                name: sp.name.clone(),
-                method: sp.method,
-                particles,
-                parameter,
-                tracks,
-                track_bytes: 8 * tracks * (1 + per_dump * n_dumps) + 8 * n_dumps,
-                histogram_bytes: 8 * ps.bins * ps.bins * n_dumps,
-            });
-        }
+        let (sub_info, extra_particles) = self.sub_population_infos(n_dumps, &mut names)?;
         let omega_p = wp2.sqrt();
         let omega_p_dt = omega_p * t.dt;
         if omega_p_dt >= 2.0 {
@@ -1059,6 +1489,172 @@ mobile = false
                 .unwrap_err()
                 .to_string();
         assert!(e.contains("folder"), "{e}");
+    }
+
+    /// A waterbag species (v_th = radius / 2 = 0.05) with a blob, a ring
+    /// sector, `extra` and the rest.
+    fn regions(extra: &str) -> String {
+        let deck = THERMAL.replace(
+            "distribution = { kind = \"maxwellian\", u_th = 0.1 }",
+            "distribution = { kind = \"waterbag\", radius = 0.1 }",
+        );
+        format!(
+            "{deck}\n[[sub_populations]]\nname = \"blob\"\nspecies = \"electrons\"\nmethod = \"region\"\n\
+             region = {{ kind = \"blob\", centre = [-1.0, 0.0], radius = 0.5 }}\ntracks = 10\n\
+             [[sub_populations]]\nname = \"ring\"\nspecies = \"electrons\"\nmethod = \"region\"\n\
+             region = {{ kind = \"ring\", r_min = 1.0, r_max = 2.0, angles = [0.0, 90.0] }}\n{extra}\n\
+             [[sub_populations]]\nname = \"rest\"\nspecies = \"electrons\"\nmethod = \"region\"\n\
+             region = {{ kind = \"rest\" }}\n\
+             [[sub_populations]]\nname = \"background\"\nspecies = \"electrons\"\nmethod = \"all\"\n"
+        )
+    }
+
+    #[test]
+    fn region_membership() {
+        let blob = Region::Blob { centre: [1.0, -1.0], radius: 0.5 };
+        assert!(blob.contains(1.0, -1.0) && blob.contains(1.49, -1.0));
+        assert!(!blob.contains(1.5, -1.0) && !blob.contains(0.0, 0.0));
+        let annulus = Region::Ring { centre: [0.0; 2], r_min: 1.0, r_max: 2.0, angles: None };
+        assert!(annulus.contains(1.0, 0.0) && annulus.contains(0.0, -1.99));
+        assert!(!annulus.contains(2.0, 0.0) && !annulus.contains(0.5, 0.5));
+        // A sector across the +v_x axis: [-45, 45) and the same as [315, 405).
+        for angles in [[-45.0, 45.0], [315.0, 405.0]] {
+            let sector = Region::Ring { centre: [0.0; 2], r_min: 1.0, r_max: 2.0, angles: Some(angles) };
+            assert!(sector.contains(1.5, 0.0) && sector.contains(1.0, -0.9) && sector.contains(1.0, 0.9));
+            assert!(!sector.contains(-1.5, 0.0) && !sector.contains(0.0, 1.5) && !sector.contains(1.0, 1.01));
+        }
+        // The lower half-plane, about a displaced centre.
+        let lower = Region::Ring { centre: [1.0, 1.0], r_min: 0.0, r_max: 1.0, angles: Some([180.0, 360.0]) };
+        assert!(lower.contains(1.0, 0.5) && !lower.contains(1.0, 1.5));
+        assert!(Region::Rest.contains(f64::MAX, -3.0));
+    }
+
+    /// Exclusive fractions of a waterbag of radius 2 (uniform density
+    /// 1 / 4 pi): the disk r < 1 holds 1/4; the quarter of the annulus
+    /// 1 <= r < 2 holds 3/16, less the part the disk already took (none);
+    /// a blob inside the disk holds nothing once the disk took it; the rest
+    /// holds what remains. Quadrature error at the waterbag's edge ~ 1e-3.
+    #[test]
+    fn region_fractions_are_exclusive() {
+        let f = Distribution::Waterbag { radius: 2.0, centre: [0.0; 2], u_th_z: None };
+        let disk = Region::Blob { centre: [0.0; 2], radius: 1.0 };
+        let inner = Region::Blob { centre: [0.2, 0.0], radius: 0.5 };
+        let quarter = Region::Ring { centre: [0.0; 2], r_min: 1.0, r_max: 2.5, angles: Some([0.0, 90.0]) };
+        let far = Region::Ring { centre: [0.0; 2], r_min: 2.5, r_max: 3.0, angles: None };
+        let p = region_fractions(&f, &[&disk, &inner, &quarter, &far, &Region::Rest]);
+        assert!((p[0] - 0.25).abs() < 2e-3, "{p:?}");
+        assert_eq!(p[1], 0.0);
+        assert!((p[2] - 0.1875).abs() < 2e-3, "{p:?}");
+        assert_eq!(p[3], 0.0);
+        assert!((p[4] - 0.5625).abs() < 3e-3, "{p:?}");
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn waterbag_and_regions_validate() {
+        let deck = Deck::from_toml(&regions("")).unwrap();
+        assert_eq!(Deck::from_toml(&deck.to_toml()).unwrap(), deck, "round trip");
+        let d = deck.validate().unwrap();
+        // v_th = radius / 2; the regions' expected shares of 1024 particles
+        // (waterbag of radius 2 v_th: the blob 1/16, the sector 3/16).
+        assert!((d.u_th - 0.05).abs() < 1e-15);
+        let share: Vec<f64> = d.sub_populations.iter().map(|s| s.parameter).collect();
+        assert!((share[0] - 0.0625).abs() < 2e-3 && (share[1] - 0.1875).abs() < 2e-3, "{share:?}");
+        assert!((share[2] - 0.75).abs() < 4e-3, "{share:?}");
+        assert_eq!(d.sub_populations[3].particles, 1024);
+        assert_eq!(d.sub_populations[0].tracks, 10);
+    }
+
+    /// Every refusal names the key at fault and the fix.
+    #[test]
+    fn region_decks_are_checked() {
+        let region_of = |name: &str, region: &str| {
+            format!(
+                "[[sub_populations]]\nname = \"{name}\"\nspecies = \"electrons\"\nmethod = \"region\"\n\
+                 region = {region}\n"
+            )
+        };
+        let cases: Vec<(String, &str)> = vec![
+            // A region outside the waterbag (edge at 2 v_th): empty.
+            (region_of("far", "{ kind = \"ring\", r_min = 3.0, r_max = 4.0 }"), "'far': region"),
+            // Inside an earlier region: empty too.
+            (
+                region_of("hidden", "{ kind = \"blob\", centre = [-1.0, 0.1], radius = 0.2 }"),
+                "earlier regions",
+            ),
+            (region_of("nan", "{ kind = \"blob\", centre = [0.0, 0.0], radius = nan }"), "radius = NaN"),
+            (region_of("flat", "{ kind = \"ring\", r_min = 1.0, r_max = 1.0 }"), "r_min < r_max"),
+            (
+                region_of("wide", "{ kind = \"ring\", r_min = 0.5, r_max = 1.0, angles = [0.0, 400.0] }"),
+                "angles",
+            ),
+            (
+                region_of("far_centre", "{ kind = \"blob\", centre = [inf, 0.0], radius = 1.0 }"),
+                "centre",
+            ),
+            (region_of("rest2", "{ kind = \"rest\" }"), "move it after"),
+            (
+                "[[sub_populations]]\nname = \"x\"\nspecies = \"electrons\"\nmethod = \"region\"\n".into(),
+                "needs a region",
+            ),
+            (
+                "[[sub_populations]]\nname = \"x\"\nspecies = \"electrons\"\nmethod = \"all\"\n\
+                 target = { kind = \"maxwellian\", u_th = 1.0 }\n"
+                    .into(),
+                "remove the target",
+            ),
+            (
+                "[[sub_populations]]\nname = \"x\"\nspecies = \"electrons\"\nmethod = \"selection\"\n".into(),
+                "needs a target",
+            ),
+            (
+                "[[sub_populations]]\nname = \"x\"\nspecies = \"electrons\"\nmethod = \"reweighting\"\n\
+                 target = { kind = \"maxwellian\", u_th = 1.0 }\nregion = { kind = \"rest\" }\n"
+                    .into(),
+                "region key is for method = \"region\" only",
+            ),
+            (
+                "[[sub_populations]]\nname = \"x\"\nspecies = \"electrons\"\nmethod = \"all\"\nfraction = 0.1\n"
+                    .into(),
+                "fraction is for test_species only",
+            ),
+            (
+                "[[sub_populations]]\nname = \"t\"\nspecies = \"electrons\"\nmethod = \"test_species\"\n\
+                 fraction = 0.05\ntarget = { kind = \"maxwellian\", u_th = 0.5 }\n"
+                    .into(),
+                "ambiguous",
+            ),
+        ];
+        for (extra, why) in cases {
+            let e = Deck::from_toml(&regions(&extra)).unwrap_err().to_string();
+            assert!(e.contains(why), "{extra}: {e}");
+        }
+        // A rest before another region of its species.
+        let early = regions("").replace(
+            "region = { kind = \"ring\", r_min = 1.0, r_max = 2.0, angles = [0.0, 90.0] }",
+            "region = { kind = \"rest\" }",
+        );
+        let e = Deck::from_toml(&early).unwrap_err().to_string();
+        assert!(e.contains("'ring'") && e.contains("move it after"), "{e}");
+        // More tagged sub-populations than bits.
+        let many: String = (0..MAX_TAGGED)
+            .map(|k| {
+                region_of(
+                    &format!("r{k}"),
+                    &format!(
+                        "{{ kind = \"blob\", centre = [0.0, 0.0], radius = {} }}",
+                        1.0 + k as f64 * 0.01
+                    ),
+                )
+            })
+            .collect();
+        let e = Deck::from_toml(&regions(&many)).unwrap_err().to_string();
+        assert!(e.contains("at most 32"), "{e}");
+        // Waterbag parameters.
+        for (bad, why) in [("radius = 0.0", "radius = 0"), ("radius = 0.1, u_th_z = -1.0", "u_th_z = -1")] {
+            let e = Deck::from_toml(&regions("").replace("radius = 0.1", bad)).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

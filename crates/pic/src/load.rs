@@ -35,6 +35,13 @@ pub fn sample(d: &Distribution, rng: &mut ChaCha8Rng) -> [f64; 3] {
             let phi = 2.0 * std::f64::consts::PI * rng.random::<f64>();
             [centre[0] + r * phi.cos(), centre[1] + r * phi.sin(), uz]
         }
+        Distribution::Waterbag { radius, centre, u_th_z } => {
+            let uz = u_th_z.unwrap_or(0.5 * radius) * normal();
+            // Uniform in the disk: r = R sqrt(U) has P(r' < r) = r^2 / R^2.
+            let r = radius * rng.random::<f64>().sqrt();
+            let phi = 2.0 * std::f64::consts::PI * rng.random::<f64>();
+            [centre[0] + r * phi.cos(), centre[1] + r * phi.sin(), uz]
+        }
         Distribution::Sum { components } => {
             let total: f64 = components.iter().map(|c| c.fraction).sum();
             let mut pick = rng.random::<f64>() * total;
@@ -183,6 +190,50 @@ mod tests {
         let p = load(8, 8, 4, Positions::Quiet, None, 1, 0);
         assert_eq!((p.x[0], p.y[0]), (0.25, 0.25));
         assert_eq!((p.x[3], p.y[3]), (0.75, 0.75));
+    }
+
+    /// A waterbag of radius `R`: the disk's marginal is a semicircle, so
+    /// `u_x` has mean 0, variance `R^2 / 4` and kurtosis 2; every sample
+    /// lies in the disk; `u_z` is Gaussian of rms `R / 2` unless `u_th_z`
+    /// says otherwise. 16384 samples: standard errors `s / 128` of the mean,
+    /// `s^2 / 128` of the variance (`Var u_x^2 = <u_x^4> - s^4 = s^4`) and
+    /// `sqrt(2 / N) = 0.011` of the kurtosis (delta method with the
+    /// semicircle's moments 1, 2, 5, 14 in units of `s`); 5 standard errors.
+    #[test]
+    fn waterbag_moments_and_support() {
+        let radius = 0.1;
+        let s = radius / 2.0;
+        let d = Distribution::Waterbag { radius, centre: [0.02, -0.01], u_th_z: None };
+        let p = load(16, 16, 64, Positions::Random, Some(&d), 3, 0);
+        let n = p.len() as f64;
+        assert_eq!(p.len(), 16384);
+        for (u, c) in [(&p.ux, 0.02), (&p.uy, -0.01)] {
+            let mean = u.iter().sum::<f64>() / n;
+            let var = u.iter().map(|v| (v - c).powi(2)).sum::<f64>() / n;
+            let kurt = u.iter().map(|v| (v - c).powi(4)).sum::<f64>() / n / (var * var);
+            assert!((mean - c).abs() < 5.0 * s / 128.0, "mean {mean} vs {c}");
+            assert!((var - s * s).abs() < 5.0 * s * s / 128.0, "variance {var} vs {}", s * s);
+            assert!((kurt - 2.0).abs() < 5.0 * 0.011, "kurtosis {kurt} vs 2");
+        }
+        let outside = (0..p.len()).filter(|&k| (p.ux[k] - 0.02).hypot(p.uy[k] + 0.01) > radius).count();
+        assert_eq!(outside, 0, "samples outside the disk");
+        // Uniform in the disk: a quarter of the samples within R / 2 (binomial
+        // standard error sqrt(0.1875 / N) = 0.0034).
+        let inner = (0..p.len()).filter(|&k| (p.ux[k] - 0.02).hypot(p.uy[k] + 0.01) < 0.5 * radius).count();
+        assert!((inner as f64 / n - 0.25).abs() < 5.0 * 0.0034, "{inner}");
+        // u_z: Gaussian of rms R / 2 (kurtosis 3, standard error sqrt(24 / N) = 0.04).
+        let vz = p.uz.iter().map(|v| v * v).sum::<f64>() / n;
+        let kz = p.uz.iter().map(|v| v.powi(4)).sum::<f64>() / n / (vz * vz);
+        assert!((vz - s * s).abs() < 5.0 * s * s * 2f64.sqrt() / 128.0, "u_z variance {vz}");
+        assert!((kz - 3.0).abs() < 5.0 * 0.04, "u_z kurtosis {kz}");
+        // The moments the deck derives v_th from agree with the samples.
+        let (m, v) = d.moments();
+        assert_eq!((m, v), ([0.02, -0.01, 0.0], [s * s; 3]));
+        let cold = Distribution::Waterbag { radius, centre: [0.0; 2], u_th_z: Some(0.01) };
+        assert_eq!(cold.moments().1[2], 1e-4);
+        let q = load(8, 8, 64, Positions::Random, Some(&cold), 3, 0);
+        let vz = q.uz.iter().map(|v| v * v).sum::<f64>() / q.len() as f64;
+        assert!((vz / 1e-4 - 1.0).abs() < 5.0 * 2f64.sqrt() / 64.0, "u_th_z override: {vz}");
     }
 
     #[test]

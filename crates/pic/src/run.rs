@@ -7,11 +7,35 @@
 //! deck.toml               the resolved deck
 //! derived.json            derived quantities (Debye length, Courant number, ...)
 //! energy.csv              step, time, electric, magnetic, kinetic per species, total
+//! background.csv          per dump and thermal species: moments, kurtoses, distance from a Maxwellian
 //! run.json                seed, version, threads, timing, energy error, sample sizes
 //! checkpoint.bin          the latest checkpoint (when enabled)
 //! fields/NNNNNN.npz       field snapshots ex, ey, ez, bx, by, bz, rho (nx x ny, when enabled)
 //! <sub-population>/f/     NNNNNN.npy histograms + args.yaml (the reference layout)
 //! <sub-population>/tracks.npz   ids, t, v_th_c, vx, vy, vz [, x, y], format_version (collop_io::tracks)
+//! ```
+//!
+//! `energy.csv` (every `energy_every` steps and at every dump) splits the
+//! field energy into its electric part `sum E^2 / 2 dx dy` (in an
+//! electromagnetic run both the electrostatic and the transverse fields)
+//! and its magnetic part `sum B^2 / 2 dx dy` (the diagnostic of Weibel and
+//! other magnetic instabilities); energies in `m_e c^2 n_0 (c/omega_p)^2`
+//! ([`EnergyRecord`]).
+//!
+//! `background.csv` has one row per dump and per thermal mobile species of
+//! the deck, in the units of the datasets (momenta `u` in the species'
+//! initial `v_th`), with the columns of [`BackgroundRecord`]:
+//!
+//! ```text
+//! dump, time             dump number, time (1/omega_p)
+//! species, particles     the species and its macro-particles (own, without test species)
+//! mean_x, mean_y, mean_z <u_a>
+//! T_x, T_y, T_z          <(u_a - <u_a>)^2> (v_th^2: 1 for T_x at t = 0)
+//! kurtosis_x, kurtosis_y <(u_a - <u_a>)^4> / T_a^2 (waterbag 2, Maxwellian 3)
+//! kurtosis_plane         <w^4> / <w^2>^2 of the in-plane speed w about the mean (waterbag 4/3, Maxwellian 2)
+//! l1_maxwellian          sum over histogram cells of |f / N - Maxwellian cell probability|
+//!                        (isotropic in-plane Maxwellian of the same mean and (T_x + T_y) / 2)
+//! l1_noise               the l1_maxwellian expected of N particles drawn from that Maxwellian (its noise floor)
 //! ```
 //!
 //! Every file is written atomically. A resumed run restarts from the last
@@ -30,7 +54,7 @@ use serde::Serialize;
 
 use crate::PicError;
 use crate::deck::{Deck, Derived, SolverKind};
-use crate::diag::Diagnostics;
+use crate::diag::{BackgroundRecord, Diagnostics};
 use crate::sim::{EnergyRecord, Simulation};
 
 /// How to run a deck.
@@ -184,12 +208,15 @@ fn run_in_pool(
         })
         .collect();
     let mut energy: Vec<EnergyRecord> = Vec::new();
+    let mut background: Vec<BackgroundRecord> = Vec::new();
     let mut next_dump = 0usize;
     let ckpt = out_dir.join("checkpoint.bin");
     let resuming = opts.resume && ckpt.exists();
     if resuming {
         let state = Checkpoint::read(&ckpt)?;
-        if let Some(w) = state.restore(deck, &mut sim, &mut diag, &mut energy, &mut next_dump)? {
+        if let Some(w) =
+            state.restore(deck, &mut sim, &mut diag, &mut energy, &mut background, &mut next_dump)?
+        {
             observer.warning(&w);
         }
     }
@@ -231,6 +258,7 @@ fn run_in_pool(
                 w.write_frame(dump, h.view()).map_err(|e| PicError::Run(e.to_string()))?;
             }
             diag.record_tracks(&sim);
+            background.extend(diag.background_moments(&sim, dump));
             let fe = deck.output.fields_every_dumps;
             if fe > 0 && dump % fe == 0 {
                 write_fields(out_dir, &sim, dump)?;
@@ -238,8 +266,9 @@ fn run_in_pool(
             next_dump = dump + 1;
             observer.dumped(dump, sim.time());
             if ckpt_every > 0 && dump > 0 && dump % ckpt_every == 0 && step < n_steps {
-                Checkpoint::capture(deck, &sim, &diag, &energy, next_dump).write(&ckpt)?;
+                Checkpoint::capture(deck, &sim, &diag, &energy, &background, next_dump).write(&ckpt)?;
                 write_energy(out_dir, &sim, &energy)?;
+                write_background(out_dir, &diag, &background)?;
                 observer.checkpointed(step);
             }
         }
@@ -277,6 +306,7 @@ fn run_in_pool(
         }
     }
     write_energy(out_dir, &sim, &energy)?;
+    write_background(out_dir, &diag, &background)?;
     for (pop, w) in diag.pops.iter().zip(writers) {
         w.finish().map_err(|e| PicError::Run(e.to_string()))?;
         if !pop.tracks.ids.is_empty() {
@@ -368,6 +398,21 @@ fn write_energy(out_dir: &Path, sim: &Simulation, energy: &[EnergyRecord]) -> Re
     write_text(&out_dir.join("energy.csv"), &s)
 }
 
+/// `background.csv`: the header and one row per record (module docs).
+fn write_background(
+    out_dir: &Path,
+    diag: &Diagnostics,
+    records: &[BackgroundRecord],
+) -> Result<(), PicError> {
+    let mut s = String::from(BackgroundRecord::CSV_HEADER);
+    s.push('\n');
+    for r in records {
+        s.push_str(&r.csv_row(&diag.backgrounds[r.background].name));
+        s.push('\n');
+    }
+    write_text(&out_dir.join("background.csv"), &s)
+}
+
 /// `args.yaml` of sub-population `k`: the reference keys plus the PIC
 /// parameters ([`PicParameters`]: `ppc`, `vth_c`, `shape_order`,
 /// `dx_over_debye`, ...).
@@ -436,10 +481,12 @@ struct Checkpoint {
     species: Vec<crate::particles::Particles>,
     fields: Vec<Vec<f64>>,
     energy: Vec<EnergyRecord>,
+    background: Vec<BackgroundRecord>,
     tracks: Vec<(Vec<f64>, Vec<f64>)>,
 }
 
-const MAGIC: &[u8; 12] = b"COLLOPPIC\x00\x01\x00";
+/// Format 2 added the background records.
+const MAGIC: &[u8; 12] = b"COLLOPPIC\x00\x02\x00";
 
 struct Out<W: Write>(W);
 
@@ -515,6 +562,7 @@ impl Checkpoint {
         sim: &Simulation,
         diag: &Diagnostics,
         energy: &[EnergyRecord],
+        background: &[BackgroundRecord],
         next_dump: usize,
     ) -> Self {
         let f = &sim.fields;
@@ -530,6 +578,7 @@ impl Checkpoint {
                 .map(|a| a.to_vec())
                 .collect(),
             energy: energy.to_vec(),
+            background: background.to_vec(),
             tracks: diag.pops.iter().map(|p| (p.tracks.times.clone(), p.tracks.data.clone())).collect(),
         }
     }
@@ -564,6 +613,11 @@ impl Checkpoint {
                 o.u64(r.step)?;
                 o.f64s(&[r.time, r.electric, r.magnetic, r.total])?;
                 o.f64s(&r.kinetic)?;
+            }
+            o.u64(self.background.len() as u64)?;
+            for r in &self.background {
+                o.u64s(&[r.dump as u64, r.background as u64, r.particles as u64])?;
+                o.f64s(&background_values(r))?;
             }
             o.u64(self.tracks.len() as u64)?;
             for (t, d) in &self.tracks {
@@ -618,9 +672,29 @@ impl Checkpoint {
                     total: v[3],
                 });
             }
+            let nb = i.len()?;
+            let mut background = Vec::with_capacity(nb);
+            for _ in 0..nb {
+                let (ints, v) = (i.u64s()?, i.f64s()?);
+                let record = (ints.len() == 3 && v.len() == 12).then(|| BackgroundRecord {
+                    dump: ints[0] as usize,
+                    background: ints[1] as usize,
+                    particles: ints[2] as usize,
+                    time: v[0],
+                    mean: [v[1], v[2], v[3]],
+                    temperature: [v[4], v[5], v[6]],
+                    kurtosis: [v[7], v[8]],
+                    kurtosis_plane: v[9],
+                    l1_maxwellian: v[10],
+                    l1_noise: v[11],
+                });
+                background.push(record.ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "background record")
+                })?);
+            }
             let nt = i.len()?;
             let tracks = (0..nt).map(|_| Ok((i.f64s()?, i.f64s()?))).collect::<std::io::Result<Vec<_>>>()?;
-            Ok(Self { deck, step, next_dump, chunks, simd, species, fields, energy, tracks })
+            Ok(Self { deck, step, next_dump, chunks, simd, species, fields, energy, background, tracks })
         })();
         result.map_err(|e| bad(e.to_string()))
     }
@@ -631,6 +705,7 @@ impl Checkpoint {
         sim: &mut Simulation,
         diag: &mut Diagnostics,
         energy: &mut Vec<EnergyRecord>,
+        background: &mut Vec<BackgroundRecord>,
         next_dump: &mut usize,
     ) -> Result<Option<String>, PicError> {
         let bad = |what: String| PicError::Checkpoint(what);
@@ -640,6 +715,7 @@ impl Checkpoint {
         if self.species.len() != sim.species.len()
             || self.fields.len() != 11
             || self.tracks.len() != diag.pops.len()
+            || self.background.iter().any(|r| r.background >= diag.backgrounds.len())
         {
             return Err(bad("the checkpoint does not match the deck's species or sub-populations".into()));
         }
@@ -676,7 +752,26 @@ impl Checkpoint {
             pop.tracks.data = d;
         }
         *energy = self.energy;
+        *background = self.background;
         *next_dump = self.next_dump as usize;
         Ok(warning)
     }
+}
+
+/// The floating-point fields of a background record, in checkpoint order.
+fn background_values(r: &BackgroundRecord) -> [f64; 12] {
+    [
+        r.time,
+        r.mean[0],
+        r.mean[1],
+        r.mean[2],
+        r.temperature[0],
+        r.temperature[1],
+        r.temperature[2],
+        r.kurtosis[0],
+        r.kurtosis[1],
+        r.kurtosis_plane,
+        r.l1_maxwellian,
+        r.l1_noise,
+    ]
 }

@@ -206,7 +206,8 @@ impl Simulation {
                     continue;
                 }
                 let n = sub.test_particles(sd.ppc, cells, total);
-                let target = sub.target.scaled(sd.thermal_spread());
+                let target = sub.target.as_ref().expect("validated: test species have a target");
+                let target = target.scaled(sd.thermal_spread());
                 let p = load_uniform(n, grid.nx, grid.ny, &target, deck.seed, (1000 + k as u64) << 32);
                 for (c, u) in current.iter_mut().zip([&p.ux, &p.uy, &p.uz]) {
                     *c += u.iter().sum::<f64>();

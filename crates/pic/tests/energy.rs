@@ -136,3 +136,44 @@ fn thermal_plasma_energy_over_1000_periods() {
     );
     assert!(worst < 0.01, "energy deviation {worst}");
 }
+
+/// The field energy is split into its electric part `sum E^2 / 2 dx dy`
+/// and its magnetic part `sum B^2 / 2 dx dy` (the Weibel diagnostic): set
+/// known fields, `B_z = b cos(2 pi i / nx)`, `B_x = b`, `E_x = e sin(2 pi j / ny)`,
+/// `E_z = e`, and compare with the sums done by hand (`cos^2` averages to
+/// 1/2 over whole periods); the energy record of the next step reports the
+/// same split. The electrostatic solver has no magnetic energy.
+#[test]
+fn field_energy_splits_electric_and_magnetic() {
+    let setup = Setup { nx: 16, ny: 12, dx: 0.05, ..Setup::default() };
+    let mut sim = Simulation::new(&setup.deck(), 2).unwrap();
+    let g = sim.grid;
+    let (b, e) = (0.3, 0.02);
+    let f = &mut sim.fields;
+    for a in [&mut f.ex, &mut f.ey, &mut f.ez, &mut f.bx, &mut f.by, &mut f.bz] {
+        a.iter_mut().for_each(|v| *v = 0.0);
+    }
+    let tau = 2.0 * std::f64::consts::PI;
+    for i in 0..g.nx {
+        for j in 0..g.ny {
+            let k = g.idx(i, j);
+            f.bz[k] = b * (tau * i as f64 / g.nx as f64).cos();
+            f.bx[k] = b;
+            f.ex[k] = e * (tau * j as f64 / g.ny as f64).sin();
+            f.ez[k] = e;
+        }
+    }
+    let area = (g.nx * g.ny) as f64 * g.dx * g.dy;
+    let magnetic = 0.5 * area * (b * b / 2.0 + b * b);
+    let electric = 0.5 * area * (e * e / 2.0 + e * e);
+    let (we, wb) = sim.field_energy();
+    assert!((wb / magnetic - 1.0).abs() < 1e-12, "magnetic {wb} vs {magnetic}");
+    assert!((we / electric - 1.0).abs() < 1e-12, "electric {we} vs {electric}");
+    let rec = sim.step_with_energy();
+    assert_eq!((rec.electric, rec.magnetic), (we, wb));
+    assert!((rec.total - we - wb - rec.kinetic.iter().sum::<f64>()).abs() < 1e-15 * rec.total);
+
+    let es = Simulation::new(&Setup { kind: SolverKind::Es, ..setup }.deck(), 2).unwrap();
+    let (we, wb) = es.field_energy();
+    assert!(we > 0.0 && wb == 0.0, "{we} {wb}");
+}

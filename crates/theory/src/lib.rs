@@ -41,6 +41,8 @@
 //!   [`cartesian_to_radial`]), on a grid by
 //!   [`fields_from_radial_fn`] or [`fields_from_radial_cells`].
 //! - [`bessel_i0e`], [`bessel_i1e`]: `e^{-x} I_0(x)`, `e^{-x} I_1(x)`.
+//! - [`weibel_growth_rate`], [`weibel_fastest_growth`]: the linear growth of
+//!   the Weibel instability of a non-relativistic bi-Maxwellian plasma.
 //!
 //! ```
 //! use collop_core::VelocityGrid;
@@ -66,6 +68,7 @@ mod ornstein_uhlenbeck;
 mod plasma_dispersion;
 mod quadrature;
 mod radial;
+mod weibel;
 
 pub use bessel::{bessel_i0e, bessel_i1e};
 pub use collision_amplitude::{PlasmaParams, StaticShielding, static_shielding_amplitude};
@@ -84,3 +87,4 @@ pub use collop_core::{RadialCoefficients, cartesian_to_radial, radial_direction}
 #[allow(deprecated)]
 pub use radial::cell_speed_and_direction;
 pub use radial::{fields_from_radial_cells, fields_from_radial_fn, radial_to_cartesian};
+pub use weibel::{weibel_fastest_growth, weibel_growth_rate};
