@@ -284,3 +284,62 @@ fn time_dependent_models_and_windowed_tracks() {
         assert!(cmd.contains(flag), "{flag} not in {cmd}");
     }
 }
+
+/// A run whose background is written whole (`method = "all"`): the
+/// background is rolled out but not trained on, and the measured-background
+/// theory joins the models with one operator slot per dump step.
+#[test]
+fn a_background_brings_the_measured_theory() {
+    let deck = common::es_deck(7, "").replace(
+        r#"distribution = { kind = "maxwellian", u_th = 0.1 }"#,
+        r#"distribution = { kind = "waterbag", radius = 0.2 }"#,
+    ) + r#"
+[time]
+dt = 0.05
+n_steps = 60
+dump_every = 10
+[output]
+energy_every = 10
+checkpoint_every_dumps = 0
+[phase_space]
+bins = 15
+v_max = 4.0
+[[sub_populations]]
+name = "blob"
+species = "electrons"
+method = "region"
+region = { kind = "blob", centre = [-1.0, 0.0], radius = 0.6 }
+[[sub_populations]]
+name = "rest"
+species = "electrons"
+method = "region"
+region = { kind = "rest" }
+[[sub_populations]]
+name = "background"
+species = "electrons"
+method = "all"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    common::run_pic(&deck, &run);
+    let out = dir.path().join("cmp");
+    let settings = CompareSettings {
+        test: vec!["rest".into()],
+        lags: vec![],
+        epochs_scale: 0.003,
+        models: vec![BuiltinModel::TENSOR],
+        ..CompareSettings::new(&run)
+    };
+    let c = compare(&settings, &out, &mut |_| {}, &mut []).unwrap();
+    assert!(c.failures.is_empty(), "{:?}", c.failures);
+    let roles: Vec<(&str, Role)> = c.populations.iter().map(|p| (p.name.as_str(), p.role)).collect();
+    assert_eq!(roles, [("background", Role::HeldOut), ("blob", Role::Train), ("rest", Role::HeldOut)]);
+    let measured =
+        collop_experiment::fields_model::FieldsModel::load(&out.join("models").join("theory-measured"))
+            .unwrap();
+    assert_eq!(measured.fields.len(), c.populations[0].steps);
+    for pop in ["background", "blob", "rest"] {
+        let e = c.row("theory-measured", pop).unwrap().result.as_ref().unwrap();
+        assert!(e.mae.is_finite() && e.mae > 0.0);
+    }
+}

@@ -97,7 +97,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut times = Vec::new();
     let mut amps: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     let dir: &Path = &run.join("fields");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     files.sort();
     for f in files {
         let dump: usize = f.file_stem().and_then(|s| s.to_str()).ok_or("bad name")?.parse()?;
@@ -105,7 +106,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue; // B = 0 at t = 0: no amplitude to take the logarithm of.
         }
         let bz = collop_io::read_npz_array(&f, "bz")?;
-        let profile: Vec<f64> = (0..ny).map(|j| (0..nx).map(|i| bz[[i, j]]).sum::<f64>() / nx as f64).collect();
+        let profile: Vec<f64> =
+            (0..ny).map(|j| (0..nx).map(|i| bz[[i, j]]).sum::<f64>() / nx as f64).collect();
         for (a, &m) in amps.iter_mut().zip(&modes) {
             let (mut re, mut im) = (0.0, 0.0);
             for (j, v) in profile.iter().enumerate() {

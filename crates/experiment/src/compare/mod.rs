@@ -983,6 +983,9 @@ fn track_models(
     failures: &mut Vec<String>,
 ) -> Vec<Entry> {
     let track_files: Vec<PathBuf> = train.iter().filter_map(|p| p.tracks.clone()).collect();
+    if a.lags.is_empty() {
+        return Vec::new();
+    }
     if track_files.is_empty() {
         failures.push("no tracks.npz in the training sub-populations: no track models".into());
         return Vec::new();
