@@ -21,14 +21,52 @@
 //! `collop_io::locate_reference_data`). Run with
 //! `cargo bench -p collop-learn --bench epoch`.
 //!
-//! Measured on a 2-core x86-64 machine (rayon on both cores), load average
-//! below 1.5, criterion medians:
+//! ## Measured
 //!
-//! | benchmark | before (per-cell, slot by slot) | after (distinct speeds, all slots batched) |
+//! On a 2-core x86-64 machine shared with other builds, rayon on both
+//! cores, criterion medians (`load` is the 1-minute load average before and
+//! after the run, 1 of it this process's own):
+//!
+//! | benchmark | before: per cell, slot by slot | after: distinct speeds, slots batched |
 //! | --- | --- | --- |
-//! | `theta_and_vjp` | see below | see below |
-//! | `unroll1` | | |
-//! | `unroll10` | | |
+//! | `theta_and_vjp` | 1.436 s | 0.086 s |
+//! | `unroll1` | 1.150 s | 0.249 s |
+//! | `unroll10` | 1.478 s | 0.440 s |
+//! | load | 0.80 -> 1.74 | 0.54 -> 1.04 |
+//!
+//! A short `collop train` of `configs/reference-parperp-mlp.toml` with
+//! stages `unroll = 1` x 8 and `unroll = 10` x 5 epochs (seconds per epoch
+//! from `history.csv`, median over the epochs after each stage's first,
+//! which builds its window sets; an epoch includes the validation loss and
+//! the history log): before 1.03 s (unroll 1) and 1.20 s (unroll 10), after
+//! 0.30 s and 0.59 s, with the same losses to the last digit or two; load
+//! about 1.
+//!
+//! ## The reference implementation on the same machine and data
+//!
+//! The authors' PyTorch code (`diogodcarvalho/ml-pic-collision-operators`,
+//! its `FokkerPlanck2D_NNConditioned_AD_ParPerp`: three MLPs of `(|v|, t)`,
+//! 2 x 64 LeakyReLU, `include_time = true`, `guard_cells = false`, MAE
+//! accumulated over the unrolled steps, Adam, full batch, a 95/5 random
+//! split), PyTorch 2.15 on the CPU, `torch.set_num_threads(2)`, float64
+//! (`torch.set_default_dtype(torch.float64)`; its datasets follow the
+//! default dtype), driven through its own dataset, dataloader, model,
+//! optimiser and loss functions (`train.py`), with its epoch loop (train
+//! step, then the validation loss under `no_grad`) re-stated without the
+//! MLflow logging and plots; one warm-up epoch, then the median of the
+//! timed epochs:
+//!
+//! | unroll | reference: train step | reference: epoch with validation | collop `unroll*` (after) |
+//! | --- | --- | --- | --- |
+//! | 1 (170 windows) | 4.83 s | 5.02 s | 0.249 s |
+//! | 10 (152 windows) | 72.5 s | 74.6 s | 0.440 s |
+//!
+//! The reference evaluates its networks at every cell for every distinct
+//! time in the batch (~90 x 2601 rows per network) at EVERY unrolled step
+//! (it keeps the window's starting time through the unroll, so the rows
+//! repeat step after step), and back-propagates through all of them; its
+//! datasets count files rather than dump numbers, so it trains on dumps
+//! 5..95 (fewer windows than collop's 5..100).
 
 use collop_core::PhaseSpaceSeries;
 use collop_fp::{Accumulation, Edges, Loss, LossKind, RolloutConfig, Scheme, StabilityPolicy, Substeps};
