@@ -8,8 +8,9 @@
 //! The parametrisations built on it (`MlpModel`): `theta` and `theta` +
 //! `theta_vjp` (one training evaluation's share) on the 51 x 51 grid for the
 //! field, par/perp and kernel families, and for the field networks with a
-//! time input over 10 slots (one forward pass per slot, recomputed in the
-//! vjp except for the last).
+//! time input over 10 slots (all slots in one batched forward pass whose
+//! activations the vjp reuses). The epoch of the time-conditioned par/perp
+//! network on the published data is the `epoch` bench.
 //!
 //! Run with `cargo bench -p collop-learn --bench mlp`.
 

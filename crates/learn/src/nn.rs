@@ -416,12 +416,20 @@ impl Mlp {
             )));
         }
         let want_inputs = d_inputs.is_some();
-        ws.prepare_gradients(self, want_inputs);
+        let lanes = ws.prepare_gradients(self, want_inputs);
+        // Blocks are dealt to lanes in contiguous runs; a lane's scratch
+        // does not enter the results, so they do not depend on the lanes.
+        let per_lane = ws.active.div_ceil(lanes).max(1);
         let chunks = &mut ws.chunks[..ws.active];
-        chunks.par_iter_mut().enumerate().for_each(|(c, chunk)| {
-            let rows = c * CHUNK..(c * CHUNK + chunk.rows);
-            self.backward_chunk(params, chunk, d_outputs.slice(s![rows, ..]), want_inputs);
-        });
+        chunks.par_chunks_mut(per_lane).zip(ws.scratch.par_iter_mut()).enumerate().for_each(
+            |(lane, (run, scratch))| {
+                for (k, chunk) in run.iter_mut().enumerate() {
+                    let c = lane * per_lane + k;
+                    let rows = c * CHUNK..(c * CHUNK + chunk.rows);
+                    self.backward_chunk(params, chunk, scratch, d_outputs.slice(s![rows, ..]), want_inputs);
+                }
+            },
+        );
         // A fixed summation order: bit-identical whatever the thread count.
         for chunk in chunks.iter() {
             d_params.iter_mut().zip(&chunk.d_params).for_each(|(d, &p)| *d += p);
@@ -437,16 +445,19 @@ impl Mlp {
 
     /// The backward pass on one block of points: parameter gradient into
     /// `chunk.d_params` (overwritten) and, if asked, input gradient into
-    /// `chunk.d_inputs` (overwritten).
+    /// `chunk.d_inputs` (overwritten), with the hidden-layer cotangents in
+    /// `scratch`.
     fn backward_chunk(
         &self,
         params: &[f64],
         chunk: &mut Chunk,
+        scratch: &mut Scratch,
         d_outputs: ArrayView2<f64>,
         want_inputs: bool,
     ) {
         let rows = chunk.rows;
-        let Chunk { acts, grad_cur, grad_next, d_params, d_inputs, .. } = chunk;
+        let Chunk { acts, d_params, d_inputs, .. } = chunk;
+        let Scratch { grad_cur, grad_next } = scratch;
         let last = self.nlayers() - 1;
         for l in (0..=last).rev() {
             let (fan_in, fan_out) = (self.sizes[l], self.sizes[l + 1]);
@@ -489,6 +500,12 @@ pub const CHUNK: usize = 256;
 /// Sized by the first call for a given architecture and number of points;
 /// later calls with as many points or fewer reuse the memory. One workspace
 /// per concurrent evaluation (e.g. one per time level).
+///
+/// Memory, in `f64` per point: the inputs and every hidden layer's
+/// activations (`n_in + sum(hidden)`), the outputs (`n_out`), and after a
+/// backward pass each block's parameter gradient (`nparams / CHUNK`) and,
+/// if asked, input gradient (`n_in`); plus two `CHUNK x max(hidden)`
+/// cotangent buffers per rayon thread (not per point).
 #[derive(Debug, Clone, Default)]
 pub struct MlpWorkspace {
     /// Layer sizes of the network the buffers are laid out for.
@@ -502,6 +519,16 @@ pub struct MlpWorkspace {
     /// Blocks of [`CHUNK`] points; the first `active` are in use.
     chunks: Vec<Chunk>,
     active: usize,
+    /// Backward scratch, one per lane (rayon thread) of the backward pass.
+    scratch: Vec<Scratch>,
+}
+
+/// Hidden-layer cotangents of one block during the backward pass,
+/// `CHUNK x max hidden width` each; reused block after block.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    grad_cur: Vec<f64>,
+    grad_next: Vec<f64>,
 }
 
 /// Buffers of one block of points.
@@ -511,9 +538,6 @@ struct Chunk {
     rows: usize,
     /// `acts[0]`: copy of the inputs; `acts[l]`: hidden activations `a_l`, row-major.
     acts: Vec<Vec<f64>>,
-    /// Backward scratch, `rows x max hidden width` each.
-    grad_cur: Vec<f64>,
-    grad_next: Vec<f64>,
     /// This block's parameter gradient.
     d_params: Vec<f64>,
     /// This block's input gradient, `rows x n_in`.
@@ -540,13 +564,12 @@ impl MlpWorkspace {
     /// Number of `f64` slots allocated (to check that reuse does not grow it).
     pub fn capacity(&self) -> usize {
         let chunk = |c: &Chunk| {
-            c.acts.iter().map(Vec::capacity).sum::<usize>()
-                + c.grad_cur.capacity()
-                + c.grad_next.capacity()
-                + c.d_params.capacity()
-                + c.d_inputs.capacity()
+            c.acts.iter().map(Vec::capacity).sum::<usize>() + c.d_params.capacity() + c.d_inputs.capacity()
         };
-        self.outputs.capacity() + self.chunks.iter().map(chunk).sum::<usize>()
+        let scratch = |s: &Scratch| s.grad_cur.capacity() + s.grad_next.capacity();
+        self.outputs.capacity()
+            + self.chunks.iter().map(chunk).sum::<usize>()
+            + self.scratch.iter().map(scratch).sum::<usize>()
     }
 
     /// Lays the buffers out for `points` points of the network `sizes`.
@@ -572,17 +595,26 @@ impl MlpWorkspace {
         }
     }
 
-    /// Sizes the backward scratch of the active blocks for `mlp`.
-    fn prepare_gradients(&mut self, mlp: &Mlp, inputs: bool) {
+    /// Sizes the gradients of the active blocks and the backward scratch
+    /// for `mlp`, one scratch per rayon thread (at most one per block);
+    /// returns the number of lanes.
+    fn prepare_gradients(&mut self, mlp: &Mlp, inputs: bool) -> usize {
         let (width, nparams) = (mlp.max_hidden(), mlp.nparams());
+        let lanes = rayon::current_num_threads().clamp(1, self.active.max(1));
+        if self.scratch.len() < lanes {
+            self.scratch.resize_with(lanes, Scratch::default);
+        }
+        for s in &mut self.scratch[..lanes] {
+            s.grad_cur.resize(CHUNK * width, 0.0);
+            s.grad_next.resize(CHUNK * width, 0.0);
+        }
         for chunk in &mut self.chunks[..self.active] {
-            chunk.grad_cur.resize(chunk.rows * width, 0.0);
-            chunk.grad_next.resize(chunk.rows * width, 0.0);
             chunk.d_params.resize(nparams, 0.0);
             if inputs {
                 chunk.d_inputs.resize(chunk.rows * mlp.inputs(), 0.0);
             }
         }
+        lanes
     }
 }
 
