@@ -573,8 +573,8 @@ mod tests {
     /// `sqrt(2 mu / pi)` for large `mu`.
     #[test]
     fn poisson_deviation() {
-        for mu in [0.1, 1.0, 2.5, 9.99, 10.0, 37.3, 150.0] {
-            let (mut p, mut sum) = ((-mu as f64).exp(), 0.0);
+        for mu in [0.1_f64, 1.0, 2.5, 9.99, 10.0, 37.3, 150.0] {
+            let (mut p, mut sum) = ((-mu).exp(), 0.0);
             for x in 0..2000u32 {
                 sum += p * (x as f64 - mu).abs();
                 p *= mu / (x + 1) as f64;
