@@ -242,7 +242,9 @@ impl Diagnostics {
                         return Err(PicError::Deck(format!(
                             "sub-population '{}': no particle of species '{}' starts in region {:?} (earlier \
                              regions of the species take precedence); enlarge or move it, or remove it",
-                            sub.name, sub.species, pop.region
+                            sub.name,
+                            sub.species,
+                            pop.region.as_ref().expect("validated")
                         )));
                     }
                     pop.tracks.ids = choose(members.into_iter(), sub.tracks, deck.seed, stream + 1000);
@@ -573,8 +575,8 @@ mod tests {
     /// `sqrt(2 mu / pi)` for large `mu`.
     #[test]
     fn poisson_deviation() {
-        for mu in [0.1, 1.0, 2.5, 9.99, 10.0, 37.3, 150.0] {
-            let (mut p, mut sum) = ((-mu as f64).exp(), 0.0);
+        for mu in [0.1f64, 1.0, 2.5, 9.99, 10.0, 37.3, 150.0] {
+            let (mut p, mut sum) = ((-mu).exp(), 0.0);
             for x in 0..2000u32 {
                 sum += p * (x as f64 - mu).abs();
                 p *= mu / (x + 1) as f64;
