@@ -54,7 +54,7 @@
 //! [[sub_populations]]
 //! name = "blob"
 //! species = "electrons"
-//! method = "test_species"   # or "selection", "reweighting"
+//! method = "test_species"   # or "selection", "reweighting", "region", "all" (below)
 //! fraction = 0.02           # test_species only: density fraction
 //! target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }  # in v_th
 //! tracks = 1000             # particles whose velocities are saved at every dump
@@ -122,7 +122,7 @@
 //! region of its species, regions or `all` on a species that also has test
 //! species, and more than 32 sub-populations by selection or region are
 //! refused. The run also writes `background.csv`, the moments of every
-//! thermal species at every dump ([`crate::run`]).
+//! thermal species at every dump ([`mod@crate::run`]).
 
 use serde::{Deserialize, Serialize};
 

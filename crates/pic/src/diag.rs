@@ -242,7 +242,9 @@ impl Diagnostics {
                         return Err(PicError::Deck(format!(
                             "sub-population '{}': no particle of species '{}' starts in region {:?} (earlier \
                              regions of the species take precedence); enlarge or move it, or remove it",
-                            sub.name, sub.species, pop.region
+                            sub.name,
+                            sub.species,
+                            pop.region.as_ref().expect("validated")
                         )));
                     }
                     pop.tracks.ids = choose(members.into_iter(), sub.tracks, deck.seed, stream + 1000);

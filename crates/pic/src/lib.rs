@@ -20,8 +20,10 @@
 //! - [`sim`]: the simulation state and its time step ([`Simulation::step`]);
 //! - [`run()`]: a whole run into a run directory, with an [`Observer`] for
 //!   progress, checkpoints and resume (the [`mod@run`] module docs list the files);
-//! - [`diag`]: sub-populations (test species, selection, reweighting),
-//!   their velocity histograms and tracks;
+//! - [`diag`]: sub-populations (test species, selection, reweighting,
+//!   regions of initial velocity that partition a species, the whole
+//!   species), their velocity histograms and tracks, and the moments of the
+//!   background species at every dump (`background.csv`);
 //! - kernels: [`push`] (Boris), [`shape`] (B-splines), [`yee`] (Maxwell),
 //!   [`poisson`] (FFT), [`filter`] (binomial), [`particles`] (storage, sort),
 //!   [`load`] (initial conditions).

@@ -234,7 +234,7 @@ fn resume_neither_loses_nor_duplicates_dumps() {
         }
         assert!(!b.path().join(format!("{name}/f/000011.npy")).exists());
     }
-    for f in ["energy.csv", "blob_test/tracks.npz", "blob_sel/tracks.npz"] {
+    for f in ["energy.csv", "background.csv", "blob_test/tracks.npz", "blob_sel/tracks.npz"] {
         let (x, y) = (std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap());
         assert!(x == y, "{f} differs after resume");
     }
