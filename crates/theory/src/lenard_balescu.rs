@@ -333,14 +333,7 @@ impl ShieldingTable {
     }
 
     fn check_speed(&self, v: f64) -> Result<f64, TheoryError> {
-        let s = v.abs();
-        if s.is_nan() || s > self.v_max * (1.0 + 1e-12) {
-            return Err(TheoryError::InvalidParameter(format!(
-                "speed {v} is beyond the table's v_max = {}: build the table with a larger v_max",
-                self.v_max
-            )));
-        }
-        Ok(s)
+        table_speed(v, self.v_max)
     }
 
     /// Radial drift and diffusion at speed `v` of the isotropic part of the
@@ -483,6 +476,18 @@ pub fn dynamic_shielding_profiles(params: &PlasmaParams, v: f64) -> Result<Radia
 /// part, rotated by [`fields_from_radial_fn`]).
 pub fn dynamic_shielding_fields(grid: &VelocityGrid, params: &PlasmaParams) -> Result<FpFields, TheoryError> {
     ShieldingTable::new(params, Shielding::Dynamic, grid.corner_speed())?.radial_fields(grid)
+}
+
+/// `|v|` if a table tabulated up to `v_max` covers it (the one check of both
+/// shielding tables), or the error naming the fix.
+pub(crate) fn table_speed(v: f64, v_max: f64) -> Result<f64, TheoryError> {
+    let s = v.abs();
+    if s.is_nan() || s > v_max * (1.0 + 1e-12) {
+        return Err(TheoryError::InvalidParameter(format!(
+            "speed {v} is beyond the table's v_max = {v_max}: build the table with a larger v_max"
+        )));
+    }
+    Ok(s)
 }
 
 #[cfg(test)]

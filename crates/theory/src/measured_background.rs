@@ -166,6 +166,7 @@ use num_complex::Complex64;
 use crate::collision_amplitude::PlasmaParams;
 use crate::lenard_balescu::{
     TABLE_DIRECTIONS, TABLE_DU, angle_nodes, hermite, lift_height, lifted_integrals, real_axis_integrals,
+    table_speed,
 };
 use crate::quadrature::gauss;
 use crate::radial::fields_from_radial_fn;
@@ -1009,14 +1010,7 @@ impl MeasuredTable {
     }
 
     fn check_speed(&self, v: f64) -> Result<f64, TheoryError> {
-        let s = v.abs();
-        if s.is_nan() || s > self.v_max * (1.0 + 1e-12) {
-            return Err(TheoryError::InvalidParameter(format!(
-                "speed {v} is beyond the table's v_max = {}: build the table with a larger v_max",
-                self.v_max
-            )));
-        }
-        Ok(s)
+        table_speed(v, self.v_max)
     }
 
     /// Diffusion, polarisation drag and half the divergence of `D` at speed
