@@ -116,18 +116,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Magnetic energy history.
-    let text = std::fs::read_to_string(run.join("energy.csv"))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().ok_or("empty energy.csv")?.split(',').collect();
-    let column = |name: &str| header.iter().position(|h| *h == name).ok_or(format!("no column {name}"));
-    let (ct, cb) = (column("time")?, column("magnetic")?);
+    let energy = collop_pic::history::read_energy(&run)?;
     let (mut t, mut lw) = (Vec::new(), Vec::new());
-    for line in lines {
-        let v: Vec<f64> = line.split(',').map(|x| x.parse().unwrap_or(f64::NAN)).collect();
-        if v[cb] > 0.0 {
-            t.push(v[ct]);
-            lw.push(0.5 * v[cb].ln());
-        }
+    for r in energy.records.iter().filter(|r| r.magnetic > 0.0) {
+        t.push(r.time);
+        lw.push(0.5 * r.magnetic.ln());
     }
     let dump_dt = deck.time.dt * deck.time.dump_every as f64;
     let (rate, from, to) = fitted_growth(&t, &lw, t_noise);

@@ -24,6 +24,7 @@
 //!   regions of initial velocity that partition a species, the whole
 //!   species), their velocity histograms and tracks, and the moments of the
 //!   background species at every dump (`background.csv`);
+//! - [`history`]: `energy.csv` and `background.csv`, written and read back;
 //! - kernels: [`push`] (Boris), [`shape`] (B-splines), [`yee`] (Maxwell),
 //!   [`poisson`] (FFT), [`filter`] (binomial), [`particles`] (storage, sort),
 //!   [`load`] (initial conditions).
@@ -42,6 +43,7 @@ pub mod deck;
 pub mod diag;
 pub mod filter;
 pub mod grid;
+pub mod history;
 pub mod load;
 pub mod particles;
 pub mod poisson;

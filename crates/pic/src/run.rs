@@ -383,34 +383,17 @@ fn energy_error(energy: &[EnergyRecord]) -> f64 {
 }
 
 fn write_energy(out_dir: &Path, sim: &Simulation, energy: &[EnergyRecord]) -> Result<(), PicError> {
-    let mut s = String::from("step,time,electric,magnetic");
-    for sp in &sim.species {
-        s.push_str(&format!(",kinetic_{}", sp.name));
-    }
-    s.push_str(",total\n");
-    for r in energy {
-        s.push_str(&format!("{},{:.10e},{:.10e},{:.10e}", r.step, r.time, r.electric, r.magnetic));
-        for k in &r.kinetic {
-            s.push_str(&format!(",{k:.10e}"));
-        }
-        s.push_str(&format!(",{:.10e}\n", r.total));
-    }
-    write_text(&out_dir.join("energy.csv"), &s)
+    let names: Vec<&str> = sim.species.iter().map(|s| s.name.as_str()).collect();
+    crate::history::write_energy(out_dir, &names, energy)
 }
 
-/// `background.csv`: the header and one row per record (module docs).
 fn write_background(
     out_dir: &Path,
     diag: &Diagnostics,
     records: &[BackgroundRecord],
 ) -> Result<(), PicError> {
-    let mut s = String::from(BackgroundRecord::CSV_HEADER);
-    s.push('\n');
-    for r in records {
-        s.push_str(&r.csv_row(&diag.backgrounds[r.background].name));
-        s.push('\n');
-    }
-    write_text(&out_dir.join("background.csv"), &s)
+    let names: Vec<&str> = diag.backgrounds.iter().map(|b| b.name.as_str()).collect();
+    crate::history::write_background(out_dir, &names, records)
 }
 
 /// `args.yaml` of sub-population `k`: the reference keys plus the PIC

@@ -52,6 +52,10 @@
 //! profiles_in_time.csv    the same shell averages at a few frames through the run ([`time_resolved`])
 //! speed_distributions.csv f(|v|) of every sub-population at those frames, PIC and every rollout
 //! profiles_frame<k>.png, speed_distribution_<subpop>.png   their figures
+//! anisotropy_in_time.csv/.png   every model's diffusion anisotropy per operator slot
+//! fields_in_time.csv, background_in_time.csv   the PIC run's field energies and background
+//!                         moments ([`history`]), with anisotropy_and_fields.png and
+//!                         background_relaxation.png
 //! comparison.json         the whole result as data ([`Comparison`], `save`/`load`)
 //! report.html             the self-contained report ([`crate::report`])
 //! ```
@@ -72,6 +76,7 @@
 //! as frozen there.
 
 mod analysis;
+pub mod history;
 mod output;
 pub mod time_resolved;
 
@@ -855,7 +860,8 @@ pub fn compare(
     }
     let (agreement, amplitude) = analysis::against_theory(&entries, &theories, &mut failures);
     let time_resolved = match in_time.finish(&entries, &train, &populated(&train, &grid), &mut failures) {
-        Ok(t) => {
+        Ok(mut t) => {
+            t.history = history::RunHistory::read(&a.run, &mut failures);
             t.write_tables(out)?;
             Some(t)
         }

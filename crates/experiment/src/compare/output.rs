@@ -11,6 +11,8 @@ use collop_learn::tracks::TrackEstimate;
 use collop_plot::{CurveStyle, Profile, RadialCurve, radial_binned, radial_binned_where};
 use collop_theory::{PlasmaParams, Shielding, ShieldingTable};
 
+use super::history::{RunHistory, half_time};
+use super::time_resolved::Series;
 use super::{
     AMPLITUDE_RANGE, CompareSettings, Comparison, Entry, Family, Pop, Role, Row, SetupItem, TimeResolved,
 };
@@ -233,6 +235,9 @@ fn in_time_section(t: &TimeResolved, held: &[&Pop], out: &Path, failures: &mut V
             Err(e) => failures.push(format!("anisotropy_in_time.png: {e}")),
         }
     }
+    if let Some(h) = &t.history {
+        blocks.extend(history_blocks(h, &series, out, failures));
+    }
     for p in held {
         let Some(series) = t.distribution_series(&p.name) else { continue };
         let title = format!("speed distribution of {}", p.name);
@@ -254,6 +259,82 @@ fn in_time_section(t: &TimeResolved, held: &[&Pop], out: &Path, failures: &mut V
         }
     }
     Section { heading: "In time".into(), blocks }
+}
+
+/// The run's fields and background beside the operators' anisotropy:
+/// the figures `anisotropy_and_fields.png` and `background_relaxation.png`
+/// and the times at which each anisotropy halves.
+fn history_blocks(h: &RunHistory, models: &[Series], out: &Path, failures: &mut Vec<String>) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut figure = |name: &str, series: &[Series], y: &str, log_y: bool, title: &str, caption: String| {
+        if series.is_empty() {
+            return;
+        }
+        match collop_plot::line_chart_png(series, "t (ω_p⁻¹)", y, log_y, title) {
+            Ok(png) => {
+                if let Err(e) = collop_io::write_bytes(out.join(name), &png) {
+                    failures.push(format!("{name}: {e}"));
+                }
+                blocks.push(Block::Image(Image { caption, png }));
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    };
+    let curves = h.anisotropy_and_fields(models);
+    if curves.len() > models.len() {
+        figure(
+            "anisotropy_and_fields.png",
+            &curves,
+            "anisotropy, W_B / max W_B",
+            false,
+            "operator anisotropy, background anisotropy and magnetic energy",
+            "Every model's diffusion anisotropy, the background's temperature anisotropy (T_x − T_y)/(T_x + T_y) \
+             and the magnetic field energy over its peak, against time (tables anisotropy_in_time.csv, \
+             background_in_time.csv, fields_in_time.csv)."
+                .into(),
+        );
+    }
+    figure(
+        "background_relaxation.png",
+        &h.relaxation(),
+        "l1 distance",
+        true,
+        "the background against the Maxwellian of its moments",
+        format!(
+            "l1 distance of the {} histogram from the isotropic Maxwellian of its mean and temperature, and the \
+             distance a sample of as many particles from that Maxwellian would have (its noise floor).",
+            h.species.as_deref().unwrap_or("background")
+        ),
+    );
+    let mut text = String::new();
+    if let Some((t, b)) = h.magnetic_peak().filter(|_| h.is_magnetic()) {
+        text.push_str(&format!("The magnetic energy peaks at t = {t:.1} (W_B = {b:.3e}). "));
+    }
+    let mut halves: Vec<String> = Vec::new();
+    if !h.background.is_empty() {
+        let a = h.temperature_anisotropy();
+        if a.first().is_some_and(|p| p.1.abs() > 0.05) {
+            halves.push(match half_time(&a) {
+                Some(t) => format!("the background's temperature anisotropy at t = {t:.1}"),
+                None => "the background's temperature anisotropy not within the run".into(),
+            });
+        }
+    }
+    for (m, a) in models.iter().filter(|(_, a)| a.len() > 2) {
+        if a.first().is_some_and(|p| p.1.abs() > 0.05) {
+            halves.push(match half_time(a) {
+                Some(t) => format!("{m} at t = {t:.1}"),
+                None => format!("{m} not within the run"),
+            });
+        }
+    }
+    if !halves.is_empty() {
+        text.push_str(&format!("Anisotropies fall to half their initial value: {}.", halves.join("; ")));
+    }
+    if !text.is_empty() {
+        blocks.insert(0, Block::Text(text));
+    }
+    blocks
 }
 
 fn today() -> String {

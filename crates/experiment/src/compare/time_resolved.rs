@@ -118,6 +118,10 @@ pub struct TimeResolved {
     /// Every non-theory model against every theory at the sampled frames.
     #[serde(default)]
     pub agreement: Vec<TimeAgreement>,
+    /// The run's field energies and background moments, when the PIC run
+    /// recorded them ([`super::history`]).
+    #[serde(default)]
+    pub history: Option<super::history::RunHistory>,
 }
 
 /// One model against one theory at the sampled frames: signed relative
@@ -248,6 +252,7 @@ impl Collector {
             speed_shells: (0..self.n_shells).map(|b| self.spec.edges(b)).collect(),
             distributions: self.distributions,
             frames: self.frames,
+            history: None,
         })
     }
 }
@@ -362,6 +367,9 @@ impl TimeResolved {
             }
         }
         collop_io::write_text(out.join("agreement_in_time.csv"), &s)?;
+        if let Some(h) = &self.history {
+            h.write_tables(out)?;
+        }
         Ok(())
     }
 
