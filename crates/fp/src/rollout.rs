@@ -167,8 +167,20 @@ impl Plan {
         first_step: usize,
         n_steps: usize,
         cfg: &RolloutConfig,
+        check: bool,
     ) -> Result<Self, FpError> {
-        op.check_params(theta)?;
+        if check {
+            op.check_params(theta)?;
+        } else if theta.len() != op.nparams() {
+            // The length is always checked; the finiteness scan (the whole
+            // vector, every slot) is the caller's when it says so.
+            return Err(FpError::Shape(format!(
+                "{} parameters given, the operator '{}' has {}",
+                theta.len(),
+                op.describe(),
+                op.nparams()
+            )));
+        }
         if !(dt.is_finite() && dt > 0.0) {
             return Err(FpError::Invalid(format!("time between dumps dt = {dt} must be finite and > 0")));
         }
@@ -185,7 +197,28 @@ impl Plan {
                 continue;
             }
             op.assemble(theta, slot, &mut c);
-            let est = StabilityEstimate::of(pattern, &c);
+            if !check && let Some(v) = c.iter().find(|v| !v.is_finite()) {
+                return Err(FpError::NonFinite(format!(
+                    "operator coefficient {v} in time slot {slot}: a parameter of that slot is not finite"
+                )));
+            }
+            // Fixed sub-steps with stability ignored need no estimate (a
+            // training loop's case: the estimate costs a pass over the
+            // matrix per window and slot).
+            let needs_estimate =
+                !(matches!(cfg.substeps, Substeps::Fixed(_)) && cfg.stability == StabilityPolicy::Ignore);
+            let est = if needs_estimate {
+                StabilityEstimate::of(pattern, &c)
+            } else {
+                // Never read: every use below is under a stability policy
+                // other than `Ignore` or under automatic sub-steps.
+                StabilityEstimate {
+                    dt_max: f64::INFINITY,
+                    limiting_row: 0,
+                    advection_limited: false,
+                    undamped_rows: 0,
+                }
+            };
             let substeps = match cfg.substeps {
                 Substeps::Fixed(0) => {
                     return Err(FpError::Invalid("sub-steps per dump must be at least 1".into()));
@@ -289,6 +322,11 @@ impl<'o> Simulator<'o> {
         Self { op, cfg, work: std::sync::Mutex::new(Vec::new()) }
     }
 
+    /// The operator.
+    pub fn operator(&self) -> &'o dyn Operator {
+        self.op
+    }
+
     /// The settings.
     pub fn config(&self) -> &RolloutConfig {
         &self.cfg
@@ -315,7 +353,7 @@ impl<'o> Simulator<'o> {
         state: &mut BatchState,
         step: usize,
     ) -> Result<Vec<String>, FpError> {
-        let plan = Plan::build(self.op, theta, dt, step, 1, &self.cfg)?;
+        let plan = Plan::build(self.op, theta, dt, step, 1, &self.cfg, true)?;
         let sm = &plan.slots[0];
         let pattern = self.op.pattern();
         let clamp = self.cfg.clamp_f;
@@ -333,7 +371,7 @@ impl<'o> Simulator<'o> {
         n_steps: usize,
     ) -> Result<Rollout, FpError> {
         self.check_batch(&f0)?;
-        let plan = Plan::build(self.op, theta, dt, first_step, n_steps, &self.cfg)?;
+        let plan = Plan::build(self.op, theta, dt, first_step, n_steps, &self.cfg, true)?;
         let mut state = BatchState::from_frames(f0)?;
         let (b, nx, ny) = f0.dim();
         let mut frames = Array4::zeros((n_steps + 1, b, nx, ny));
@@ -406,6 +444,59 @@ impl<'o> Simulator<'o> {
         loss: Loss,
         want_df0: bool,
     ) -> Result<Gradient, FpError> {
+        let mut dtheta = vec![0.0; self.op.nparams()];
+        let g = self.sweep(theta, dt, window, loss, want_df0, true, 1.0, &mut dtheta)?;
+        Ok(Gradient { dtheta, ..g })
+    }
+
+    /// Adds `scale * d loss / d theta` of a rollout over `window` to
+    /// `dtheta` and returns the loss and the stability warnings: the
+    /// gradient of a sum of windows' losses without a parameter-sized
+    /// vector per window. Only the entries of the time slots the window
+    /// steps through are touched, so a training epoch over the windows of
+    /// a time-dependent operator costs the windows' work, not windows
+    /// times slots.
+    ///
+    /// `theta`'s length is checked and the coefficients of the slots the
+    /// window uses must be finite, but the rest of `theta` is not scanned:
+    /// the caller checks a `theta` used over many windows once, with
+    /// [`Operator::check_params`].
+    pub fn accumulate_gradient_prepared(
+        &self,
+        theta: &[f64],
+        dt: f64,
+        window: &PreparedWindow,
+        loss: Loss,
+        scale: f64,
+        dtheta: &mut [f64],
+    ) -> Result<(f64, Vec<String>), FpError> {
+        if dtheta.len() != self.op.nparams() {
+            return Err(FpError::Shape(format!(
+                "gradient of length {} for an operator of {} parameters",
+                dtheta.len(),
+                self.op.nparams()
+            )));
+        }
+        let g = self.sweep(theta, dt, window, loss, false, false, scale, dtheta)?;
+        Ok((g.loss, g.warnings))
+    }
+
+    /// The forward and adjoint sweeps of a window: adds `scale` times the
+    /// parameter gradient to `dtheta`; returns the loss, the gradient with
+    /// respect to the initial batch (if `want_df0`) and the warnings (its
+    /// `dtheta` left empty).
+    #[allow(clippy::too_many_arguments)]
+    fn sweep(
+        &self,
+        theta: &[f64],
+        dt: f64,
+        window: &PreparedWindow,
+        loss: Loss,
+        want_df0: bool,
+        check: bool,
+        scale: f64,
+        dtheta: &mut [f64],
+    ) -> Result<Gradient, FpError> {
         let (b, nx, ny, n_steps) = (window.batch, window.nx, window.ny, window.n_steps);
         let g = self.op.grid();
         if (nx, ny) != g.shape() {
@@ -414,7 +505,7 @@ impl<'o> Simulator<'o> {
                 g.nx, g.ny
             )));
         }
-        let plan = Plan::build(self.op, theta, dt, window.first_step, n_steps, &self.cfg)?;
+        let plan = Plan::build(self.op, theta, dt, window.first_step, n_steps, &self.cfg, check)?;
         let n = nx * ny;
         let pattern = self.op.pattern();
         let nnz = pattern.nnz();
@@ -540,16 +631,15 @@ impl<'o> Simulator<'o> {
                  use more sub-steps or automatic sub-stepping"
             )));
         }
-        let mut dtheta = vec![0.0; self.op.nparams()];
         let mut dc = vec![0.0; nnz];
         for (ks, sm) in plan.slots.iter().enumerate() {
             dc.fill(0.0);
             for (w, _) in &jobs {
                 for (d, v) in dc.iter_mut().zip(&w.dm[ks * nnz..(ks + 1) * nnz]) {
-                    *d += sm.dt_sub * v;
+                    *d += scale * sm.dt_sub * v;
                 }
             }
-            self.op.assemble_vjp(theta, sm.slot, &dc, &mut dtheta);
+            self.op.assemble_vjp(theta, sm.slot, &dc, dtheta);
         }
         let df0 = want_df0.then(|| {
             let mut out = Array3::zeros((b, nx, ny));
@@ -562,7 +652,7 @@ impl<'o> Simulator<'o> {
             }
             out
         });
-        Ok(Gradient { loss: loss_value, dtheta, df0, warnings: plan.warnings })
+        Ok(Gradient { loss: loss_value, dtheta: Vec::new(), df0, warnings: plan.warnings })
     }
 }
 

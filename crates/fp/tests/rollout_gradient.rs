@@ -236,3 +236,52 @@ fn odd_number_of_substeps_gradient() {
         3,
     );
 }
+
+/// The accumulating gradient (what a training epoch sums windows with) is
+/// the scaled gradient of `loss_and_gradient`, touches only the parameters
+/// of the time slots its window steps through, and refuses a non-finite
+/// parameter in those slots while it does not scan the others.
+#[test]
+fn accumulated_gradient_is_the_scaled_gradient_of_the_window_slots() {
+    let g = VelocityGrid::new(7, 8, [-3.0, 3.0], [-3.0, 3.0]).unwrap();
+    let cfg =
+        RolloutConfig { substeps: Substeps::Fixed(2), clamp_f: true, stability: StabilityPolicy::Ignore };
+    // 6 slots; a window of 2 steps from step 2 uses slots 2 and 3 only.
+    let op = FokkerPlanck::with_slots(g, Scheme::Reference(Edges::Guard), 6).unwrap();
+    let sim = Simulator::new(&op, cfg);
+    let case = make_case(&op, 3, 2, 5, true);
+    let loss = Loss { kind: LossKind::Mae, accumulation: Accumulation::AllSteps };
+    let window = Window { f0: case.f0.view(), targets: case.targets.view(), first_step: 2 };
+    let prepared = collop_fp::PreparedWindow::new(&window).unwrap();
+    let full = sim.loss_and_gradient_prepared(&case.theta, 1.0, &prepared, loss, false).unwrap();
+    let start = vec![0.25; op.nparams()];
+    let mut acc = start.clone();
+    let (l, _) = sim.accumulate_gradient_prepared(&case.theta, 1.0, &prepared, loss, -0.5, &mut acc).unwrap();
+    assert_eq!(l, full.loss);
+    // The same sums in the same order, scaled: equal to round-off.
+    for (k, ((a, s), d)) in acc.iter().zip(&start).zip(&full.dtheta).enumerate() {
+        assert!(
+            (a - (s - 0.5 * d)).abs() <= 1e-15 * (1.0 + d.abs()),
+            "parameter {k}: {a} against {}",
+            s - 0.5 * d
+        );
+    }
+    let per_slot = op.nparams() / 6;
+    let used = 2 * per_slot..4 * per_slot;
+    assert!(full.dtheta[used.clone()].iter().any(|&v| v != 0.0), "the window's slots get a gradient");
+    assert!(
+        acc.iter().enumerate().filter(|(k, _)| !used.contains(k)).all(|(_, &v)| v == 0.25),
+        "the other slots are untouched"
+    );
+    // NaN outside the window's slots: not looked at; inside: refused.
+    let mut theta = case.theta.clone();
+    theta[5 * per_slot] = f64::NAN;
+    assert!(sim.accumulate_gradient_prepared(&theta, 1.0, &prepared, loss, 1.0, &mut acc).is_ok());
+    theta[2 * per_slot + 3] = f64::NAN;
+    let err = sim.accumulate_gradient_prepared(&theta, 1.0, &prepared, loss, 1.0, &mut acc).unwrap_err();
+    assert!(err.to_string().contains("slot 2"), "{err}");
+    // The non-accumulating route still checks the whole vector.
+    let mut theta = case.theta.clone();
+    theta[5 * per_slot] = f64::NAN;
+    assert!(sim.loss_and_gradient_prepared(&theta, 1.0, &prepared, loss, false).is_err());
+}

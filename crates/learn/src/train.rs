@@ -240,16 +240,22 @@ impl<'m> Objective<'m> {
         }
         for &c in conditions {
             self.model.theta_for(phi, c, &mut self.theta[c])?;
+            // Checked once here, not once per window below.
+            self.sim.operator().check_params(&self.theta[c])?;
             self.dtheta[c].fill(0.0);
         }
         let mut total = 0.0;
         for (c, dt, w) in &set.groups {
             let weight = w.batch() as f64 / set.total as f64;
-            let g = self.sim.loss_and_gradient_prepared(&self.theta[*c], *dt, w, self.loss, false)?;
-            total += weight * g.loss;
-            for (a, b) in self.dtheta[*c].iter_mut().zip(&g.dtheta) {
-                *a += weight * b;
-            }
+            let (loss, _) = self.sim.accumulate_gradient_prepared(
+                &self.theta[*c],
+                *dt,
+                w,
+                self.loss,
+                weight,
+                &mut self.dtheta[*c],
+            )?;
+            total += weight * loss;
         }
         if grad.is_some() {
             self.evaluations += 1;
