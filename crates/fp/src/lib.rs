@@ -64,6 +64,6 @@ pub use metrics::{FrameErrors, RolloutErrors};
 pub use numerics::{MAX_SUBSTEPS, Numerics};
 pub use operator::{Operator, StabilityEstimate};
 pub use rollout::{
-    Accumulation, Gradient, Loss, LossKind, PreparedWindow, Rollout, RolloutConfig, Simulator,
+    Accumulation, Gradient, GradientSum, Loss, LossKind, PreparedWindow, Rollout, RolloutConfig, Simulator,
     StabilityPolicy, Substeps, Window,
 };

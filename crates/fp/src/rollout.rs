@@ -16,6 +16,7 @@
 
 use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis};
 use rayon::prelude::*;
+use std::sync::Arc;
 
 use crate::FpError;
 use crate::batch::{BatchState, gather_chunk, scatter_chunk};
@@ -150,10 +151,153 @@ struct SlotMatrix {
     dt_sub: f64,
 }
 
+impl SlotMatrix {
+    /// `I + dt_sub C` of `slot`, with its sub-steps; warnings go to
+    /// `warnings`. `check_finite`: refuse non-finite coefficients (when
+    /// `theta` was not scanned as a whole).
+    fn build(
+        op: &dyn Operator,
+        theta: &[f64],
+        dt: f64,
+        slot: usize,
+        cfg: &RolloutConfig,
+        check_finite: bool,
+        warnings: &mut Vec<String>,
+    ) -> Result<Self, FpError> {
+        let pattern = op.pattern();
+        let mut c = vec![0.0; pattern.nnz()];
+        op.assemble(theta, slot, &mut c);
+        if check_finite && let Some(v) = c.iter().find(|v| !v.is_finite()) {
+            return Err(FpError::NonFinite(format!(
+                "operator coefficient {v} in time slot {slot}: a parameter of that slot is not finite"
+            )));
+        }
+        // Fixed sub-steps with stability ignored need no estimate (a
+        // training loop's case: the estimate costs a pass over the
+        // matrix per window and slot).
+        let needs_estimate =
+            !(matches!(cfg.substeps, Substeps::Fixed(_)) && cfg.stability == StabilityPolicy::Ignore);
+        let est = if needs_estimate {
+            StabilityEstimate::of(pattern, &c)
+        } else {
+            // Never read: every use below is under a stability policy
+            // other than `Ignore` or under automatic sub-steps.
+            StabilityEstimate {
+                dt_max: f64::INFINITY,
+                limiting_row: 0,
+                advection_limited: false,
+                undamped_rows: 0,
+            }
+        };
+        let substeps = match cfg.substeps {
+            Substeps::Fixed(0) => {
+                return Err(FpError::Invalid("sub-steps per dump must be at least 1".into()));
+            }
+            Substeps::Fixed(m) => {
+                let dt_sub = dt / m as f64;
+                if dt_sub > est.dt_max && cfg.stability != StabilityPolicy::Ignore {
+                    let needed = (dt / est.dt_max).ceil() as usize;
+                    let err =
+                        FpError::Unstable { dt_sub, dt_max: est.dt_max, needed, cause: est.cause(op.grid()) };
+                    if cfg.stability == StabilityPolicy::Error {
+                        return Err(err);
+                    }
+                    warnings.push(format!("slot {slot}: {err}"));
+                }
+                m
+            }
+            Substeps::Auto { safety, max } => {
+                if !(safety > 0.0 && safety <= 1.0) {
+                    return Err(FpError::Invalid(format!(
+                        "sub-step safety factor {safety} must be in (0, 1]"
+                    )));
+                }
+                let m =
+                    if est.dt_max.is_finite() { (dt / (safety * est.dt_max)).ceil().max(1.0) } else { 1.0 };
+                if m > max as f64 {
+                    return Err(FpError::Unstable {
+                        dt_sub: dt / max as f64,
+                        dt_max: est.dt_max,
+                        needed: m as usize,
+                        cause: format!(
+                            "{}; more than the allowed {max} sub-steps per dump",
+                            est.cause(op.grid())
+                        ),
+                    });
+                }
+                m as usize
+            }
+        };
+        if est.undamped_rows > 0 && cfg.stability != StabilityPolicy::Ignore {
+            warnings.push(format!(
+                "slot {slot}: {} cells have zero, negative or negligible diffusion; centred differences are not \
+                 stabilised there by any time step",
+                est.undamped_rows
+            ));
+        }
+        let dt_sub = dt / substeps as f64;
+        let mut m: Vec<f64> = c.iter().map(|v| dt_sub * v).collect();
+        for r in 0..pattern.n() {
+            m[pattern.diag(r)] += 1.0;
+        }
+        Ok(Self { slot, m, substeps, dt_sub })
+    }
+}
+
+/// The length of `theta` against the operator's.
+fn check_length(op: &dyn Operator, theta: &[f64]) -> Result<(), FpError> {
+    if theta.len() != op.nparams() {
+        return Err(FpError::Shape(format!(
+            "{} parameters given, the operator '{}' has {}",
+            theta.len(),
+            op.describe(),
+            op.nparams()
+        )));
+    }
+    Ok(())
+}
+
+fn check_dt(dt: f64) -> Result<(), FpError> {
+    if !(dt.is_finite() && dt > 0.0) {
+        return Err(FpError::Invalid(format!("time between dumps dt = {dt} must be finite and > 0")));
+    }
+    Ok(())
+}
+
+/// The slot matrices of one `theta` and `dt`, built on first use and
+/// shared by every window of a [`GradientSum`].
+struct SlotCache<'a> {
+    op: &'a dyn Operator,
+    theta: &'a [f64],
+    dt: f64,
+    cfg: RolloutConfig,
+    matrices: Vec<Option<Arc<SlotMatrix>>>,
+    warnings: Vec<String>,
+}
+
+impl SlotCache<'_> {
+    fn get(&mut self, slot: usize) -> Result<Arc<SlotMatrix>, FpError> {
+        if let Some(m) = &self.matrices[slot] {
+            return Ok(Arc::clone(m));
+        }
+        let m = Arc::new(SlotMatrix::build(
+            self.op,
+            self.theta,
+            self.dt,
+            slot,
+            &self.cfg,
+            true,
+            &mut self.warnings,
+        )?);
+        self.matrices[slot] = Some(Arc::clone(&m));
+        Ok(m)
+    }
+}
+
 /// The assembled matrices of a rollout.
 #[derive(Debug, Clone)]
 struct Plan {
-    slots: Vec<SlotMatrix>,
+    slots: Vec<Arc<SlotMatrix>>,
     /// Index into `slots` for each dump step of the rollout.
     step_slot: Vec<usize>,
     warnings: Vec<String>,
@@ -171,116 +315,40 @@ impl Plan {
     ) -> Result<Self, FpError> {
         if check {
             op.check_params(theta)?;
-        } else if theta.len() != op.nparams() {
-            // The length is always checked; the finiteness scan (the whole
-            // vector, every slot) is the caller's when it says so.
-            return Err(FpError::Shape(format!(
-                "{} parameters given, the operator '{}' has {}",
-                theta.len(),
-                op.describe(),
-                op.nparams()
-            )));
+        } else {
+            check_length(op, theta)?;
         }
-        if !(dt.is_finite() && dt > 0.0) {
-            return Err(FpError::Invalid(format!("time between dumps dt = {dt} must be finite and > 0")));
-        }
-        let pattern = op.pattern();
-        let nnz = pattern.nnz();
-        let mut slots: Vec<SlotMatrix> = Vec::new();
+        check_dt(dt)?;
+        let mut slots: Vec<Arc<SlotMatrix>> = Vec::new();
         let mut step_slot = Vec::with_capacity(n_steps);
         let mut warnings = Vec::new();
-        let mut c = vec![0.0; nnz];
         for s in 0..n_steps {
             let slot = op.slot(first_step + s);
             if let Some(k) = slots.iter().position(|p| p.slot == slot) {
                 step_slot.push(k);
                 continue;
             }
-            op.assemble(theta, slot, &mut c);
-            if !check && let Some(v) = c.iter().find(|v| !v.is_finite()) {
-                return Err(FpError::NonFinite(format!(
-                    "operator coefficient {v} in time slot {slot}: a parameter of that slot is not finite"
-                )));
-            }
-            // Fixed sub-steps with stability ignored need no estimate (a
-            // training loop's case: the estimate costs a pass over the
-            // matrix per window and slot).
-            let needs_estimate =
-                !(matches!(cfg.substeps, Substeps::Fixed(_)) && cfg.stability == StabilityPolicy::Ignore);
-            let est = if needs_estimate {
-                StabilityEstimate::of(pattern, &c)
-            } else {
-                // Never read: every use below is under a stability policy
-                // other than `Ignore` or under automatic sub-steps.
-                StabilityEstimate {
-                    dt_max: f64::INFINITY,
-                    limiting_row: 0,
-                    advection_limited: false,
-                    undamped_rows: 0,
-                }
-            };
-            let substeps = match cfg.substeps {
-                Substeps::Fixed(0) => {
-                    return Err(FpError::Invalid("sub-steps per dump must be at least 1".into()));
-                }
-                Substeps::Fixed(m) => {
-                    let dt_sub = dt / m as f64;
-                    if dt_sub > est.dt_max && cfg.stability != StabilityPolicy::Ignore {
-                        let needed = (dt / est.dt_max).ceil() as usize;
-                        let err = FpError::Unstable {
-                            dt_sub,
-                            dt_max: est.dt_max,
-                            needed,
-                            cause: est.cause(op.grid()),
-                        };
-                        if cfg.stability == StabilityPolicy::Error {
-                            return Err(err);
-                        }
-                        warnings.push(format!("slot {slot}: {err}"));
-                    }
-                    m
-                }
-                Substeps::Auto { safety, max } => {
-                    if !(safety > 0.0 && safety <= 1.0) {
-                        return Err(FpError::Invalid(format!(
-                            "sub-step safety factor {safety} must be in (0, 1]"
-                        )));
-                    }
-                    let m = if est.dt_max.is_finite() {
-                        (dt / (safety * est.dt_max)).ceil().max(1.0)
-                    } else {
-                        1.0
-                    };
-                    if m > max as f64 {
-                        return Err(FpError::Unstable {
-                            dt_sub: dt / max as f64,
-                            dt_max: est.dt_max,
-                            needed: m as usize,
-                            cause: format!(
-                                "{}; more than the allowed {max} sub-steps per dump",
-                                est.cause(op.grid())
-                            ),
-                        });
-                    }
-                    m as usize
-                }
-            };
-            if est.undamped_rows > 0 && cfg.stability != StabilityPolicy::Ignore {
-                warnings.push(format!(
-                    "slot {slot}: {} cells have zero, negative or negligible diffusion; centred differences are not \
-                     stabilised there by any time step",
-                    est.undamped_rows
-                ));
-            }
-            let dt_sub = dt / substeps as f64;
-            let mut m: Vec<f64> = c.iter().map(|v| dt_sub * v).collect();
-            for r in 0..pattern.n() {
-                m[pattern.diag(r)] += 1.0;
-            }
             step_slot.push(slots.len());
-            slots.push(SlotMatrix { slot, m, substeps, dt_sub });
+            slots.push(Arc::new(SlotMatrix::build(op, theta, dt, slot, cfg, !check, &mut warnings)?));
         }
         Ok(Self { slots, step_slot, warnings })
+    }
+
+    /// The plan of a window from the matrices of `cache` (built there
+    /// when first needed).
+    fn cached(cache: &mut SlotCache<'_>, first_step: usize, n_steps: usize) -> Result<Self, FpError> {
+        let mut slots: Vec<Arc<SlotMatrix>> = Vec::new();
+        let mut step_slot = Vec::with_capacity(n_steps);
+        for s in 0..n_steps {
+            let slot = cache.op.slot(first_step + s);
+            if let Some(k) = slots.iter().position(|p| p.slot == slot) {
+                step_slot.push(k);
+                continue;
+            }
+            step_slot.push(slots.len());
+            slots.push(cache.get(slot)?);
+        }
+        Ok(Self { slots, step_slot, warnings: Vec::new() })
     }
 
     fn substeps_per_dump(&self) -> Vec<usize> {
@@ -444,23 +512,22 @@ impl<'o> Simulator<'o> {
         loss: Loss,
         want_df0: bool,
     ) -> Result<Gradient, FpError> {
+        let plan = Plan::build(self.op, theta, dt, window.first_step, window.n_steps, &self.cfg, true)?;
         let mut dtheta = vec![0.0; self.op.nparams()];
-        let g = self.sweep(theta, dt, window, loss, want_df0, true, 1.0, &mut dtheta)?;
+        let g = self.sweep(&plan, window, loss, want_df0, &mut |sm, dc| {
+            self.op.assemble_vjp(theta, sm.slot, dc, &mut dtheta)
+        })?;
         Ok(Gradient { dtheta, ..g })
     }
 
     /// Adds `scale * d loss / d theta` of a rollout over `window` to
-    /// `dtheta` and returns the loss and the stability warnings: the
-    /// gradient of a sum of windows' losses without a parameter-sized
-    /// vector per window. Only the entries of the time slots the window
-    /// steps through are touched, so a training epoch over the windows of
-    /// a time-dependent operator costs the windows' work, not windows
-    /// times slots.
+    /// `dtheta` and returns the loss and the stability warnings; only the
+    /// entries of the time slots the window steps through are touched.
+    /// For many windows at one `theta`, a [`GradientSum`] builds each
+    /// slot's matrix once.
     ///
     /// `theta`'s length is checked and the coefficients of the slots the
-    /// window uses must be finite, but the rest of `theta` is not scanned:
-    /// the caller checks a `theta` used over many windows once, with
-    /// [`Operator::check_params`].
+    /// window uses must be finite, but the rest of `theta` is not scanned.
     pub fn accumulate_gradient_prepared(
         &self,
         theta: &[f64],
@@ -477,25 +544,24 @@ impl<'o> Simulator<'o> {
                 self.op.nparams()
             )));
         }
-        let g = self.sweep(theta, dt, window, loss, false, false, scale, dtheta)?;
-        Ok((g.loss, g.warnings))
+        let mut sum = GradientSum::new(self, theta, dt)?;
+        let l = sum.add(window, loss, scale)?;
+        let warnings = sum.finish(dtheta)?;
+        Ok((l, warnings))
     }
 
-    /// The forward and adjoint sweeps of a window: adds `scale` times the
-    /// parameter gradient to `dtheta`; returns the loss, the gradient with
-    /// respect to the initial batch (if `want_df0`) and the warnings (its
-    /// `dtheta` left empty).
-    #[allow(clippy::too_many_arguments)]
+    /// The forward and adjoint sweeps of a window over the matrices of
+    /// `plan`: returns the loss, the gradient with respect to the initial
+    /// batch (if `want_df0`) and the warnings (its `dtheta` left empty),
+    /// and hands `sink` each slot matrix of the plan with the gradient of
+    /// the loss with respect to that slot's operator entries `C`.
     fn sweep(
         &self,
-        theta: &[f64],
-        dt: f64,
+        plan: &Plan,
         window: &PreparedWindow,
         loss: Loss,
         want_df0: bool,
-        check: bool,
-        scale: f64,
-        dtheta: &mut [f64],
+        sink: &mut dyn FnMut(&SlotMatrix, &[f64]),
     ) -> Result<Gradient, FpError> {
         let (b, nx, ny, n_steps) = (window.batch, window.nx, window.ny, window.n_steps);
         let g = self.op.grid();
@@ -505,7 +571,6 @@ impl<'o> Simulator<'o> {
                 g.nx, g.ny
             )));
         }
-        let plan = Plan::build(self.op, theta, dt, window.first_step, n_steps, &self.cfg, check)?;
         let n = nx * ny;
         let pattern = self.op.pattern();
         let nnz = pattern.nnz();
@@ -636,10 +701,10 @@ impl<'o> Simulator<'o> {
             dc.fill(0.0);
             for (w, _) in &jobs {
                 for (d, v) in dc.iter_mut().zip(&w.dm[ks * nnz..(ks + 1) * nnz]) {
-                    *d += scale * sm.dt_sub * v;
+                    *d += sm.dt_sub * v;
                 }
             }
-            self.op.assemble_vjp(theta, sm.slot, &dc, dtheta);
+            sink(sm, &dc);
         }
         let df0 = want_df0.then(|| {
             let mut out = Array3::zeros((b, nx, ny));
@@ -652,7 +717,86 @@ impl<'o> Simulator<'o> {
             }
             out
         });
-        Ok(Gradient { loss: loss_value, dtheta: Vec::new(), df0, warnings: plan.warnings })
+        Ok(Gradient { loss: loss_value, dtheta: Vec::new(), df0, warnings: plan.warnings.clone() })
+    }
+}
+
+/// The gradient of a weighted sum of windows' losses at one `theta` and
+/// `dt`, as a training epoch needs it: each time slot's matrix `I + dt C`
+/// is built once for all windows (not once per window), and the
+/// gradient with respect to each slot's operator entries is summed over
+/// the windows before one vector-Jacobian product per slot maps it to the
+/// parameters. For a time-dependent operator, whose windows each step
+/// through several slots, this removes the assembly from the per-window
+/// work.
+///
+/// `theta`'s length is checked and the coefficients of every slot used
+/// must be finite, but the rest of `theta` is not scanned: check a
+/// `theta` used over many windows once, with [`Operator::check_params`].
+pub struct GradientSum<'s, 'o> {
+    sim: &'s Simulator<'o>,
+    cache: SlotCache<'s>,
+    /// Summed gradient with respect to the entries `C` of each slot.
+    dc: Vec<Option<Vec<f64>>>,
+}
+
+impl<'s, 'o> GradientSum<'s, 'o> {
+    /// An empty sum for `theta` and the time between dumps `dt`.
+    ///
+    /// Errors: `theta` of the wrong length, `dt` not finite and positive.
+    pub fn new(sim: &'s Simulator<'o>, theta: &'s [f64], dt: f64) -> Result<Self, FpError> {
+        check_length(sim.op, theta)?;
+        check_dt(dt)?;
+        let n_slots = sim.op.n_slots();
+        Ok(Self {
+            sim,
+            cache: SlotCache {
+                op: sim.op,
+                theta,
+                dt,
+                cfg: sim.cfg,
+                matrices: vec![None; n_slots],
+                warnings: Vec::new(),
+            },
+            dc: vec![None; n_slots],
+        })
+    }
+
+    /// Adds `scale` times the gradient of the loss of a rollout over
+    /// `window`; returns that loss (unscaled).
+    ///
+    /// Errors: those of [`Simulator::loss_and_gradient_prepared`].
+    pub fn add(&mut self, window: &PreparedWindow, loss: Loss, scale: f64) -> Result<f64, FpError> {
+        let plan = Plan::cached(&mut self.cache, window.first_step, window.n_steps)?;
+        let dc = &mut self.dc;
+        let nnz = self.sim.op.pattern().nnz();
+        let g = self.sim.sweep(&plan, window, loss, false, &mut |sm, d| {
+            let acc = dc[sm.slot].get_or_insert_with(|| vec![0.0; nnz]);
+            for (a, v) in acc.iter_mut().zip(d) {
+                *a += scale * v;
+            }
+        })?;
+        Ok(g.loss)
+    }
+
+    /// Adds the summed gradient to `dtheta` (only the entries of the slots
+    /// the windows used) and returns the stability warnings.
+    ///
+    /// Errors: `dtheta` of the wrong length.
+    pub fn finish(self, dtheta: &mut [f64]) -> Result<Vec<String>, FpError> {
+        if dtheta.len() != self.sim.op.nparams() {
+            return Err(FpError::Shape(format!(
+                "gradient of length {} for an operator of {} parameters",
+                dtheta.len(),
+                self.sim.op.nparams()
+            )));
+        }
+        for (slot, dc) in self.dc.iter().enumerate() {
+            if let Some(dc) = dc {
+                self.sim.op.assemble_vjp(self.cache.theta, slot, dc, dtheta);
+            }
+        }
+        Ok(self.cache.warnings)
     }
 }
 

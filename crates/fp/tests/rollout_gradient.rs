@@ -285,3 +285,39 @@ fn accumulated_gradient_is_the_scaled_gradient_of_the_window_slots() {
     theta[5 * per_slot] = f64::NAN;
     assert!(sim.loss_and_gradient_prepared(&theta, 1.0, &prepared, loss, false).is_err());
 }
+
+/// A sum over windows that share slots (built once in the sum) equals the
+/// scaled sum of the windows' own gradients: the cache changes the work,
+/// not the result.
+#[test]
+fn gradient_sum_over_windows_equals_the_sum_of_gradients() {
+    let g = VelocityGrid::new(6, 7, [-3.0, 3.0], [-3.0, 3.0]).unwrap();
+    let cfg =
+        RolloutConfig { substeps: Substeps::Fixed(2), clamp_f: true, stability: StabilityPolicy::Ignore };
+    let op = FokkerPlanck::with_slots(g, Scheme::Reference(Edges::Guard), 5).unwrap();
+    let sim = Simulator::new(&op, cfg);
+    let loss = Loss { kind: LossKind::Mse, accumulation: Accumulation::AllSteps };
+    let cases: Vec<(Case, usize)> = [(0, 1), (1, 3), (2, 2)]
+        .iter()
+        .map(|&(first, seed)| (make_case(&op, 2, 3, seed, true), first))
+        .collect();
+    let theta = &cases[0].0.theta;
+    let scales = [0.5, 0.25, 2.0];
+    let mut expected = vec![0.0; op.nparams()];
+    let mut sum = collop_fp::GradientSum::new(&sim, theta, 1.5).unwrap();
+    for ((case, first), scale) in cases.iter().zip(scales) {
+        let w = Window { f0: case.f0.view(), targets: case.targets.view(), first_step: *first };
+        let prepared = collop_fp::PreparedWindow::new(&w).unwrap();
+        let own = sim.loss_and_gradient_prepared(theta, 1.5, &prepared, loss, false).unwrap();
+        expected.iter_mut().zip(&own.dtheta).for_each(|(e, d)| *e += scale * d);
+        assert_eq!(sum.add(&prepared, loss, scale).unwrap(), own.loss);
+    }
+    let mut got = vec![0.0; op.nparams()];
+    sum.finish(&mut got).unwrap();
+    let norm = expected.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    assert!(norm > 0.0);
+    // Sums in another order: equal to a few ulps of the largest entry.
+    for (k, (a, b)) in got.iter().zip(&expected).enumerate() {
+        assert!((a - b).abs() <= 1e-13 * norm, "parameter {k}: {a} against {b}");
+    }
+}

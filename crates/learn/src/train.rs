@@ -3,7 +3,7 @@
 //! checkpoints (the argmin pattern: problem, iteration, observation apart).
 
 use collop_core::PhaseSpaceSeries;
-use collop_fp::{Loss, PreparedWindow, RolloutConfig, Simulator, Window};
+use collop_fp::{GradientSum, Loss, PreparedWindow, RolloutConfig, Simulator, Window};
 use ndarray::{Array3, Array4, Axis, s};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -245,17 +245,23 @@ impl<'m> Objective<'m> {
             self.dtheta[c].fill(0.0);
         }
         let mut total = 0.0;
+        // One gradient sum per condition and time between dumps: each time
+        // slot's matrix is built once per evaluation, not once per window.
+        let mut sums: Vec<((usize, u64), GradientSum<'_, '_>)> = Vec::new();
         for (c, dt, w) in &set.groups {
             let weight = w.batch() as f64 / set.total as f64;
-            let (loss, _) = self.sim.accumulate_gradient_prepared(
-                &self.theta[*c],
-                *dt,
-                w,
-                self.loss,
-                weight,
-                &mut self.dtheta[*c],
-            )?;
-            total += weight * loss;
+            let key = (*c, dt.to_bits());
+            let k = match sums.iter().position(|(k, _)| *k == key) {
+                Some(k) => k,
+                None => {
+                    sums.push((key, GradientSum::new(&self.sim, &self.theta[*c], *dt)?));
+                    sums.len() - 1
+                }
+            };
+            total += weight * sums[k].1.add(w, self.loss, weight)?;
+        }
+        for ((c, _), sum) in sums {
+            sum.finish(&mut self.dtheta[c])?;
         }
         if grad.is_some() {
             self.evaluations += 1;
