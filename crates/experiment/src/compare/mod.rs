@@ -56,6 +56,7 @@
 //! fields_in_time.csv, background_in_time.csv   the PIC run's field energies and background
 //!                         moments ([`history`]), with anisotropy_and_fields.png and
 //!                         background_relaxation.png
+//! error_vs_time_nodes.csv/.png   held-out error of the linear models against their time nodes
 //! comparison.json         the whole result as data ([`Comparison`], `save`/`load`)
 //! report.html             the self-contained report ([`crate::report`])
 //! ```

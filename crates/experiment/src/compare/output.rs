@@ -337,6 +337,76 @@ fn history_blocks(h: &RunHistory, models: &[Series], out: &Path, failures: &mut 
     blocks
 }
 
+/// The number of time nodes of a built-in linear model (`None` for other
+/// models): 1 for a constant one, one per dump step for `-tdump`.
+fn time_nodes(model: &str, steps: usize) -> Option<(&'static str, usize)> {
+    use super::BuiltinModel;
+    use crate::spec::TimeDependence;
+    let nodes = |t: TimeDependence| match t {
+        TimeDependence::Constant => 1,
+        TimeDependence::PerDump => steps,
+        TimeDependence::Nodes(n) => n,
+    };
+    match model.parse::<BuiltinModel>().ok()? {
+        BuiltinModel::Tensor(t) => Some(("tensor", nodes(t))),
+        BuiltinModel::ParPerp(t) => Some(("par-perp", nodes(t))),
+        _ => None,
+    }
+}
+
+/// Held-out rollout error against the number of time nodes `N_t` of the
+/// linear models (constant, `-tN`, `-tdump`), per family and held-out
+/// sub-population: `error_vs_time_nodes.csv` and `.png`. `None` unless a
+/// family has at least two node counts.
+fn time_nodes_section(c: &Comparison, out: &Path, failures: &mut Vec<String>) -> Option<Section> {
+    let steps = c.populations.iter().map(|p| p.steps).max().unwrap_or(1);
+    let mut series: Vec<Series> = Vec::new();
+    let mut csv = String::from("family,model,time_nodes,subpopulation,mae\n");
+    for family in ["tensor", "par-perp"] {
+        for p in c.populations.iter().filter(|p| p.role == Role::HeldOut) {
+            let mut points: Vec<(f64, f64)> = Vec::new();
+            for row in c.rows.iter().filter(|r| r.pop == p.name) {
+                let Some((f, n)) = time_nodes(&row.model, steps) else { continue };
+                let Ok(e) = &row.result else { continue };
+                if f != family || !e.mae.is_finite() {
+                    continue;
+                }
+                let _ = writeln!(csv, "{family},{},{n},{},{:e}", row.model, p.name, e.mae);
+                points.push(((n as f64).log10(), e.mae));
+            }
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            if points.len() >= 2 {
+                series.push((format!("{family} on {}", p.name), points));
+            }
+        }
+    }
+    if series.is_empty() {
+        return None;
+    }
+    if let Err(e) = collop_io::write_text(out.join("error_vs_time_nodes.csv"), &csv) {
+        failures.push(format!("error_vs_time_nodes.csv: {e}"));
+    }
+    let mut blocks = vec![Block::Text(format!(
+        "Held-out rollout error (MAE over every dump step) of the linear models against their number of time \
+         nodes N_t: 1 for the constant operator, {steps} for one per dump step. Table: error_vs_time_nodes.csv."
+    ))];
+    match collop_plot::line_chart_png(&series, "log₁₀ N_t", "held-out MAE", true, "error against time nodes")
+    {
+        Ok(png) => {
+            if let Err(e) = collop_io::write_bytes(out.join("error_vs_time_nodes.png"), &png) {
+                failures.push(format!("error_vs_time_nodes.png: {e}"));
+            }
+            blocks.push(Block::Image(Image {
+                caption: "Held-out MAE against log₁₀ N_t, per model family and held-out sub-population."
+                    .into(),
+                png,
+            }));
+        }
+        Err(e) => failures.push(format!("error_vs_time_nodes.png: {e}")),
+    }
+    Some(Section { heading: "Time nodes".into(), blocks })
+}
+
 fn today() -> String {
     let secs =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -535,6 +605,9 @@ pub(super) fn report(
     if let Some(t) = &c.time_resolved {
         r.extra.push(in_time_section(t, &held, out, failures));
     }
+    if let Some(section) = time_nodes_section(c, out, failures) {
+        r.extra.push(section);
+    }
     if !c.memory.is_empty() {
         r.extra.push(Section {
             heading: "Memory: tracks against histograms".into(),
@@ -572,6 +645,18 @@ pub(super) fn report(
 
 #[cfg(test)]
 mod tests {
+    /// Time nodes of the linear models by name; networks and others have none.
+    #[test]
+    fn time_nodes_of_the_built_in_models() {
+        use super::time_nodes;
+        assert_eq!(time_nodes("tensor", 123), Some(("tensor", 1)));
+        assert_eq!(time_nodes("tensor-t25", 123), Some(("tensor", 25)));
+        assert_eq!(time_nodes("tensor-tdump", 123), Some(("tensor", 123)));
+        assert_eq!(time_nodes("par-perp-t2", 50), Some(("par-perp", 2)));
+        assert_eq!(time_nodes("parperp-mlp-t", 50), None);
+        assert_eq!(time_nodes("tracks-lag1", 50), None);
+    }
+
     #[test]
     fn dates() {
         let d = super::today();
