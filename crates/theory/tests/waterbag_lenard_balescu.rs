@@ -339,7 +339,11 @@ fn measured_theory_matches_the_exact_waterbag() {
     // and half the divergence of D, both weighted by the edge, within 5.5 %
     // of max |a_par| (tolerance 8 %). A 201 x 201 histogram (edge 4 times
     // sharper) brings D to 0.35 % (tolerance 1 %): the differences are the
-    // binning and the fit, and they vanish with the cell size.
+    // binning and the fit, and they vanish with the cell size. Its a_par is
+    // within 3.5 % of max |a_par| (v = 1.5: the fit's ringing, which puts a
+    // slope on the flat top where the polarisation drag reads F'; tolerance
+    // 5 %); with the Maxwellian table's 64 velocity-angle nodes it was 5.8 %
+    // off at v = 3, the edge unresolved (see MeasuredTable's angle rule).
     let p = pic_params();
     let q = Quadrature::new(&p, 16);
     let maxwellian = ShieldingTable::new(&p, Shielding::Dynamic, 3.0).unwrap();
@@ -349,7 +353,7 @@ fn measured_theory_matches_the_exact_waterbag() {
     let m0 = maxwellian.profiles(0.0).unwrap();
     let ratio = exact[0].d_par / m0.d_par;
     assert!((ratio - 1.457).abs() < 0.005, "exact waterbag / Maxwellian at v = 0: {ratio}");
-    for (n, tol_d, tol_a) in [(51, 0.04f64, 0.08), (201, 0.01, f64::INFINITY)] {
+    for (n, tol_d, tol_a) in [(51, 0.04f64, 0.08), (201, 0.01, 0.05)] {
         let (_, bg) = fitted(n);
         let t = MeasuredTable::new(&p, &bg, 1.0, 3.0).unwrap();
         for (&v, e) in speeds.iter().zip(&exact) {
