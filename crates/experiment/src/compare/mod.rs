@@ -671,6 +671,7 @@ fn rollout(
     ds: &Dataset,
     numerics: &Numerics,
     frames: &mut dyn FnMut(&ndarray::Array4<f64>) -> Result<()>,
+    warnings: &mut Vec<String>,
 ) -> (std::result::Result<FrameErrors, String>, Vec<f64>) {
     match model.evaluate_on(ds, numerics, Extrapolation::Refuse, None, true) {
         Ok((_, e)) => match e.score {
@@ -680,6 +681,7 @@ fn rollout(
                 {
                     return (Err(format!("speed distributions of the rollout: {err}")), Vec::new());
                 }
+                warnings.extend(e.warnings);
                 (Ok(errors.mean), errors.per_step.iter().map(|x| x.mae).collect())
             }
             Score::Diverged { step, of } => {
@@ -841,12 +843,36 @@ pub fn compare(
     // Rollouts, the table rewritten after every model.
     let mut rows: Vec<Row> = Vec::new();
     let mut in_time = time_resolved::Collector::new(&pops)?;
+    let mut unstable: Vec<String> = Vec::new();
     for e in &entries {
         for p in &pops {
-            let (result, per_step_mae) =
-                rollout(&e.source, &p.ds, &numerics, &mut |frames| in_time.rollout(&e.name, &p.name, frames));
+            let mut warnings = Vec::new();
+            let (result, per_step_mae) = rollout(
+                &e.source,
+                &p.ds,
+                &numerics,
+                &mut |frames| in_time.rollout(&e.name, &p.name, frames),
+                &mut warnings,
+            );
             if let Err(msg) = &result {
                 failures.push(format!("rollout of {} on {}: {msg}", e.name, p.name));
+            }
+            // An explicit step past its stability limit is clamped, not
+            // diverged: its errors are not the operator's. Say so once per
+            // model, with the first warning (which names the sub-steps
+            // needed).
+            if let Some(w) = warnings.first()
+                && !unstable.contains(&e.name)
+            {
+                let msg = format!(
+                    "rollout of {} on {}: {w} ({} warning(s); rerun with more --substeps)",
+                    e.name,
+                    p.name,
+                    warnings.len()
+                );
+                log(&format!("compare: {msg}"));
+                failures.push(msg);
+                unstable.push(e.name.clone());
             }
             rows.push(Row {
                 model: e.name.clone(),
