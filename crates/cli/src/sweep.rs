@@ -19,7 +19,8 @@ pub struct SweepArgs {
     /// Held-out sub-populations, scored.
     #[arg(long, num_args = 1.., required = true)]
     pub test: Vec<String>,
-    /// Sub-populations the training subsets are drawn from (default: all but the held-out ones).
+    /// Sub-populations the training subsets are drawn from (default: all but the held-out ones
+    /// and a whole-background dataset).
     #[arg(long, num_args = 1..)]
     pub pool: Vec<String>,
     /// Learned models, by the names of `collop compare --models`

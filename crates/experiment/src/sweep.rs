@@ -56,7 +56,8 @@ pub struct SweepSettings {
     pub run: PathBuf,
     /// Held-out sub-populations, scored (at least one).
     pub test: Vec<String>,
-    /// Sub-populations training subsets are drawn from (default: all but the held-out ones).
+    /// Sub-populations training subsets are drawn from (default: all but the held-out ones
+    /// and the whole-background dataset, as in `collop compare`).
     pub pool: Vec<String>,
     /// Learned models.
     pub models: Vec<BuiltinModel>,
@@ -215,7 +216,16 @@ pub fn sweep(
         }
     }
     let pool: Vec<String> = if s.pool.is_empty() {
-        all.iter().filter(|n| !s.test.contains(n)).cloned().collect()
+        // As in `collop compare`: the whole-background dataset (the sum of
+        // the others) is never trained on unless named.
+        let mut pool = Vec::new();
+        for n in all.iter().filter(|n| !s.test.contains(n)) {
+            let ds = Dataset::load(&crate::fields_model::absolute(&s.run.join(n).join("f")))?;
+            if !crate::compare::is_background(&ds) {
+                pool.push(n.clone());
+            }
+        }
+        pool
     } else {
         s.pool.clone()
     };

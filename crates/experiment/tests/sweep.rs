@@ -132,3 +132,23 @@ fn bad_settings_are_refused_before_anything_is_written() {
         assert!(!out.exists(), "{msg}: the output folder was written");
     }
 }
+
+/// The whole-background dataset (`method = "all"`, the sum of the other
+/// sub-populations) is left out of the default training pool, as
+/// `collop compare` leaves it out of training: with it the pool would
+/// hold three sub-populations, without it two.
+#[test]
+fn the_whole_background_is_not_in_the_default_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let deck = format!(
+        "{THREE_POPULATIONS}\n[[sub_populations]]\nname = \"everyone\"\nspecies = \"electrons\"\nmethod = \"all\"\n"
+    );
+    common::run_pic(&common::es_deck(5, &deck), &run);
+    let out = dir.path().join("sweep");
+    let e = sweep(&SweepSettings { train_counts: vec![3], ..settings(&run) }, &out, &mut |_| {}, &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("the pool's 2") && !e.contains("everyone"), "{e}");
+    assert!(!out.exists());
+}

@@ -593,7 +593,7 @@ fn roles(
 
 /// Whether the dataset holds a whole species' histograms (`method = "all"`
 /// in its args.yaml).
-fn is_background(ds: &Dataset) -> bool {
+pub(crate) fn is_background(ds: &Dataset) -> bool {
     ds.meta
         .pic_parameters(&ds.folder.join(collop_io::ARGS_FILE))
         .is_ok_and(|p| p.method.as_deref() == Some("all"))
