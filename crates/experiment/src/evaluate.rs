@@ -315,9 +315,10 @@ fn fitted_step_notes(
                 all.cause(&grid)
             ));
         } else {
+            let what = if dt_sub > data.dt_max { "above" } else { "within" };
             notes.push(format!(
-                "{at}the step ({dt_sub:.3e} per sub-step) is above the explicit stability estimate {:.3e} in cells the data \
-                 populate ({}); the model was fitted with {m} sub-step(s) per dump and its parameters absorb that \
+                "{at}the step ({dt_sub:.3e} per sub-step) is {what} the explicit stability estimate {:.3e} in cells the \
+                 data populate ({}); the model was fitted with {m} sub-step(s) per dump and its parameters absorb that \
                  step, so more sub-steps change the fitted operator and need not improve the rollout (a rollout that \
                  grows without bound is reported as diverged)",
                 data.dt_max,

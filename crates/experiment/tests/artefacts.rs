@@ -707,6 +707,7 @@ fn comparison() -> Comparison {
         memory: Vec::new(),
         time_resolved: None,
         failures: Vec::new(),
+        stability_warnings: vec!["rollout of tensor on blob: the step is above the estimate".into()],
     }
 }
 

@@ -608,6 +608,19 @@ pub(super) fn report(
     if let Some(section) = time_nodes_section(c, out, failures) {
         r.extra.push(section);
     }
+    if !c.stability_warnings.is_empty() {
+        r.extra.push(Section {
+            heading: "Stability of the rollouts".into(),
+            blocks: std::iter::once(Block::Text(
+                "The evaluation flagged the explicit step of these rollouts (the first warning of each model); their \
+                 errors are those of the clamped rollout. More --substeps change a fitted operator, so compare \
+                 models fitted and evaluated with the same sub-steps."
+                    .into(),
+            ))
+            .chain(c.stability_warnings.iter().map(|w| Block::Text(w.clone())))
+            .collect(),
+        });
+    }
     if !c.memory.is_empty() {
         r.extra.push(Section {
             heading: "Memory: tracks against histograms".into(),
