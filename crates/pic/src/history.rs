@@ -130,6 +130,20 @@ fn parse<T: std::str::FromStr>(path: &Path, line: usize, column: &str, s: &str) 
     })
 }
 
+/// The comma-separated values of `row` (line `line` of `path`), which
+/// must be `n`.
+fn values<'a>(path: &Path, line: usize, row: &'a str, n: usize) -> Result<Vec<&'a str>, PicError> {
+    let v: Vec<&str> = row.split(',').collect();
+    if v.len() != n {
+        return Err(PicError::Run(format!(
+            "{}, line {line}: {} values for {n} columns (a truncated file: rerun or resume `collop pic`)",
+            path.display(),
+            v.len()
+        )));
+    }
+    Ok(v)
+}
+
 /// Reads `run_dir/energy.csv`.
 ///
 /// Errors: the file is missing (with the path) or is not an energy history
@@ -146,15 +160,7 @@ pub fn read_energy(run_dir: &Path) -> Result<EnergyHistory, PicError> {
         .collect();
     let mut records = Vec::with_capacity(rows.len());
     for (line, row) in rows {
-        let v: Vec<&str> = row.split(',').collect();
-        if v.len() != columns.len() {
-            return Err(PicError::Run(format!(
-                "{}, line {line}: {} values for {} columns (a truncated file: rerun or resume `collop pic`)",
-                path.display(),
-                v.len(),
-                columns.len()
-            )));
-        }
+        let v = values(&path, line, row, columns.len())?;
         let f = |k: usize| parse::<f64>(&path, line, columns[k], v[k]);
         records.push(EnergyRecord {
             step: parse(&path, line, "step", v[0])?,
@@ -181,15 +187,7 @@ pub fn read_background(run_dir: &Path) -> Result<BackgroundHistory, PicError> {
     let mut species: Vec<String> = Vec::new();
     let mut records = Vec::with_capacity(rows.len());
     for (line, row) in rows {
-        let v: Vec<&str> = row.split(',').collect();
-        if v.len() != columns.len() {
-            return Err(PicError::Run(format!(
-                "{}, line {line}: {} values for {} columns (a truncated file: rerun or resume `collop pic`)",
-                path.display(),
-                v.len(),
-                columns.len()
-            )));
-        }
+        let v = values(&path, line, row, columns.len())?;
         let f = |k: usize| parse::<f64>(&path, line, columns[k], v[k]);
         let name = v[2].trim();
         let background = match species.iter().position(|s| s == name) {
