@@ -55,14 +55,7 @@ pub trait Operator: Sync {
 
     /// Check a parameter vector's length and finiteness.
     fn check_params(&self, theta: &[f64]) -> Result<(), FpError> {
-        if theta.len() != self.nparams() {
-            return Err(FpError::Shape(format!(
-                "{} parameters given, the operator '{}' has {}",
-                theta.len(),
-                self.describe(),
-                self.nparams()
-            )));
-        }
+        check_length(theta.len(), self.nparams(), || self.describe())?;
         if let Some(k) = theta.iter().position(|v| !v.is_finite()) {
             return Err(FpError::NonFinite(format!("parameter {k} is {}", theta[k])));
         }
@@ -88,6 +81,23 @@ pub trait Operator: Sync {
         spmv_vjp(self.pattern(), &values, f, lambda, df, &mut dvalues);
         self.assemble_vjp(theta, slot, &dvalues, dtheta);
     }
+}
+
+/// A parameter vector's length `len` against the operator's `nparams`
+/// (`describe`: the operator, for the message); the length half of
+/// [`Operator::check_params`].
+pub(crate) fn check_length(
+    len: usize,
+    nparams: usize,
+    describe: impl FnOnce() -> String,
+) -> Result<(), FpError> {
+    if len != nparams {
+        return Err(FpError::Shape(format!(
+            "{len} parameters given, the operator '{}' has {nparams}",
+            describe()
+        )));
+    }
+    Ok(())
 }
 
 /// Stability of explicit Euler, `f <- f + dt C f`, estimated row by row.

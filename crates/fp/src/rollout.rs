@@ -244,13 +244,12 @@ impl SlotMatrix {
     }
 }
 
-/// The length of `theta` against the operator's.
-fn check_length(op: &dyn Operator, theta: &[f64]) -> Result<(), FpError> {
-    if theta.len() != op.nparams() {
+/// The length of a gradient `dtheta` against the operator's parameters.
+fn check_gradient_length(op: &dyn Operator, dtheta: &[f64]) -> Result<(), FpError> {
+    if dtheta.len() != op.nparams() {
         return Err(FpError::Shape(format!(
-            "{} parameters given, the operator '{}' has {}",
-            theta.len(),
-            op.describe(),
+            "gradient of length {} for an operator of {} parameters",
+            dtheta.len(),
             op.nparams()
         )));
     }
@@ -311,42 +310,44 @@ impl Plan {
         first_step: usize,
         n_steps: usize,
         cfg: &RolloutConfig,
-        check: bool,
     ) -> Result<Self, FpError> {
-        if check {
-            op.check_params(theta)?;
-        } else {
-            check_length(op, theta)?;
-        }
+        op.check_params(theta)?;
         check_dt(dt)?;
-        let mut slots: Vec<Arc<SlotMatrix>> = Vec::new();
-        let mut step_slot = Vec::with_capacity(n_steps);
         let mut warnings = Vec::new();
-        for s in 0..n_steps {
-            let slot = op.slot(first_step + s);
-            if let Some(k) = slots.iter().position(|p| p.slot == slot) {
-                step_slot.push(k);
-                continue;
-            }
-            step_slot.push(slots.len());
-            slots.push(Arc::new(SlotMatrix::build(op, theta, dt, slot, cfg, !check, &mut warnings)?));
-        }
-        Ok(Self { slots, step_slot, warnings })
+        let mut plan = Self::steps(op, first_step, n_steps, |slot| {
+            // `theta` was scanned whole above.
+            SlotMatrix::build(op, theta, dt, slot, cfg, false, &mut warnings).map(Arc::new)
+        })?;
+        plan.warnings = warnings;
+        Ok(plan)
     }
 
     /// The plan of a window from the matrices of `cache` (built there
     /// when first needed).
     fn cached(cache: &mut SlotCache<'_>, first_step: usize, n_steps: usize) -> Result<Self, FpError> {
+        let op = cache.op;
+        Self::steps(op, first_step, n_steps, |slot| cache.get(slot))
+    }
+
+    /// The distinct slots of dump steps `first_step ..` (`n_steps` of
+    /// them), each matrix from `matrix`, and the slot index of each step.
+    fn steps(
+        op: &dyn Operator,
+        first_step: usize,
+        n_steps: usize,
+        mut matrix: impl FnMut(usize) -> Result<Arc<SlotMatrix>, FpError>,
+    ) -> Result<Self, FpError> {
         let mut slots: Vec<Arc<SlotMatrix>> = Vec::new();
         let mut step_slot = Vec::with_capacity(n_steps);
         for s in 0..n_steps {
-            let slot = cache.op.slot(first_step + s);
-            if let Some(k) = slots.iter().position(|p| p.slot == slot) {
-                step_slot.push(k);
-                continue;
+            let slot = op.slot(first_step + s);
+            match slots.iter().position(|p| p.slot == slot) {
+                Some(k) => step_slot.push(k),
+                None => {
+                    step_slot.push(slots.len());
+                    slots.push(matrix(slot)?);
+                }
             }
-            step_slot.push(slots.len());
-            slots.push(cache.get(slot)?);
         }
         Ok(Self { slots, step_slot, warnings: Vec::new() })
     }
@@ -421,7 +422,7 @@ impl<'o> Simulator<'o> {
         state: &mut BatchState,
         step: usize,
     ) -> Result<Vec<String>, FpError> {
-        let plan = Plan::build(self.op, theta, dt, step, 1, &self.cfg, true)?;
+        let plan = Plan::build(self.op, theta, dt, step, 1, &self.cfg)?;
         let sm = &plan.slots[0];
         let pattern = self.op.pattern();
         let clamp = self.cfg.clamp_f;
@@ -439,7 +440,7 @@ impl<'o> Simulator<'o> {
         n_steps: usize,
     ) -> Result<Rollout, FpError> {
         self.check_batch(&f0)?;
-        let plan = Plan::build(self.op, theta, dt, first_step, n_steps, &self.cfg, true)?;
+        let plan = Plan::build(self.op, theta, dt, first_step, n_steps, &self.cfg)?;
         let mut state = BatchState::from_frames(f0)?;
         let (b, nx, ny) = f0.dim();
         let mut frames = Array4::zeros((n_steps + 1, b, nx, ny));
@@ -512,7 +513,7 @@ impl<'o> Simulator<'o> {
         loss: Loss,
         want_df0: bool,
     ) -> Result<Gradient, FpError> {
-        let plan = Plan::build(self.op, theta, dt, window.first_step, window.n_steps, &self.cfg, true)?;
+        let plan = Plan::build(self.op, theta, dt, window.first_step, window.n_steps, &self.cfg)?;
         let mut dtheta = vec![0.0; self.op.nparams()];
         let g = self.sweep(&plan, window, loss, want_df0, &mut |sm, dc| {
             self.op.assemble_vjp(theta, sm.slot, dc, &mut dtheta)
@@ -537,13 +538,7 @@ impl<'o> Simulator<'o> {
         scale: f64,
         dtheta: &mut [f64],
     ) -> Result<(f64, Vec<String>), FpError> {
-        if dtheta.len() != self.op.nparams() {
-            return Err(FpError::Shape(format!(
-                "gradient of length {} for an operator of {} parameters",
-                dtheta.len(),
-                self.op.nparams()
-            )));
-        }
+        check_gradient_length(self.op, dtheta)?;
         let mut sum = GradientSum::new(self, theta, dt)?;
         let l = sum.add(window, loss, scale)?;
         let warnings = sum.finish(dtheta)?;
@@ -745,7 +740,7 @@ impl<'s, 'o> GradientSum<'s, 'o> {
     ///
     /// Errors: `theta` of the wrong length, `dt` not finite and positive.
     pub fn new(sim: &'s Simulator<'o>, theta: &'s [f64], dt: f64) -> Result<Self, FpError> {
-        check_length(sim.op, theta)?;
+        crate::operator::check_length(theta.len(), sim.op.nparams(), || sim.op.describe())?;
         check_dt(dt)?;
         let n_slots = sim.op.n_slots();
         Ok(Self {
@@ -784,13 +779,7 @@ impl<'s, 'o> GradientSum<'s, 'o> {
     ///
     /// Errors: `dtheta` of the wrong length.
     pub fn finish(self, dtheta: &mut [f64]) -> Result<Vec<String>, FpError> {
-        if dtheta.len() != self.sim.op.nparams() {
-            return Err(FpError::Shape(format!(
-                "gradient of length {} for an operator of {} parameters",
-                dtheta.len(),
-                self.sim.op.nparams()
-            )));
-        }
+        check_gradient_length(self.sim.op, dtheta)?;
         for (slot, dc) in self.dc.iter().enumerate() {
             if let Some(dc) = dc {
                 self.sim.op.assemble_vjp(self.cache.theta, slot, dc, dtheta);
