@@ -848,9 +848,9 @@ pub fn compare(
     // Rollouts, the table rewritten after every model.
     let mut rows: Vec<Row> = Vec::new();
     let mut in_time = time_resolved::Collector::new(&pops)?;
-    let mut unstable: Vec<String> = Vec::new();
     let mut stability: Vec<String> = Vec::new();
     for e in &entries {
+        let mut flagged = false;
         for p in &pops {
             let mut warnings = Vec::new();
             let (result, per_step_mae) = rollout(
@@ -865,15 +865,14 @@ pub fn compare(
             }
             // An explicit step past its stability limit is clamped, not
             // diverged: its errors are not the operator's. Say so once per
-            // model, with the first warning (which names the sub-steps
-            // needed).
+            // model, with the first warning.
             if let Some(w) = warnings.first()
-                && !unstable.contains(&e.name)
+                && !flagged
             {
                 let msg = format!("rollout of {} on {}: {w} ({} warning(s))", e.name, p.name, warnings.len());
                 log(&format!("compare: {msg}"));
                 stability.push(msg);
-                unstable.push(e.name.clone());
+                flagged = true;
             }
             rows.push(Row {
                 model: e.name.clone(),
