@@ -151,17 +151,7 @@ fn variants(s: &SweepSettings, pool: &[String]) -> Vec<Variant> {
         };
         for reg in regs {
             for &n in &counts {
-                let seeds = if n == pool.len() { 1 } else { s.seeds };
-                for seed in 0..seeds {
-                    let mut train = pool.to_vec();
-                    if n < pool.len() {
-                        // Subsets of one size differ by seed; the size enters the
-                        // stream so that subsets of different sizes are not nested.
-                        let mut rng = ChaCha8Rng::seed_from_u64((seed as u64) << 32 | n as u64);
-                        train.shuffle(&mut rng);
-                        train.truncate(n);
-                        train.sort();
-                    }
+                for (seed, train) in subsets(pool, n, s.seeds).into_iter().enumerate() {
                     let mut name = model.name();
                     if model.is_time_dependent() && (reg.lambda1 != 0.0 || reg.lambda2 != 0.0) {
                         name += &format!("-l1_{:e}-l2_{:e}", reg.lambda1, reg.lambda2);
@@ -169,6 +159,60 @@ fn variants(s: &SweepSettings, pool: &[String]) -> Vec<Variant> {
                     name += &format!("-n{n}-s{seed}");
                     out.push(Variant { name, model, reg, seed, train });
                 }
+            }
+        }
+    }
+    out
+}
+
+/// `seeds` distinct subsets of `n` members of `pool` (each sorted), or all
+/// of them when there are no more than `seeds`: the whole pool once, every
+/// single member once from a pool of `seeds`. Trainings are deterministic
+/// given their data, so a subset drawn twice would be the same run counted
+/// twice, narrowing the band it is meant to measure. Seed `k` draws from
+/// its own stream (the size enters it, so that subsets of different sizes
+/// are not nested) until it finds a subset no earlier seed has; the list is
+/// reproducible.
+fn subsets(pool: &[String], n: usize, seeds: usize) -> Vec<Vec<String>> {
+    // C(pool, n) = C(pool, pool - n) without overflow: the partial products
+    // C(pool, k) grow with k up to half the pool, so the loop may stop as
+    // soon as they pass `seeds` by far.
+    let mut count: u128 = 1;
+    for k in 0..n.min(pool.len() - n) as u128 {
+        count = count * (pool.len() as u128 - k) / (k + 1);
+        if count > seeds as u128 * 1_000 {
+            break;
+        }
+    }
+    let mut out: Vec<Vec<String>> = Vec::new();
+    if count <= seeds as u128 {
+        // Every combination, in lexicographic order of pool positions.
+        let mut idx: Vec<usize> = (0..n).collect();
+        loop {
+            let mut set: Vec<String> = idx.iter().map(|&i| pool[i].clone()).collect();
+            set.sort();
+            out.push(set);
+            let Some(i) = (0..n).rev().find(|&i| idx[i] != i + pool.len() - n) else {
+                return out;
+            };
+            idx[i] += 1;
+            for j in i + 1..n {
+                idx[j] = idx[j - 1] + 1;
+            }
+        }
+    }
+    for seed in 0..seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64((seed as u64) << 32 | n as u64);
+        // More combinations than 1000 x seeds or at least seeds + 1: a new
+        // one is found in a few draws.
+        loop {
+            let mut train = pool.to_vec();
+            train.shuffle(&mut rng);
+            train.truncate(n);
+            train.sort();
+            if !out.contains(&train) {
+                out.push(train);
+                break;
             }
         }
     }
@@ -280,7 +324,19 @@ pub fn sweep(
         let dir = out.join("runs").join(&v.name);
         log(&format!("sweep: {} of {}: {} on {}", k + 1, variants.len(), v.name, v.train.join(", ")));
         let trained = if s.resume && dir.join(MODEL).is_file() {
-            TrainedRun::load(&dir)
+            let run = TrainedRun::load(&dir)?;
+            // A finished variant is reused only if it is this variant: a
+            // sweep resumed with other settings (or by another version
+            // that draws other subsets) must not score another training.
+            if let Some(diff) = crate::trained::config_difference(&run.config, &cfg) {
+                return Err(ExperimentError::artefact(
+                    &dir,
+                    format!(
+                        "was trained with another config than this sweep's variant ({diff}); resume with the settings in sweep.json, or sweep into another folder"
+                    ),
+                ));
+            }
+            Ok(run)
         } else {
             let resume = s.resume && dir.join(crate::trained::CHECKPOINT).is_file();
             crate::trained::train(&cfg, &dir, TrainOptions { resume, plots: false }, observers).map(|o| o.run)
@@ -609,6 +665,32 @@ mod tests {
                 .filter(|x| x.model == BuiltinModel::TENSOR)
                 .all(|x| x.reg == TimeRegularisation::default())
         );
+    }
+
+    /// Subsets of one size are distinct across seeds; when there are no
+    /// more of them than seeds, each is taken once (the single members of
+    /// a pool of 8 with 8 seeds, the whole pool once); large pools draw.
+    #[test]
+    fn subsets_are_distinct_and_exhaustive_when_few() {
+        let p = pool(8);
+        let ones = subsets(&p, 1, 8);
+        assert_eq!(ones, p.iter().map(|x| vec![x.clone()]).collect::<Vec<_>>());
+        assert_eq!(subsets(&p, 8, 8), vec![p.clone()]);
+        let sevens = subsets(&p, 7, 20);
+        assert_eq!(sevens.len(), 8, "C(8, 7) = 8 subsets, fewer than 20 seeds");
+        for (n, seeds) in [(2, 8), (4, 8), (3, 56), (5, 3)] {
+            let s = subsets(&p, n, seeds);
+            assert_eq!(s.len(), seeds);
+            let distinct: std::collections::BTreeSet<_> = s.iter().cloned().collect();
+            assert_eq!(distinct.len(), s.len(), "n = {n}: a subset drawn twice");
+            assert!(s.iter().all(|x| x.len() == n && x.windows(2).all(|w| w[0] < w[1])));
+        }
+        // C(8, 3) = 56 = seeds: every combination, enumerated.
+        assert_eq!(subsets(&p, 3, 56).len(), 56);
+        let big = pool(40);
+        let s = subsets(&big, 20, 8);
+        assert_eq!(s.len(), 8);
+        assert_eq!(s, subsets(&big, 20, 8), "reproducible");
     }
 
     #[test]

@@ -414,7 +414,7 @@ pub fn holds_run(dir: &Path) -> bool {
 }
 
 /// The first section in which two configs differ, for a resume refused.
-fn config_difference(a: &TrainConfig, b: &TrainConfig) -> Option<String> {
+pub(crate) fn config_difference(a: &TrainConfig, b: &TrainConfig) -> Option<String> {
     let canon = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
     let folders = |c: &TrainConfig| c.data.folders.iter().map(canon).collect::<Vec<_>>();
     if folders(a) != folders(b)
