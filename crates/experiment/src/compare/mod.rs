@@ -57,6 +57,8 @@
 //!                         moments ([`history`]), with anisotropy_and_fields.png and
 //!                         background_relaxation.png
 //! error_vs_time_nodes.csv/.png   held-out error of the linear models against their time nodes
+//! relaxation_signal.csv   every sub-population's distance from the background's shape and
+//!                         its change per dump, against counting noise ([`signal`])
 //! comparison.json         the whole result as data ([`Comparison`], `save`/`load`)
 //! report.html             the self-contained report ([`crate::report`])
 //! ```
@@ -79,6 +81,7 @@
 mod analysis;
 pub mod history;
 mod output;
+pub mod signal;
 pub mod time_resolved;
 
 use std::path::{Path, PathBuf};
@@ -889,6 +892,8 @@ pub fn compare(
     let time_resolved = match in_time.finish(&entries, &train, &populated(&train, &grid), &mut failures) {
         Ok(mut t) => {
             t.history = history::RunHistory::read(&a.run, &mut failures);
+            t.signal = signal::relaxation_signal(&pops);
+            signal::write_table(&t.signal, out)?;
             t.write_tables(out)?;
             Some(t)
         }

@@ -122,6 +122,10 @@ pub struct TimeResolved {
     /// recorded them ([`super::history`]).
     #[serde(default)]
     pub history: Option<super::history::RunHistory>,
+    /// How far every sub-population is from the background's shape, and
+    /// how much it changes per dump ([`super::signal`]).
+    #[serde(default)]
+    pub signal: Vec<super::signal::RelaxationSignal>,
 }
 
 /// One model against one theory at the sampled frames: signed relative
@@ -253,6 +257,7 @@ impl Collector {
             distributions: self.distributions,
             frames: self.frames,
             history: None,
+            signal: Vec::new(),
         })
     }
 }
