@@ -68,12 +68,13 @@ for step in "${steps[@]}"; do
             --lags 1,2,5,10 --windows 10,25 --overlapping $(resume_flag "$out/weibel-compare/models")
         ;;
     sweep-reg)
-        # The second-difference weight of the per-dump tensor (the model
-        # with the most time nodes, where it matters most): 0, 1e-8, 1e-4
-        # here, 1e-5 in the comparison.
+        # The time regularisation of the per-dump tensor (the model with
+        # the most time nodes, where it matters most): second differences
+        # at 0, 1e-8, 1e-5 (the comparison's), 1e-4, 1e-2, first
+        # differences at 1e-4 and 1e-2.
         timed sweep-reg-sim1 "$collop" sweep "$out/sim1" -o "$out/sim1-sweep-reg" \
             --test "${waterbag_test[@]}" --models tensor-tdump \
-            --lambda1 0,0,0 --lambda2 1e-4,1e-8,0 \
+            --lambda1 0,0,0,0,1e-4,1e-2,0 --lambda2 1e-4,1e-5,1e-8,0,0,0,1e-2 \
             $(resume_flag "$out/sim1-sweep-reg/sweep.json")
         ;;
     sweep-subpops)

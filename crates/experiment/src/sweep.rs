@@ -534,6 +534,9 @@ impl Sweep {
                 summary.iter().filter(|r| &r.pop == pop && r.mae.is_some()).collect();
             let mut by_n: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
             let mut by_reg: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+            // Variants without a time penalty: drawn as flat lines across
+            // the weights (a weight of zero has no place on a log axis).
+            let mut unpenalised: Vec<(String, f64)> = Vec::new();
             let push = |set: &mut Vec<(String, Vec<(f64, f64)>)>, label: String, p: (f64, f64)| match set
                 .iter_mut()
                 .find(|(l, _)| *l == label)
@@ -550,9 +553,18 @@ impl Sweep {
                     push(&mut by_n, format!("{label} min"), (r.n_train as f64, lo));
                     push(&mut by_n, format!("{label} max"), (r.n_train as f64, hi));
                 }
-                let w = reg.lambda1 + reg.lambda2;
+                // One line per penalty: first differences alone, second
+                // differences alone, or both (their sum on the axis).
+                let (w, which) = match (reg.lambda1 > 0.0, reg.lambda2 > 0.0) {
+                    (true, false) => (reg.lambda1, "λ1 (first differences)"),
+                    (false, true) => (reg.lambda2, "λ2 (second differences)"),
+                    (true, true) => (reg.lambda1 + reg.lambda2, "λ1 + λ2"),
+                    (false, false) => (0.0, ""),
+                };
                 if w > 0.0 {
-                    push(&mut by_reg, format!("{} n={}", r.model, r.n_train), (w, mean));
+                    push(&mut by_reg, format!("{} n={} {which}", r.model, r.n_train), (w, mean));
+                } else if r.n_train == rows.iter().map(|r| r.n_train).max().unwrap_or(0) {
+                    unpenalised.push((format!("{} n={} no penalty", r.model, r.n_train), mean));
                 }
             }
             let distinct_n = rows.iter().map(|r| r.n_train).collect::<std::collections::BTreeSet<_>>().len();
@@ -566,6 +578,13 @@ impl Sweep {
                     failures.push(format!("{}: {e}", path.display()));
                 }
             }
+            let weights = by_reg.iter().flat_map(|(_, v)| v.iter().map(|p| p.0));
+            let (lo, hi) = weights.fold((f64::INFINITY, 0.0f64), |(a, b), w| (a.min(w), b.max(w)));
+            if lo < hi {
+                for (label, mae) in unpenalised {
+                    by_reg.push((label, vec![(lo, mae), (hi, mae)]));
+                }
+            }
             if by_reg.iter().any(|(_, v)| v.len() > 1) {
                 by_reg.iter_mut().for_each(|(_, v)| {
                     v.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -573,7 +592,7 @@ impl Sweep {
                 });
                 let path = dir.join(format!("error_vs_regularisation_{pop}.png"));
                 let title = format!("held-out MAE on {pop} against the time regularisation");
-                if let Err(e) = collop_plot::line_chart(&path, &by_reg, "log10(λ1 + λ2)", "MAE", true, &title)
+                if let Err(e) = collop_plot::line_chart(&path, &by_reg, "log10(weight)", "MAE", true, &title)
                 {
                     failures.push(format!("{}: {e}", path.display()));
                 }

@@ -17,6 +17,9 @@
 //! * `epoch/parperp_time/theta_and_vjp`: `theta` and `theta_vjp` alone (the
 //!   networks' share of an epoch), at a new `phi` each time.
 //!
+//! * `epoch/tensor/nodes{1,25}/unroll{1,10}`: the same for the free
+//!   Fokker-Planck tensor, constant and with 25 time nodes.
+//!
 //! Skipped with a message when the data are absent (see
 //! `collop_io::locate_reference_data`). Run with
 //! `cargo bench -p collop-learn --bench epoch`.
@@ -70,7 +73,10 @@
 
 use collop_core::PhaseSpaceSeries;
 use collop_fp::{Accumulation, Edges, Loss, LossKind, RolloutConfig, Scheme, StabilityPolicy, Substeps};
-use collop_learn::{Conditioners, MlpKind, MlpModel, Model, Objective, Split, TimeInput, WindowSet};
+use collop_learn::{
+    Conditioners, LinearKind, MlpKind, MlpModel, Model, Objective, Split, Symmetry, TimeInput, TimeNodes,
+    WindowSet, linear_model,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn published_data() -> Option<Vec<PhaseSpaceSeries>> {
@@ -136,5 +142,46 @@ fn bench_epoch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_epoch);
+/// The free tensor (five fields on every cell) constant and with 25 time
+/// nodes, same data, numerics and windows as above: what the time nodes
+/// add to an epoch (every slot's operator is its nodes' interpolation; an
+/// epoch sums the windows' gradients per slot and builds each slot's
+/// matrix once, `collop_fp::GradientSum`).
+fn bench_tensor_nodes(c: &mut Criterion) {
+    let Some(data) = published_data() else { return };
+    let n_steps = data.iter().map(|s| s.len() - 1).max().unwrap();
+    let grid = data[0].grid;
+    let rollout =
+        RolloutConfig { substeps: Substeps::Fixed(1), clamp_f: true, stability: StabilityPolicy::Ignore };
+    let loss = Loss { kind: LossKind::Mae, accumulation: Accumulation::AllSteps };
+    let split = Split::new(&data, 0.05, 0).unwrap();
+    let mut group = c.benchmark_group("epoch/tensor");
+    group.sample_size(10);
+    for nodes in [1, 25] {
+        let time = TimeNodes::uniform(nodes, n_steps, n_steps).unwrap();
+        let model = linear_model(
+            grid,
+            LinearKind::FpTensor(Symmetry::None),
+            Scheme::Reference(Edges::OneSided),
+            false,
+            time,
+        )
+        .unwrap();
+        let mut phi = model.init();
+        let mut grad = vec![0.0; phi.len()];
+        for unroll in [1, 10] {
+            let set = WindowSet::new(&data, unroll, &split, false, true).unwrap();
+            let mut objective = Objective::new(&model, rollout, loss);
+            group.bench_function(format!("nodes{nodes}/unroll{unroll}"), |b| {
+                b.iter(|| {
+                    phi[0] += 1e-12;
+                    objective.evaluate(&set, &phi, Some(&mut grad)).unwrap()
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_epoch, bench_tensor_nodes);
 criterion_main!(benches);
