@@ -70,11 +70,11 @@ for step in "${steps[@]}"; do
     sweep-reg)
         # The time regularisation of the per-dump tensor (the model with
         # the most time nodes, where it matters most): second differences
-        # at 0, 1e-8, 1e-5 (the comparison's), 1e-4, 1e-2, first
-        # differences at 1e-4 and 1e-2.
+        # at 0, 1e-8, 1e-5 (the comparison's), 1e-4, first differences at
+        # 1e-4 and 1e-2.
         timed sweep-reg-sim1 "$collop" sweep "$out/sim1" -o "$out/sim1-sweep-reg" \
             --test "${waterbag_test[@]}" --models tensor-tdump \
-            --lambda1 0,0,0,0,1e-4,1e-2,0 --lambda2 1e-4,1e-5,1e-8,0,0,0,1e-2 \
+            --lambda1 0,0,0,0,1e-4,1e-2 --lambda2 1e-4,1e-5,1e-8,0,0,0 \
             $(resume_flag "$out/sim1-sweep-reg/sweep.json")
         ;;
     sweep-subpops)
