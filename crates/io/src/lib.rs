@@ -92,6 +92,7 @@ mod error;
 mod meta;
 mod npy;
 mod npz_stream;
+mod output_dir;
 mod pic_parameters;
 pub mod tracks;
 mod writer;
@@ -104,6 +105,7 @@ pub use dataset::{
 pub use error::IoError;
 pub use meta::{DatasetMeta, KNOWN_KEYS, MetaValue};
 pub use npy::{read_npy_f64, read_npz, write_npy, write_npz};
+pub use output_dir::{Existing, Holder, LOCK_FILE, OutputDir, OutputKind};
 pub use npz_stream::{NpzMember, for_each_npz_row, npz_members, read_npz_array};
 pub use pic_parameters::{PIC_PARAMETER_KEYS, PicParameters, PicSolver, read_pic_parameters};
 pub use tracks::{TRACK_FORMAT_VERSION, TRACKS_FILE, TrackData, TrackFile, TrackMember, write_tracks};
