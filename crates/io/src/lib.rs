@@ -64,6 +64,16 @@
 //! holding them whole (particle tracks of shape `(dumps, particles)` dump by
 //! dump).
 //!
+//! ## Output directories
+//!
+//! [`OutputDir`] is the one owner of the directories commands write (a PIC
+//! run, a trained run, a comparison, a sweep, a fields model): one writer
+//! at a time through the lock file [`LOCK_FILE`] (an operating-system lock,
+//! released however its holder ends), and one rule for a directory that
+//! already holds results ([`Existing`], [`OutputKind`]): refused unless
+//! resumed or overwritten, overwritten results removed only once the
+//! command's checks have passed.
+//!
 //! ## Formats owned here
 //!
 //! - Particle tracks, `<run>/<sub-population>/tracks.npz`: [`tracks`]
