@@ -232,7 +232,7 @@ impl std::fmt::Display for Holder {
         match (self.pid, &self.host) {
             (Some(pid), Some(host)) => write!(f, "process {pid} on {host}"),
             (Some(pid), None) => write!(f, "process {pid}"),
-            _ => write!(f, "a process that has not recorded its id yet"),
+            _ => write!(f, "a process whose id could not be read"),
         }
     }
 }
