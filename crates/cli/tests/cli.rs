@@ -523,11 +523,14 @@ stages = [{ unroll = 1, epochs = 2, lr = 1e-3 }]
     for file in ["fields.npz", "run.json", "fields.png"] {
         assert!(out.join(file).is_file(), "{file}");
     }
-    let r = run(&["fields", rd, "-o", o, "--ppc", "8"]);
+    // Into the same directory: refused unless --overwrite, then each flag checked.
+    let r = run(&["fields", rd, "-o", o, "--ppc", "8", "--vth-c", "0.02"]);
+    assert!(r.code == FAILURE && r.err.contains("--overwrite"), "{}", r.err);
+    let r = run(&["fields", rd, "-o", o, "--overwrite", "--ppc", "8"]);
     assert!(r.code == FAILURE && r.err.contains("--vth-c"), "{}", r.err);
-    let r = run(&["fields", rd, "-o", o, "--ppc", "64", "--vth-c", "0.02"]);
+    let r = run(&["fields", rd, "-o", o, "--overwrite", "--ppc", "64", "--vth-c", "0.02"]);
     assert!(r.code == FAILURE && r.err.contains("--extrapolate"), "{}", r.err);
-    let r = run(&["fields", rd, "-o", o, "--ppc", "64", "--vth-c", "0.02", "--extrapolate"]);
+    let r = run(&["fields", rd, "-o", o, "--overwrite", "--ppc", "64", "--vth-c", "0.02", "--extrapolate"]);
     assert!(r.code == 0 && r.out.contains("note      extrapolated: ppc = 64"), "{}{}", r.out, r.err);
 
     let c = dir.path().join("c");

@@ -130,14 +130,15 @@ impl OutputDir {
             (Existing::Resume, _) => {}
             (Existing::Overwrite, Some(owns)) => dir.replace = Some(owns),
             (Existing::Refuse, _) | (Existing::Overwrite, None) => {
-                let shown = dir.entries()?.into_iter().take(4).collect::<Vec<_>>();
+                let entries = dir.entries()?;
+                let shown = &entries[..entries.len().min(4)];
                 return Err(IoError::Clobber {
                     path: dir.path.clone(),
                     reason: format!(
                         "already holds {} ({}{}); {}, or write into another directory",
                         kind.name,
                         shown.join(", "),
-                        if shown.len() == 4 { ", ..." } else { "" },
+                        if entries.len() > shown.len() { ", ..." } else { "" },
                         kind.accepts
                     ),
                 });
@@ -162,8 +163,7 @@ impl OutputDir {
             if !(owns(&entry) || is_temp_name(&name)) {
                 continue;
             }
-            let removed =
-                if entry.is_dir() { fs::remove_dir_all(&entry) } else { fs::remove_file(&entry) };
+            let removed = if entry.is_dir() { fs::remove_dir_all(&entry) } else { fs::remove_file(&entry) };
             removed.map_err(|e| IoError::io(&entry, "removing the replaced results", e))?;
         }
         Ok(())
@@ -221,7 +221,9 @@ impl Holder {
 
     fn parse(text: &str) -> Self {
         let value = |key: &str| {
-            text.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string())).filter(|v| !v.is_empty())
+            text.lines()
+                .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+                .filter(|v| !v.is_empty())
         };
         Self { pid: value("pid ").and_then(|v| v.parse().ok()), host: value("host ") }
     }
