@@ -12,7 +12,8 @@ use collop_experiment::compare::{BuiltinModel, CompareSettings, Comparison, Time
 pub struct CompareArgs {
     /// Run directory of `collop pic` (sub-population folders with f/ and tracks.npz).
     pub run: PathBuf,
-    /// Output folder.
+    /// Output folder (refused while another command writes into it, or
+    /// when it holds a comparison, unless `--resume`).
     #[arg(short, long)]
     pub out: PathBuf,
     /// Sub-populations to train on (default: all but the held-out ones; all
@@ -114,12 +115,6 @@ pub fn render_table(cmp: &Comparison) -> Result<String> {
 
 /// Run `collop compare`.
 pub fn run(a: &CompareArgs) -> Result<()> {
-    if !a.resume && collop_experiment::compare::holds_comparison(&a.out) {
-        bail!(
-            "{} already holds a comparison; use --resume to reuse its finished models, or another -o",
-            a.out.display()
-        );
-    }
     let mut progress = crate::train::EpochProgress::default();
     let cmp =
         compare(&a.settings(), &a.out, &mut |line| eprintln!("{}", line.trim_end()), &mut [&mut progress]);

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use collop_experiment::conditioning::Extrapolation;
+use collop_experiment::fields_model::FIELDS_MODEL;
 use collop_experiment::{Dataset, FieldsSource, TrainedRun};
 
 /// Arguments of `collop fields`.
@@ -16,9 +17,14 @@ use collop_experiment::{Dataset, FieldsSource, TrainedRun};
 pub struct FieldsArgs {
     /// Run directory written by `collop train`.
     pub run: PathBuf,
-    /// Fields model directory to write (fields.npz, run.json, fields.png, radial.png).
+    /// Fields model directory to write (fields.npz, run.json, fields.png,
+    /// radial.png): refused while another command writes into it, or when
+    /// it holds a model, unless `--overwrite`.
     #[arg(short, long)]
     pub out: PathBuf,
+    /// Replace a model already in the output directory.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Take the grid, the dump steps and the PIC parameters from this
     /// dataset (its args.yaml; flags override).
     #[arg(long)]
@@ -47,6 +53,7 @@ pub struct FieldsArgs {
 /// Run `collop fields`.
 pub fn run(a: &FieldsArgs) -> Result<()> {
     let run = TrainedRun::load(&a.run)?;
+    let mut out = collop_io::OutputDir::claim(&a.out, &FIELDS_MODEL, crate::output::existing(a.overwrite))?;
     let ds = a.data.as_deref().map(Dataset::load).transpose()?;
     let given = collop_io::PicParameters {
         ppc: a.ppc,
@@ -57,7 +64,7 @@ pub fn run(a: &FieldsArgs) -> Result<()> {
     };
     let policy = if a.extrapolate { Extrapolation::Allow } else { Extrapolation::Refuse };
     let model = run.fields_for(ds.as_ref(), &given, a.steps, policy)?;
-    model.save(&a.out)?;
+    model.save_into(&mut out)?;
     collop_experiment::pictures::fields(&a.out, &model.fields[0], "first time slot")?;
     let mut text = String::new();
     writeln!(text, "run       {}", a.run.display())?;

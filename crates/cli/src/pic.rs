@@ -11,13 +11,16 @@ use collop_pic::{Derived, Observer, Progress, RunOptions};
 pub struct PicArgs {
     /// The deck (TOML; see crates/pic/decks for examples).
     pub deck: PathBuf,
-    /// Run directory (datasets, tracks, energy history, checkpoints).
+    /// Run directory (datasets, tracks, energy history, checkpoints):
+    /// refused while another command writes into it, or when it holds a
+    /// run, unless `--resume` or `--overwrite`.
     #[arg(short, long)]
     pub out: PathBuf,
     /// Continue an interrupted run from its last checkpoint.
     #[arg(long)]
     pub resume: bool,
-    /// Replace datasets already in the run directory.
+    /// Replace a run already in the run directory (its files are removed
+    /// once the deck and the datasets have been checked).
     #[arg(long)]
     pub overwrite: bool,
     /// Worker threads (0: all cores).

@@ -13,7 +13,8 @@ use collop_experiment::sweep::{Sweep, SweepSettings, sweep};
 pub struct SweepArgs {
     /// Run directory of `collop pic`.
     pub run: PathBuf,
-    /// Output folder.
+    /// Output folder (refused while another command writes into it, or
+    /// when it holds a sweep, unless `--resume`).
     #[arg(short, long)]
     pub out: PathBuf,
     /// Held-out sub-populations, scored.
@@ -112,6 +113,9 @@ pub fn render(s: &Sweep) -> Result<String> {
 /// Run `collop sweep`.
 pub fn run(a: &SweepArgs) -> Result<()> {
     let settings = a.settings()?;
+    // One writer at a time; the sweep itself refuses a folder that holds a
+    // sweep unless `--resume`.
+    let _owner = collop_io::OutputDir::lock(&a.out)?;
     let mut progress = crate::train::EpochProgress::default();
     let s = sweep(&settings, &a.out, &mut |line| eprintln!("{}", line.trim_end()), &mut [&mut progress]);
     progress.finish();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use collop_experiment::fields_model::FIELDS_MODEL;
 use collop_experiment::theory::{PicInput, TheoryKind, theory_model};
 
 /// Which shielding the coefficients use.
@@ -22,9 +23,14 @@ pub enum KindArg {
 pub struct TheoryArgs {
     /// A PIC deck (TOML) or a dataset folder (its args.yaml gives the PIC parameters).
     pub input: PathBuf,
-    /// Model directory to write (fields.npz, run.json).
+    /// Model directory to write (fields.npz, run.json): refused while
+    /// another command writes into it, or when it holds a model, unless
+    /// `--overwrite`.
     #[arg(short, long)]
     pub out: PathBuf,
+    /// Replace a model already in the output directory.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Shielding.
     #[arg(long, value_enum, default_value_t = KindArg::Dynamic)]
     pub kind: KindArg,
@@ -65,13 +71,14 @@ pub fn run(a: &TheoryArgs) -> Result<()> {
         vth_c: a.vth_c,
     };
     let (params, grid, from) = input.resolve()?;
+    let mut out = collop_io::OutputDir::claim(&a.out, &FIELDS_MODEL, crate::output::existing(a.overwrite))?;
     let start = std::time::Instant::now();
     let kind = match a.kind {
         KindArg::Static => TheoryKind::Static,
         KindArg::Dynamic => TheoryKind::Dynamic,
     };
     let (model, mut text) = theory_model(&params, &grid, kind, &from)?;
-    model.save(&a.out)?;
+    model.save_into(&mut out)?;
     writeln!(
         text,
         "wrote {} ({}, {} grid, {:.2} s)",

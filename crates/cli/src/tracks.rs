@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use collop_experiment::fields_model::FIELDS_MODEL;
 use collop_experiment::tracks::{TrackSettings, estimate};
 
 /// Arguments of `collop tracks`.
@@ -20,9 +21,14 @@ pub struct TracksArgs {
     /// or more, e.g. several sub-populations of one run.
     #[arg(required = true)]
     pub tracks: Vec<PathBuf>,
-    /// Model directory to write (fields.npz, run.json, stderr.npz, count.npz, radial.csv).
+    /// Model directory to write (fields.npz, run.json, stderr.npz, count.npz,
+    /// radial.csv): refused while another command writes into it, or when
+    /// it holds a model, unless `--overwrite`.
     #[arg(short, long)]
     pub out: PathBuf,
+    /// Replace a model already in the output directory.
+    #[arg(long)]
+    pub overwrite: bool,
     /// The histogram dataset whose grid, units and dump times the estimate uses.
     #[arg(long)]
     pub grid_from: PathBuf,
@@ -60,7 +66,8 @@ impl TracksArgs {
 
 /// Run `collop tracks`.
 pub fn run(a: &TracksArgs) -> Result<()> {
+    let mut out = collop_io::OutputDir::claim(&a.out, &FIELDS_MODEL, crate::output::existing(a.overwrite))?;
     let model = estimate(&a.settings())?;
-    model.save(&a.out)?;
+    model.save_into(&mut out)?;
     crate::output::print(&format!("{}wrote      {}\n", model.text, a.out.display()))
 }

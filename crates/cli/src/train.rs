@@ -15,7 +15,8 @@ use serde::Serialize;
 pub struct TrainArgs {
     /// Configuration file (TOML).
     pub config: PathBuf,
-    /// Run directory to create (or resume).
+    /// Run directory to create (or resume): refused while another command
+    /// writes into it, or when it holds a run, unless `--resume`.
     #[arg(short, long)]
     pub out: PathBuf,
     /// Continue an interrupted run from its last checkpoint.
@@ -159,9 +160,6 @@ pub fn train_with_progress(cfg: &TrainConfig, out: &std::path::Path, resume: boo
 /// Run `collop train`.
 pub fn run_train(a: &TrainArgs) -> Result<()> {
     let cfg = TrainConfig::load(&a.config)?;
-    if !a.resume && collop_experiment::trained::holds_run(&a.out) {
-        bail!("{} already holds a run; use --resume to continue it, or another -o", a.out.display());
-    }
     let text = train_with_progress(&cfg, &a.out, a.resume)?;
     crate::output::print(&text)
 }

@@ -380,7 +380,7 @@ target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
         assert!(r.out.contains(line), "{line:?} in\n{}", r.out);
     }
     let r = run(&["pic", dk, "-o", o]);
-    assert!(r.code == FAILURE && r.err.contains("already holds a dataset"), "{}", r.err);
+    assert!(r.code == FAILURE && r.err.contains("already holds a PIC run"), "{}", r.err);
     let r = run(&["pic", dk, "-o", o, "--overwrite"]);
     assert_eq!(r.code, 0, "{}", r.err);
     let r = run(&["pic", dir.path().join("none.toml").to_str().unwrap(), "-o", o]);
@@ -467,8 +467,11 @@ fn tracks_write_a_fields_model_that_rollout_reads() {
     let v = json(&r.out);
     assert!(v["model"].as_str().unwrap().contains("tracks") && v["steps"] == 4, "{v}");
     assert!(v["operator"].as_str().unwrap().contains("4 time slot"), "{v}");
-    let r = run(&["tracks", f, "-o", o, "--grid-from", d, "--lag", "12"]);
+    // Refused after the claim of a new directory: none is left behind.
+    let fresh = dir.path().join("lag12");
+    let r = run(&["tracks", f, "-o", fresh.to_str().unwrap(), "--grid-from", d, "--lag", "12"]);
     assert!(r.code == FAILURE && r.err.contains("--lag") && r.err.contains("12 dumps"), "{}", r.err);
+    assert!(!fresh.exists());
 }
 
 /// A network conditioned on PIC parameters, trained from a config whose
@@ -520,11 +523,14 @@ stages = [{ unroll = 1, epochs = 2, lr = 1e-3 }]
     for file in ["fields.npz", "run.json", "fields.png"] {
         assert!(out.join(file).is_file(), "{file}");
     }
-    let r = run(&["fields", rd, "-o", o, "--ppc", "8"]);
+    // Into the same directory: refused unless --overwrite, then each flag checked.
+    let r = run(&["fields", rd, "-o", o, "--ppc", "8", "--vth-c", "0.02"]);
+    assert!(r.code == FAILURE && r.err.contains("--overwrite"), "{}", r.err);
+    let r = run(&["fields", rd, "-o", o, "--overwrite", "--ppc", "8"]);
     assert!(r.code == FAILURE && r.err.contains("--vth-c"), "{}", r.err);
-    let r = run(&["fields", rd, "-o", o, "--ppc", "64", "--vth-c", "0.02"]);
+    let r = run(&["fields", rd, "-o", o, "--overwrite", "--ppc", "64", "--vth-c", "0.02"]);
     assert!(r.code == FAILURE && r.err.contains("--extrapolate"), "{}", r.err);
-    let r = run(&["fields", rd, "-o", o, "--ppc", "64", "--vth-c", "0.02", "--extrapolate"]);
+    let r = run(&["fields", rd, "-o", o, "--overwrite", "--ppc", "64", "--vth-c", "0.02", "--extrapolate"]);
     assert!(r.code == 0 && r.out.contains("note      extrapolated: ppc = 64"), "{}{}", r.out, r.err);
 
     let c = dir.path().join("c");

@@ -31,6 +31,31 @@ use crate::params::OperatorParams;
 pub const FIELDS_FILE: &str = "fields.npz";
 /// The metadata.
 pub const RUN_FILE: &str = "run.json";
+
+/// Every file a fields-model directory may hold: the model, the standard
+/// errors, counts and radial profiles of a track model, and the pictures
+/// of `collop fields`.
+const FIELDS_DIR_FILES: [&str; 7] =
+    [FIELDS_FILE, RUN_FILE, "stderr.npz", "count.npz", "radial.csv", "fields.png", "radial.png"];
+
+fn owned_by_fields_model(entry: &Path) -> bool {
+    entry.file_name().and_then(|n| n.to_str()).is_some_and(|n| FIELDS_DIR_FILES.contains(&n))
+}
+
+fn holds_fields_model(dir: &Path) -> bool {
+    FIELDS_DIR_FILES.iter().any(|f| dir.join(f).exists())
+}
+
+/// A fields-model directory (`collop theory`, `collop tracks`, `collop
+/// fields`) for the overwrite rule of [`collop_io::OutputDir`]: it holds
+/// a model when it holds any of the model's files, and `--overwrite`
+/// removes only those.
+pub const FIELDS_MODEL: collop_io::OutputKind = collop_io::OutputKind {
+    name: "a fields model",
+    holds: holds_fields_model,
+    owns: Some(owned_by_fields_model),
+    accepts: "replace it with `--overwrite`",
+};
 /// The format this version writes.
 pub const FORMAT_VERSION: u32 = 3;
 /// Array names of format 1.
@@ -231,11 +256,23 @@ impl FieldsModel {
     }
 
     /// Whether `dir` holds a fields model (a `fields.npz`).
+    ///
+    /// For the overwrite rule, [`FIELDS_MODEL`] counts any of its files.
     pub fn is_fields_dir(dir: &Path) -> bool {
         dir.join(FIELDS_FILE).is_file()
     }
 
-    /// Write `fields.npz` and `run.json` into `dir` (created if needed).
+    /// Write into the output directory `out`, claimed with
+    /// [`FIELDS_MODEL`]: a model it held under `--overwrite` is removed
+    /// first (see [`collop_io::OutputDir::clear_replaced`]).
+    pub fn save_into(&self, out: &mut collop_io::OutputDir) -> Result<()> {
+        out.clear_replaced()?;
+        self.save(out.path())
+    }
+
+    /// Write `fields.npz` and `run.json` into `dir` (created if needed), a
+    /// directory the caller owns (a command claims it with
+    /// [`FIELDS_MODEL`], a comparison writes its own sub-directories).
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| ExperimentError::file(dir, e))?;
         let g = self.grid();

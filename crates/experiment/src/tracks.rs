@@ -460,6 +460,14 @@ pub fn estimate(a: &TrackSettings) -> Result<TrackModel> {
 }
 
 impl TrackModel {
+    /// Write into the output directory `out`, claimed with
+    /// [`crate::fields_model::FIELDS_MODEL`]: a model it held under
+    /// `--overwrite` is removed first.
+    pub fn save_into(&self, out: &mut collop_io::OutputDir) -> Result<()> {
+        out.clear_replaced()?;
+        self.save(out.path())
+    }
+
     /// Write the model directory: `fields.npz` + `run.json` (the fields
     /// model, empty bins at zero), `stderr.npz` (standard errors `A_x ...
     /// D_xy` per window), `count.npz` (`count`, and `empty`: 1 where a bin has

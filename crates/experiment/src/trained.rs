@@ -15,6 +15,11 @@
 //!
 //! Every file is written atomically (write then rename). Run directories of
 //! format 1 (no `format_version` in `run.json`, the format-1 config) load.
+//!
+//! [`train`] holds the directory's lock ([`collop_io::OutputDir`]) while
+//! it trains, and refuses a directory that holds a run ([`TRAINED_RUN`])
+//! unless resumed; nothing is written before the config, the data and the
+//! checkpoint have been checked.
 
 use std::path::{Path, PathBuf};
 
@@ -296,9 +301,19 @@ pub struct TrainOptions {
     pub plots: bool,
 }
 
-/// Train `cfg` into the run directory `dir` (created; with `resume`, the
-/// run continues from its checkpoint if the recorded config is the same).
-/// `observers` see every epoch (progress bars, callbacks).
+/// A run directory for the overwrite rule of [`collop_io::OutputDir`]: it
+/// holds a run when it holds a checkpoint or a model ([`holds_run`]).
+pub const TRAINED_RUN: collop_io::OutputKind = collop_io::OutputKind {
+    name: "a trained run",
+    holds: holds_run,
+    owns: None,
+    accepts: "continue it with `--resume`",
+};
+
+/// Train `cfg` into the run directory `dir` (created, and locked while the
+/// training goes; a directory that holds a run is refused unless
+/// `resume`, which continues from its checkpoint if the recorded config is
+/// the same). `observers` see every epoch (progress bars, callbacks).
 pub fn train(
     cfg: &TrainConfig,
     dir: &Path,
@@ -306,12 +321,9 @@ pub fn train(
     observers: &mut [&mut dyn Observer],
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
-    if holds_run(dir) && !opts.resume {
-        return Err(ExperimentError::artefact(
-            dir,
-            "already holds a run; resume it, or train into another directory",
-        ));
-    }
+    let existing = if opts.resume { collop_io::Existing::Resume } else { collop_io::Existing::Refuse };
+    // Held until the run is written: one writer at a time.
+    let _owner = collop_io::OutputDir::claim(dir, &TRAINED_RUN, existing)?;
     if opts.resume {
         if !dir.join(CHECKPOINT).exists() {
             return Err(ExperimentError::artefact(dir, "no checkpoint.npz to resume from"));

@@ -90,7 +90,7 @@ fn a_run_is_written_read_back_and_beats_the_frozen_baseline() {
     // A second training into the run is refused; resuming the finished run
     // trains no epoch and leaves the history and the model as they were.
     let e = train(&cfg, &run, TrainOptions::default(), &mut []).err().expect("refused").to_string();
-    assert!(e.contains("already holds a run") && e.contains("resume"), "{e}");
+    assert!(e.contains("already holds a trained run") && e.contains("resume"), "{e}");
     let again = train(&cfg, &run, TrainOptions { resume: true, plots: false }, &mut []).unwrap();
     assert_eq!((again.epochs, again.evaluations), (18, 0));
     assert_eq!(history(&run), lines);
@@ -142,7 +142,7 @@ fn an_interrupted_run_resumes_from_its_last_checkpoint() {
     assert!(e.contains("unfinished") && e.contains("resume"), "{e}");
     assert_eq!(history(&run).len(), 6, "the checkpoint of epoch 5");
     let e = train(&cfg, &run, TrainOptions::default(), &mut []).err().expect("refused").to_string();
-    assert!(e.contains("already holds a run"), "{e}");
+    assert!(e.contains("already holds a trained run"), "{e}");
     let out = train(&cfg, &run, TrainOptions { resume: true, plots: false }, &mut []).unwrap();
     assert_eq!(out.epochs, 18);
     let lines = history(&run);

@@ -255,6 +255,18 @@ pub enum IoError {
         reason: String,
     },
 
+    /// Another process is writing into the output directory.
+    #[error(
+        "{}: another collop command ({holder}) is writing into this directory; wait for it to finish, or write into another directory",
+        .path.display()
+    )]
+    Locked {
+        /// The output directory.
+        path: PathBuf,
+        /// Who holds its lock, as its lock file records.
+        holder: crate::output_dir::Holder,
+    },
+
     /// A dump number cannot be written now.
     #[error("{}: cannot write dump {dump}: {problem}", .path.display())]
     BadDump {
@@ -311,6 +323,7 @@ impl IoError {
             | IoError::BadMember { path, .. }
             | IoError::ZeroFirstFrame { path, .. }
             | IoError::Clobber { path, .. }
+            | IoError::Locked { path, .. }
             | IoError::BadDump { path, .. }
             | IoError::Core { path, .. }
             | IoError::Io { path, .. } => path,

@@ -64,6 +64,16 @@
 //! holding them whole (particle tracks of shape `(dumps, particles)` dump by
 //! dump).
 //!
+//! ## Output directories
+//!
+//! [`OutputDir`] is the one owner of the directories commands write (a PIC
+//! run, a trained run, a comparison, a sweep, a fields model): one writer
+//! at a time through the lock file [`LOCK_FILE`] (an operating-system lock,
+//! released however its holder ends), and one rule for a directory that
+//! already holds results ([`Existing`], [`OutputKind`]): refused unless
+//! resumed or overwritten, overwritten results removed only once the
+//! command's checks have passed.
+//!
 //! ## Formats owned here
 //!
 //! - Particle tracks, `<run>/<sub-population>/tracks.npz`: [`tracks`]
@@ -92,6 +102,7 @@ mod error;
 mod meta;
 mod npy;
 mod npz_stream;
+mod output_dir;
 mod pic_parameters;
 pub mod tracks;
 mod writer;
@@ -105,6 +116,7 @@ pub use error::IoError;
 pub use meta::{DatasetMeta, KNOWN_KEYS, MetaValue};
 pub use npy::{read_npy_f64, read_npz, write_npy, write_npz};
 pub use npz_stream::{NpzMember, for_each_npz_row, npz_members, read_npz_array};
+pub use output_dir::{Existing, Holder, LOCK_FILE, OutputDir, OutputKind};
 pub use pic_parameters::{PIC_PARAMETER_KEYS, PicParameters, PicSolver, read_pic_parameters};
 pub use tracks::{TRACK_FORMAT_VERSION, TRACKS_FILE, TrackData, TrackFile, TrackMember, write_tracks};
 pub use writer::{DatasetWriter, FrameOutcome, WriteMode, write_dataset};

@@ -70,24 +70,31 @@ fn first_difference(
     })
 }
 
-impl DatasetWriter {
-    /// Prepares `path` (created if needed) to receive the dataset described by
-    /// `meta`: the folder that will hold `args.yaml` and the frames directly.
-    /// To follow the reference's run layout, pass `<run>/<population>/f`.
-    pub fn create(path: impl AsRef<Path>, meta: &DatasetMeta, mode: WriteMode) -> Result<Self, IoError> {
-        let folder = path.as_ref().to_path_buf();
+/// What [`DatasetWriter::create`] will do to a folder, decided before it
+/// changes anything.
+struct Plan {
+    /// Frame files (and `args.yaml`) to delete first.
+    remove: Vec<PathBuf>,
+    /// The `args.yaml` text to write, if any.
+    args: Option<String>,
+    /// The first dump not yet on disk.
+    next_dump: usize,
+}
+
+impl Plan {
+    fn of(folder: &Path, meta: &DatasetMeta, mode: WriteMode) -> Result<Self, IoError> {
         let args_path = folder.join(ARGS_FILE);
         meta.validate().map_err(|(key, problem)| IoError::bad_key(&args_path, &key, problem))?;
         let ours = meta.to_mapping();
         let yaml = meta
             .to_yaml_string()
             .map_err(|reason| IoError::io(&args_path, "writing", std::io::Error::other(reason)))?;
-        fs::create_dir_all(&folder).map_err(|e| IoError::io(&folder, "creating the folder", e))?;
         let has_args = args_path.exists();
-        let frames = list_frames(&folder)?;
-        let clobber = |reason: String| IoError::Clobber { path: folder.clone(), reason };
+        let frames = if folder.is_dir() { list_frames(folder)? } else { BTreeMap::new() };
+        let clobber = |reason: String| IoError::Clobber { path: folder.to_path_buf(), reason };
 
         let mut next_dump = meta.i_start;
+        let mut remove = Vec::new();
         match mode {
             WriteMode::New => {
                 if has_args || !frames.is_empty() {
@@ -100,13 +107,12 @@ impl DatasetWriter {
                 }
             }
             WriteMode::Overwrite => {
-                remove_stale_temporaries(&folder)?;
-                for file in frames.values().chain(has_args.then_some(&args_path)) {
-                    fs::remove_file(file).map_err(|e| IoError::io(file, "removing", e))?;
+                remove.extend(frames.values().cloned());
+                if has_args {
+                    remove.push(args_path.clone());
                 }
             }
             WriteMode::Resume => {
-                remove_stale_temporaries(&folder)?;
                 if has_args {
                     let text =
                         fs::read_to_string(&args_path).map_err(|e| IoError::io(&args_path, "reading", e))?;
@@ -139,13 +145,42 @@ impl DatasetWriter {
                 }
             }
         }
-        if !(mode == WriteMode::Resume && has_args) {
+        let args = (!(mode == WriteMode::Resume && has_args)).then_some(yaml);
+        Ok(Self { remove, args, next_dump })
+    }
+}
+
+impl DatasetWriter {
+    /// Prepares `path` (created if needed) to receive the dataset described by
+    /// `meta`: the folder that will hold `args.yaml` and the frames directly.
+    /// To follow the reference's run layout, pass `<run>/<population>/f`.
+    /// Everything [`check`](Self::check) refuses is refused before the
+    /// folder is touched.
+    pub fn create(path: impl AsRef<Path>, meta: &DatasetMeta, mode: WriteMode) -> Result<Self, IoError> {
+        let folder = path.as_ref().to_path_buf();
+        let plan = Plan::of(&folder, meta, mode)?;
+        let args_path = folder.join(ARGS_FILE);
+        fs::create_dir_all(&folder).map_err(|e| IoError::io(&folder, "creating the folder", e))?;
+        if mode != WriteMode::New {
+            remove_stale_temporaries(&folder)?;
+        }
+        for file in &plan.remove {
+            fs::remove_file(file).map_err(|e| IoError::io(file, "removing", e))?;
+        }
+        if let Some(yaml) = plan.args {
             write_atomically(&args_path, |w| {
                 use std::io::Write;
                 w.write_all(yaml.as_bytes()).map_err(|e| IoError::io(&args_path, "writing", e))
             })?;
         }
-        Ok(Self { folder, meta: meta.clone(), mode, next_dump })
+        Ok(Self { folder, meta: meta.clone(), mode, next_dump: plan.next_dump })
+    }
+
+    /// Whether [`create`](Self::create) would accept `path` for `meta` in
+    /// `mode`, without writing anything: a writer of several datasets
+    /// checks them all before it creates the first.
+    pub fn check(path: impl AsRef<Path>, meta: &DatasetMeta, mode: WriteMode) -> Result<(), IoError> {
+        Plan::of(path.as_ref(), meta, mode).map(|_| ())
     }
 
     /// The folder being written.

@@ -242,3 +242,27 @@ fn invalid_metadata_is_refused_before_the_folder_is_touched() {
     let err = DatasetWriter::create(&target, &meta().with_extra("i_start", 3), WriteMode::New).unwrap_err();
     assert!(matches!(err, IoError::BadKey { ref key, .. } if key == "i_start"), "{err:?}");
 }
+
+/// `check` refuses what `create` refuses and writes nothing, not even the
+/// folder: a writer of several datasets checks them all first.
+#[test]
+fn check_refuses_like_create_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("absent").join("f");
+    for mode in [WriteMode::New, WriteMode::Overwrite, WriteMode::Resume] {
+        DatasetWriter::check(&absent, &meta(), mode).unwrap();
+    }
+    assert!(!dir.path().join("absent").exists(), "check created the folder");
+
+    let frames = Array3::from_elem((2, 3, 2), 1.0);
+    write_dataset(dir.path(), &meta(), frames.view()).unwrap();
+    let before = file_names(dir.path());
+    let mut other = meta();
+    other.dt = 0.25;
+    let e = DatasetWriter::check(dir.path(), &meta(), WriteMode::New).unwrap_err().to_string();
+    assert!(e.contains("already holds a dataset"), "{e}");
+    let e = DatasetWriter::check(dir.path(), &other, WriteMode::Resume).unwrap_err().to_string();
+    assert!(e.contains("holds a different dataset"), "{e}");
+    DatasetWriter::check(dir.path(), &meta(), WriteMode::Overwrite).unwrap();
+    assert_eq!(file_names(dir.path()), before, "check removed or wrote a file");
+}

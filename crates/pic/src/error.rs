@@ -19,6 +19,10 @@ pub enum PicError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The run directory is taken: another process writes into it, or it
+    /// holds a run that was neither resumed nor overwritten.
+    #[error(transparent)]
+    RunDir(collop_io::IoError),
     /// A checkpoint is corrupt or belongs to another deck.
     #[error("checkpoint: {0}")]
     Checkpoint(String),

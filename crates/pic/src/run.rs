@@ -38,6 +38,14 @@
 //! l1_noise               the l1_maxwellian expected of N particles drawn from that Maxwellian (its noise floor)
 //! ```
 //!
+//! The run directory has one writer at a time ([`collop_io::OutputDir`],
+//! the lock file `.collop.lock`). A directory that holds a run
+//! ([`PIC_RUN`]) is refused unless resumed (`RunOptions::resume`) or
+//! overwritten (`RunOptions::overwrite`: the old run's files are removed,
+//! after every check has passed and before the first file is written);
+//! nothing is written into it before the deck, the checkpoint and the
+//! datasets have been checked.
+//!
 //! Every file is written atomically. A resumed run restarts from the last
 //! checkpoint and, the run being deterministic for a given seed, thread
 //! count and kernel build, recomputes exactly the dumps written after it:
@@ -48,7 +56,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use collop_io::{
-    DatasetMeta, DatasetWriter, MetaValue, PicParameters, PicSolver, TRACKS_FILE, WriteMode, write_tracks,
+    DatasetMeta, DatasetWriter, Existing, MetaValue, OutputDir, OutputKind, PicParameters, PicSolver,
+    TRACKS_FILE, WriteMode, write_tracks,
 };
 use serde::Serialize;
 
@@ -57,15 +66,55 @@ use crate::deck::{Deck, Derived, SolverKind};
 use crate::diag::{BackgroundRecord, Diagnostics};
 use crate::sim::{EnergyRecord, Simulation};
 
+/// The resolved deck of a run.
+pub const DECK_FILE: &str = "deck.toml";
+/// Derived quantities of a run.
+pub const DERIVED_FILE: &str = "derived.json";
+/// The summary of a run.
+pub const RUN_FILE: &str = "run.json";
+/// The latest checkpoint of a run.
+pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
+/// Field snapshots of a run.
+pub const FIELDS_FOLDER: &str = "fields";
+
+/// Whether `entry` of a run directory is one a run writes: its files, the
+/// field snapshots, or a sub-population folder (holding `f/` or a track
+/// file).
+fn owned_by_run(entry: &Path) -> bool {
+    let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    [DECK_FILE, DERIVED_FILE, RUN_FILE, CHECKPOINT_FILE, FIELDS_FOLDER]
+        .into_iter()
+        .chain([crate::history::ENERGY_FILE, crate::history::BACKGROUND_FILE])
+        .any(|f| f == name)
+        || (entry.is_dir() && (entry.join("f").is_dir() || entry.join(TRACKS_FILE).is_file()))
+}
+
+fn holds_run(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| owned_by_run(&e.path()))))
+}
+
+/// A run directory for the overwrite rule of [`collop_io::OutputDir`]:
+/// it holds a run when it holds any file or sub-population folder a run
+/// writes.
+pub const PIC_RUN: OutputKind = OutputKind {
+    name: "a PIC run",
+    holds: holds_run,
+    owns: Some(owned_by_run),
+    accepts: "continue it with `--resume` or replace it with `--overwrite`",
+};
+
 /// How to run a deck.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOptions {
     /// Threads (0: all available cores).
     pub threads: usize,
-    /// Continue from `checkpoint.bin` in the run directory if there is one.
+    /// Continue the run in the run directory: from `checkpoint.bin` if
+    /// there is one, keeping the dumps on disk; refused if the directory
+    /// holds a run of another deck.
     pub resume: bool,
-    /// Replace datasets already in the run directory (otherwise refused
-    /// unless resuming).
+    /// Replace a run already in the run directory (otherwise refused
+    /// unless resuming): its files are removed once the deck and the
+    /// datasets have been checked.
     pub overwrite: bool,
     /// Use the AVX2 + FMA kernels where the CPU has them.
     pub simd: bool,
@@ -161,8 +210,9 @@ pub struct RunSummary {
     pub version: String,
 }
 
-/// Run `deck`, writing into `out_dir` (created if needed); see the module
-/// documentation for the layout.
+/// Run `deck`, writing into `out_dir` (created if needed, locked while the
+/// run goes); see the module documentation for the layout and the rule
+/// for a directory that already holds a run.
 pub fn run(
     deck: &Deck,
     out_dir: &Path,
@@ -197,7 +247,29 @@ fn run_in_pool(
     observer: &mut (dyn Observer + Send),
 ) -> Result<RunSummary, PicError> {
     let derived = deck.derived(threads)?;
-    std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
+    let existing = if opts.resume {
+        Existing::Resume
+    } else if opts.overwrite {
+        Existing::Overwrite
+    } else {
+        Existing::Refuse
+    };
+    // Held until the run returns: one writer at a time.
+    let mut dir = OutputDir::claim(out_dir, &PIC_RUN, existing).map_err(PicError::RunDir)?;
+    let deck_text = deck.to_toml();
+    let deck_path = out_dir.join(DECK_FILE);
+    if opts.resume && deck_path.is_file() {
+        let theirs = std::fs::read_to_string(&deck_path).map_err(io_err(&deck_path))?;
+        if theirs != deck_text {
+            return Err(PicError::RunDir(collop_io::IoError::Clobber {
+                path: out_dir.to_path_buf(),
+                reason: format!(
+                    "holds a run of another deck (its {DECK_FILE} differs from this deck); resume it with \
+                     that {DECK_FILE}, replace it with `--overwrite`, or write into another directory"
+                ),
+            }));
+        }
+    }
     let mut sim = Simulation::new(deck, threads)?;
     sim.use_simd(opts.simd);
     let mut diag = Diagnostics::new(deck, &mut sim)?;
@@ -210,7 +282,7 @@ fn run_in_pool(
     let mut energy: Vec<EnergyRecord> = Vec::new();
     let mut background: Vec<BackgroundRecord> = Vec::new();
     let mut next_dump = 0usize;
-    let ckpt = out_dir.join("checkpoint.bin");
+    let ckpt = out_dir.join(CHECKPOINT_FILE);
     let resuming = opts.resume && ckpt.exists();
     if resuming {
         let state = Checkpoint::read(&ckpt)?;
@@ -220,23 +292,32 @@ fn run_in_pool(
             observer.warning(&w);
         }
     }
-    for w in &derived.warnings {
-        observer.warning(w);
-    }
-    write_text(&out_dir.join("deck.toml"), &deck.to_toml())?;
-    write_text(&out_dir.join("derived.json"), &serde_json::to_string_pretty(&derived).unwrap_or_default())?;
-    let mode = if resuming || opts.resume {
+    let mode = if opts.resume {
         WriteMode::Resume
     } else if opts.overwrite {
         WriteMode::Overwrite
     } else {
         WriteMode::New
     };
+    let metas: Vec<(PathBuf, DatasetMeta)> = (0..diag.pops.len())
+        .map(|k| {
+            let folder = out_dir.join(&diag.pops[k].name).join("f");
+            (folder, dataset_meta(deck, &derived, &diag, k, &sample_sizes[k]))
+        })
+        .collect();
+    for (folder, meta) in &metas {
+        DatasetWriter::check(folder, meta, mode).map_err(PicError::RunDir)?;
+    }
+    // Every check has passed: from here on the directory is written.
+    dir.clear_replaced().map_err(PicError::RunDir)?;
+    for w in &derived.warnings {
+        observer.warning(w);
+    }
+    write_text(&deck_path, &deck_text)?;
+    write_text(&out_dir.join(DERIVED_FILE), &serde_json::to_string_pretty(&derived).unwrap_or_default())?;
     let mut writers = Vec::new();
-    for (k, pop) in diag.pops.iter().enumerate() {
-        let meta = dataset_meta(deck, &derived, &diag, k, &sample_sizes[k]);
-        let folder = out_dir.join(&pop.name).join("f");
-        writers.push(DatasetWriter::create(&folder, &meta, mode).map_err(|e| PicError::Run(e.to_string()))?);
+    for (folder, meta) in &metas {
+        writers.push(DatasetWriter::create(folder, meta, mode).map_err(|e| PicError::Run(e.to_string()))?);
     }
     observer.started(&derived, sim.step_count());
 
@@ -330,7 +411,7 @@ fn run_in_pool(
         seed: deck.seed,
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    write_text(&out_dir.join("run.json"), &serde_json::to_string_pretty(&summary).unwrap_or_default())?;
+    write_text(&out_dir.join(RUN_FILE), &serde_json::to_string_pretty(&summary).unwrap_or_default())?;
     Ok(summary)
 }
 
@@ -349,7 +430,7 @@ fn heating_rate(energy: &[EnergyRecord]) -> f64 {
 
 /// The interior of every field (and the charge density) at `dump`.
 fn write_fields(out_dir: &Path, sim: &Simulation, dump: usize) -> Result<(), PicError> {
-    let dir = out_dir.join("fields");
+    let dir = out_dir.join(FIELDS_FOLDER);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let g = sim.grid;
     let f = &sim.fields;

@@ -37,9 +37,11 @@
 //! learned models are trained with the same sub-steps, so that the operator
 //! evaluated is the one fitted.
 //!
-//! Output `OUT` (each step's files are written as soon as the step ends, so
-//! a late failure keeps the earlier results; `--resume` reuses finished
-//! models):
+//! Output `OUT` (locked while the comparison runs, [`COMPARISON`]; a
+//! folder that holds a comparison is refused unless `--resume`; each
+//! step's files are written as soon as the step ends, so a late failure
+//! keeps the earlier results; `--resume` reuses finished models trained
+//! with the same config):
 //!
 //! ```text
 //! compare.json            sub-populations, roles, options (written first)
@@ -767,12 +769,9 @@ pub fn compare(
             bail!("{key} = {w}: a time-regularisation weight must be a finite number >= 0");
         }
     }
-    if !a.resume && holds_comparison(out) {
-        return Err(ExperimentError::artefact(
-            out,
-            "already holds a comparison; resume it to reuse its finished models, or write into another folder",
-        ));
-    }
+    let existing = if a.resume { collop_io::Existing::Resume } else { collop_io::Existing::Refuse };
+    // Held until the comparison is written: one writer at a time.
+    let _owner = collop_io::OutputDir::claim(out, &COMPARISON, existing)?;
     let names = subpopulations(&a.run)?;
     let mut loaded = Vec::new();
     for name in &names {
@@ -958,6 +957,15 @@ pub fn holds_comparison(dir: &Path) -> bool {
     dir.join("table.csv").exists() || dir.join("models").exists()
 }
 
+/// A comparison folder for the overwrite rule of [`collop_io::OutputDir`]:
+/// it holds a comparison when [`holds_comparison`] says so.
+pub const COMPARISON: collop_io::OutputKind = collop_io::OutputKind {
+    name: "a comparison",
+    holds: holds_comparison,
+    owns: None,
+    accepts: "reuse its finished models with `--resume`",
+};
+
 /// Train (or, resuming, reuse) every learned model.
 #[allow(clippy::too_many_arguments)]
 fn learned_models(
@@ -978,8 +986,20 @@ fn learned_models(
         let dir = out.join("models").join(&name);
         let mut result = || -> Result<TrainedRun> {
             if a.resume && dir.join(MODEL).is_file() {
+                let run = TrainedRun::load(&dir)?;
+                // A finished model is reused only if it is this model: a
+                // comparison resumed with other settings must not mix in
+                // another training.
+                if let Some(diff) = crate::trained::config_difference(&run.config, &cfg) {
+                    return Err(ExperimentError::artefact(
+                        &dir,
+                        format!(
+                            "was trained with another config than this comparison's ({diff}); resume with the settings in compare.json, or compare into another folder"
+                        ),
+                    ));
+                }
                 log(&format!("compare: reusing the learned model {}", dir.display()));
-                return TrainedRun::load(&dir);
+                return Ok(run);
             }
             collop_io::write_text(cfg_dir.join(format!("{name}.toml")), &cfg.to_toml()?)?;
             log(&format!(

@@ -83,8 +83,9 @@ pub(super) fn relaxation_signal(pops: &[Pop]) -> Vec<RelaxationSignal> {
         let s = &p.ds.series;
         let frames = s.len().min(bg.ds.series.len());
         let mass = |k: usize| s.frame(k).sum();
-        let distance =
-            (0..frames).map(|k| shape_distance(s.frame(k), bg.ds.series.frame(k)).unwrap_or(f64::NAN)).collect();
+        let distance = (0..frames)
+            .map(|k| shape_distance(s.frame(k), bg.ds.series.frame(k)).unwrap_or(f64::NAN))
+            .collect();
         let change = (0..frames.saturating_sub(1))
             .map(|k| {
                 let m = mass(k);
@@ -92,13 +93,12 @@ pub(super) fn relaxation_signal(pops: &[Pop]) -> Vec<RelaxationSignal> {
                 if m > 0.0 { d / m } else { f64::NAN }
             })
             .collect();
-        let n = p
-            .ds
-            .meta
-            .pic_parameters(&p.ds.folder.join("args.yaml"))
-            .ok()
-            .and_then(|q| q.effective_sample_size.or(q.particles.map(|n| n as f64)))
-            .filter(|n| *n > 0.0);
+        let n =
+            p.ds.meta
+                .pic_parameters(&p.ds.folder.join("args.yaml"))
+                .ok()
+                .and_then(|q| q.effective_sample_size.or(q.particles.map(|n| n as f64)))
+                .filter(|n| *n > 0.0);
         let counting_noise = n.and_then(|n| counting_noise(s.frame(frames - 1), n));
         out.push(RelaxationSignal {
             pop: p.name.clone(),
