@@ -113,9 +113,6 @@ pub fn render(s: &Sweep) -> Result<String> {
 /// Run `collop sweep`.
 pub fn run(a: &SweepArgs) -> Result<()> {
     let settings = a.settings()?;
-    // One writer at a time; the sweep itself refuses a folder that holds a
-    // sweep unless `--resume`.
-    let _owner = collop_io::OutputDir::lock(&a.out)?;
     let mut progress = crate::train::EpochProgress::default();
     let s = sweep(&settings, &a.out, &mut |line| eprintln!("{}", line.trim_end()), &mut [&mut progress]);
     progress.finish();

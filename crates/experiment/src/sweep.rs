@@ -247,6 +247,8 @@ pub fn sweep(
             }
         }
     }
+    // One writer at a time: the folder is locked before it is looked at.
+    let _owner = collop_io::OutputDir::lock(out)?;
     if !s.resume && out.join(SWEEP_FILE).exists() {
         return Err(ExperimentError::artefact(
             out,
