@@ -62,7 +62,13 @@
 //! [`npz_members`], [`read_npz_array`] and [`for_each_npz_row`] read an
 //! archive's headers, one of its arrays, or its arrays row by row without
 //! holding them whole (particle tracks of shape `(dumps, particles)` dump by
-//! dump).
+//! dump). [`write_npz_stored`] / [`NpzArchive`] keep each array's own
+//! element type (uint64 ids, float32 values, ...) uncompressed, for state
+//! that must come back bit for bit (checkpoints).
+//!
+//! Every `.npz` member read is checked against the CRC-32 its archive
+//! stores, so a flipped bit on disk is an error naming the file and the
+//! array, never silently different numbers.
 //!
 //! ## Output directories
 //!
@@ -101,6 +107,7 @@ mod dataset;
 mod error;
 mod meta;
 mod npy;
+mod npz_archive;
 mod npz_stream;
 mod output_dir;
 mod pic_parameters;
@@ -115,6 +122,7 @@ pub use dataset::{
 pub use error::IoError;
 pub use meta::{DatasetMeta, KNOWN_KEYS, MetaValue};
 pub use npy::{read_npy_f64, read_npz, write_npy, write_npz};
+pub use npz_archive::{NpzArchive, TypedArray, write_npz_stored};
 pub use npz_stream::{NpzMember, for_each_npz_row, npz_members, read_npz_array};
 pub use output_dir::{Existing, Holder, LOCK_FILE, OutputDir, OutputKind};
 pub use pic_parameters::{PIC_PARAMETER_KEYS, PicParameters, PicSolver, read_pic_parameters};

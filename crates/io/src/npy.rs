@@ -2,19 +2,18 @@
 //! writes and reads them.
 
 use std::collections::BTreeSet;
-use std::fs::{self, File};
-use std::io::BufReader;
+use std::fs;
 use std::path::Path;
 
-use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, Dimension, IxDyn, OwnedRepr};
+use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, Dimension};
 use ndarray_npy::npy::header::Header;
 use ndarray_npy::{
-    NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ReadNpzError, ReadableElement, WritableElement,
-    WriteNpyError, WriteNpyExt,
+    NpzWriter, ReadNpyError, ReadNpyExt, ReadableElement, WritableElement, WriteNpyError, WriteNpyExt,
 };
 
 use crate::IoError;
 use crate::atomic::write_atomically;
+use crate::npz_stream::{decode_member_f64, npz_error, open_archive, read_member};
 
 /// Outcome of decoding with one candidate element type.
 enum Attempt {
@@ -28,18 +27,6 @@ fn attempt<T: ReadableElement + Copy>(bytes: &[u8], widen: fn(T) -> f64) -> Atte
     match ArrayD::<T>::read_npy(bytes) {
         Ok(a) => Attempt::Decoded(a.mapv(widen)),
         Err(ReadNpyError::WrongDescriptor(descr)) => Attempt::OtherType(descr.to_string()),
-        Err(e) => Attempt::Failed(e.to_string()),
-    }
-}
-
-fn attempt_npz<T: ReadableElement + Copy>(
-    npz: &mut NpzReader<BufReader<File>>,
-    index: usize,
-    widen: fn(T) -> f64,
-) -> Attempt {
-    match npz.by_index::<OwnedRepr<T>, IxDyn>(index) {
-        Ok(a) => Attempt::Decoded(a.mapv(widen)),
-        Err(ReadNpzError::Npy(ReadNpyError::WrongDescriptor(descr))) => Attempt::OtherType(descr.to_string()),
         Err(e) => Attempt::Failed(e.to_string()),
     }
 }
@@ -94,7 +81,7 @@ pub(crate) fn decode_npy_f64(path: &Path, bytes: &[u8]) -> Result<ArrayD<f64>, I
 
 /// Refuses a header that promises more values than the file has bytes, before
 /// anything is allocated for them (a corrupt shape must not exhaust memory).
-fn check_promised_size(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+pub(crate) fn check_promised_size(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     let mut rest = bytes;
     let header = Header::from_reader(&mut rest).map_err(|e| IoError::Npy {
         path: path.to_path_buf(),
@@ -142,20 +129,29 @@ where
     write_atomically(path, |w| array.write_npy(w).map_err(|e| encode_error(path, e)))
 }
 
+/// Refuses an archive with two arrays of one name (numpy would keep one).
+pub(crate) fn check_distinct_names<'a>(
+    path: &Path,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), IoError> {
+    let mut seen = BTreeSet::new();
+    for name in names {
+        if !seen.insert(name) {
+            return Err(npz_error(
+                path,
+                format!("the array name `{name}` is used twice; give every array its own name"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Writes named `f64` arrays as a compressed `.npz` archive (numpy's
 /// `np.savez_compressed`; read with `np.load(path)[name]`), atomically.
 /// Names must be distinct.
 pub fn write_npz(path: impl AsRef<Path>, arrays: &[(&str, ArrayViewD<'_, f64>)]) -> Result<(), IoError> {
     let path = path.as_ref();
-    let mut seen = BTreeSet::new();
-    for (name, _) in arrays {
-        if !seen.insert(*name) {
-            return Err(IoError::Npz {
-                path: path.to_path_buf(),
-                reason: format!("the array name `{name}` is used twice; give every array its own name"),
-            });
-        }
-    }
+    check_distinct_names(path, arrays.iter().map(|(name, _)| *name))?;
     write_atomically(path, |w| {
         let fail = |reason: String| IoError::Npz { path: path.to_path_buf(), reason };
         let mut npz = NpzWriter::new_compressed(w);
@@ -168,30 +164,23 @@ pub fn write_npz(path: impl AsRef<Path>, arrays: &[(&str, ArrayViewD<'_, f64>)])
 }
 
 /// Reads every array of a `.npz` archive, in archive order, as `f64` (any real
-/// or integer element type is accepted and widened).
+/// or integer element type is accepted and widened). Every member is read
+/// to its end and checked against its CRC-32 (see [`crate::read_npz_array`]).
 pub fn read_npz(path: impl AsRef<Path>) -> Result<Vec<(String, ArrayD<f64>)>, IoError> {
     let path = path.as_ref();
-    let corrupt = |e: ReadNpzError| IoError::Npz {
-        path: path.to_path_buf(),
-        reason: format!("not a readable .npz archive ({e}); the file is corrupt or truncated: regenerate it"),
-    };
-    let file = File::open(path).map_err(|e| IoError::io(path, "opening", e))?;
-    let mut npz = NpzReader::new(BufReader::new(file)).map_err(corrupt)?;
-    let names = npz.names().map_err(corrupt)?;
-    let mut out = Vec::with_capacity(names.len());
-    for (index, name) in names.into_iter().enumerate() {
-        let outcome = decode_any(|k| candidate_types!(k, attempt_npz(&mut npz, index)));
-        let array = finish_decode(path, outcome).map_err(|e| match e {
-            IoError::UnsupportedDtype { path, descr } => IoError::Npz {
-                path,
-                reason: format!("array `{name}` has unsupported element type {descr}; store real numbers"),
-            },
-            IoError::Npy { path, reason } => IoError::Npz {
-                path,
-                reason: format!("array `{name}` is unreadable ({reason}); regenerate the archive"),
-            },
-            other => other,
+    let mut archive = open_archive(path)?;
+    let entries: Vec<String> = (0..archive.len())
+        .map(|k| archive.name_for_index(k).map(str::to_string))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            npz_error(path, "the archive's directory is corrupt; regenerate the file".to_string())
         })?;
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        // numpy's rule: the array name is the member name without `.npy`.
+        let name = entry.strip_suffix(".npy").unwrap_or(&entry).to_string();
+        let bytes = read_member(&mut archive, path, &entry, &name)?;
+        let array = decode_member_f64(path, &name, &bytes)?;
         out.push((name, array));
     }
     Ok(out)

@@ -15,6 +15,18 @@
 //! Members in Fortran order (rows not contiguous) or of an element type other
 //! than float64 / float32 are decoded whole with [`read_npz_array`] and then
 //! handed out row by row: correct, but holding that member in memory.
+//!
+//! ## Integrity
+//!
+//! A zip archive stores the CRC-32 of every member's data. The zip reader
+//! checks it when a member is read to its end, never before, so every
+//! reader here reads each member it uses to the end: [`read_npz_array`]
+//! (and [`crate::read_npz`]) read whole members, and [`for_each_npz_row`]
+//! reads the rest of each member after its last row. A member whose bytes
+//! changed after it was written (a flipped bit on disk or in a copy), or
+//! whose file was cut short, is an `IoError::Npz` naming the file and the
+//! array, never data silently read. Headers alone ([`npz_members`]) are not
+//! checked: they are checked when the data are read.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -40,11 +52,24 @@ pub struct NpzMember {
     pub fortran_order: bool,
 }
 
-fn npz_error(path: &Path, reason: String) -> IoError {
+pub(crate) fn npz_error(path: &Path, reason: String) -> IoError {
     IoError::Npz { path: path.to_path_buf(), reason }
 }
 
-fn open_archive(path: &Path) -> Result<ZipArchive<BufReader<File>>, IoError> {
+/// A member whose data could not be read to their end: a CRC-32 mismatch
+/// (`cause` "Invalid checksum"), a damaged compressed stream or a file cut
+/// short.
+pub(crate) fn damaged_member(path: &Path, name: &str, cause: impl std::fmt::Display) -> IoError {
+    npz_error(
+        path,
+        format!(
+            "array `{name}` is damaged ({cause}): its bytes changed after the file was written (a disk or \
+             copy error) or the file was cut short; restore the file from a copy or regenerate it"
+        ),
+    )
+}
+
+pub(crate) fn open_archive(path: &Path) -> Result<ZipArchive<BufReader<File>>, IoError> {
     let file = File::open(path).map_err(|e| IoError::io(path, "opening", e))?;
     ZipArchive::new(BufReader::new(file)).map_err(|e| {
         npz_error(
@@ -56,7 +81,7 @@ fn open_archive(path: &Path) -> Result<ZipArchive<BufReader<File>>, IoError> {
 
 /// The name of the zip entry holding array `name`, as numpy looks it up:
 /// `name` itself, else `name.npy`.
-fn entry_name(archive: &ZipArchive<BufReader<File>>, name: &str) -> Option<String> {
+pub(crate) fn entry_name(archive: &ZipArchive<BufReader<File>>, name: &str) -> Option<String> {
     let with = format!("{name}.npy");
     let mut found = None;
     for n in archive.file_names() {
@@ -102,28 +127,46 @@ pub fn npz_members(path: impl AsRef<Path>) -> Result<Vec<NpzMember>, IoError> {
     Ok(out)
 }
 
-/// One array of an `.npz` archive as `f64` (any real or integer element
-/// type), decompressing only that member.
-pub fn read_npz_array(path: impl AsRef<Path>, name: &str) -> Result<ArrayD<f64>, IoError> {
-    let path = path.as_ref();
-    let mut archive = open_archive(path)?;
-    let entry = entry_name(&archive, name)
-        .ok_or_else(|| npz_error(path, format!("no array `{name}` in the archive")))?;
-    let mut member = archive.by_name(&entry).map_err(|e| {
-        npz_error(path, format!("array `{name}` is unreadable ({e}); regenerate the archive"))
-    })?;
-    let mut bytes = Vec::new();
-    member.read_to_end(&mut bytes).map_err(|e| {
-        npz_error(path, format!("array `{name}` is unreadable ({e}); regenerate the archive"))
-    })?;
-    decode_npy_f64(path, &bytes).map_err(|e| match e {
-        IoError::Npy { reason, .. } => npz_error(path, format!("array `{name}`: {reason}")),
+/// The bytes of the `.npy` member `entry` (array `name`) of an open
+/// archive, read to the end so that the zip reader checks the member's
+/// CRC-32.
+pub(crate) fn read_member(
+    archive: &mut ZipArchive<BufReader<File>>,
+    path: &Path,
+    entry: &str,
+    name: &str,
+) -> Result<Vec<u8>, IoError> {
+    let mut member = archive.by_name(entry).map_err(|e| damaged_member(path, name, e))?;
+    // The size comes from the archive's directory: a hint, not trusted.
+    let mut bytes = Vec::with_capacity(usize::try_from(member.size()).unwrap_or(0).min(1 << 30));
+    member.read_to_end(&mut bytes).map_err(|e| damaged_member(path, name, e))?;
+    Ok(bytes)
+}
+
+/// [`decode_npy_f64`] of the member `name` of `path`, its errors worded
+/// for an archive member.
+pub(crate) fn decode_member_f64(path: &Path, name: &str, bytes: &[u8]) -> Result<ArrayD<f64>, IoError> {
+    decode_npy_f64(path, bytes).map_err(|e| match e {
+        IoError::Npy { reason, .. } => {
+            npz_error(path, format!("array `{name}` is unreadable ({reason}); regenerate the archive"))
+        }
         IoError::UnsupportedDtype { descr, .. } => npz_error(
             path,
             format!("array `{name}` has unsupported element type {descr}; store real numbers"),
         ),
         other => other,
     })
+}
+
+/// One array of an `.npz` archive as `f64` (any real or integer element
+/// type), decompressing only that member and checking its CRC-32.
+pub fn read_npz_array(path: impl AsRef<Path>, name: &str) -> Result<ArrayD<f64>, IoError> {
+    let path = path.as_ref();
+    let mut archive = open_archive(path)?;
+    let entry = entry_name(&archive, name)
+        .ok_or_else(|| npz_error(path, format!("no array `{name}` in the archive")))?;
+    let bytes = read_member(&mut archive, path, &entry, name)?;
+    decode_member_f64(path, name, &bytes)
 }
 
 /// Element types decoded while streaming.
@@ -191,8 +234,14 @@ enum Rows<'a> {
 /// float64 / float32 members; see the module documentation for the others.
 /// Stops at the first error of `each` and returns it.
 ///
+/// Integrity: after the last row, the rest of every member is read, which
+/// makes the zip reader check its CRC-32; so `each` has seen every row of
+/// a damaged member before the call returns its error: discard what it
+/// built when the call fails.
+///
 /// Errors (as `IoError::Npz`, converted into `E`): a missing array, arrays
-/// whose first axes differ, a member that ends early or is corrupt.
+/// whose first axes differ, a member that ends early, is corrupt, fails
+/// its CRC-32 check or holds more data than its shape.
 pub fn for_each_npz_row<E: From<IoError>>(
     path: impl AsRef<Path>,
     names: &[&str],
@@ -262,10 +311,7 @@ pub fn for_each_npz_row<E: From<IoError>>(
             match source {
                 Rows::Stream { reader, element, bytes } => {
                     reader.read_exact(bytes).map_err(|e| {
-                        npz_error(
-                            path,
-                            format!("array `{name}` ends or breaks at row {k} of {n_rows} ({e}); regenerate the archive"),
-                        )
+                        damaged_member(path, name, format!("it ends or breaks at row {k} of {n_rows}: {e}"))
                     })?;
                     element.decode(bytes, row);
                 }
@@ -278,6 +324,24 @@ pub fn for_each_npz_row<E: From<IoError>>(
             }
         }
         each(k, &mut rows)?;
+    }
+    for (source, name) in sources.iter_mut().zip(names) {
+        if let Rows::Stream { reader, .. } = source {
+            // Reading to the end is what makes the zip reader check the CRC-32.
+            let mut rest = Vec::new();
+            reader.read_to_end(&mut rest).map_err(|e| damaged_member(path, name, e))?;
+            if !rest.is_empty() {
+                return Err(npz_error(
+                    path,
+                    format!(
+                        "array `{name}` holds {} bytes more than its {n_rows} rows; the file is corrupt: \
+                         regenerate it",
+                        rest.len()
+                    ),
+                )
+                .into());
+            }
+        }
     }
     Ok(())
 }
@@ -335,6 +399,68 @@ mod tests {
         })
         .unwrap();
         assert_eq!(rows_seen[2], vec![20.0, 21.0, 22.0, 23.0]);
+    }
+
+    /// An archive like numpy's `np.savez` (members stored uncompressed), so
+    /// that one value's bytes can be found in the file and changed.
+    fn stored_archive(path: &Path, name: &str, a: &Array2<f64>) {
+        let mut npz = ndarray_npy::NpzWriter::new(File::create(path).unwrap());
+        npz.add_array(name, a).unwrap();
+        npz.finish().unwrap();
+    }
+
+    /// Flips one bit of the stored bytes of `value` (a disk or copy error).
+    fn flip_bit_of(path: &Path, value: f64) {
+        let mut bytes = std::fs::read(path).unwrap();
+        let at = bytes.windows(8).position(|w| w == value.to_le_bytes()).expect("the value is stored as is");
+        bytes[at + 6] ^= 0x01;
+        std::fs::write(path, &bytes).unwrap();
+    }
+
+    #[test]
+    fn a_flipped_bit_is_an_error_naming_the_file_and_the_array_in_every_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tracks.npz");
+        let vx = Array2::from_shape_fn((7, 5), |(k, i)| (10 * k + i) as f64 + 0.25);
+        stored_archive(&p, "vx", &vx);
+        let mut sum = 0.0;
+        for_each_npz_row::<IoError>(&p, &["vx"], |_, rows| {
+            sum += rows[0].iter().sum::<f64>();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(sum, vx.sum(), "the intact archive streams");
+        flip_bit_of(&p, 42.25);
+        let check = |e: IoError| {
+            let e = e.to_string();
+            assert!(e.contains("tracks.npz") && e.contains("array `vx` is damaged"), "{e}");
+            assert!(
+                e.contains("checksum") && e.contains("restore the file from a copy or regenerate it"),
+                "{e}"
+            );
+        };
+        check(for_each_npz_row::<IoError>(&p, &["vx"], |_, _| Ok(())).unwrap_err());
+        check(read_npz_array(&p, "vx").unwrap_err());
+        check(crate::read_npz(&p).unwrap_err());
+        // The headers are intact: listing the members still works.
+        assert_eq!(npz_members(&p).unwrap()[0].shape, vec![7, 5]);
+    }
+
+    #[test]
+    fn extra_bytes_after_the_last_row_are_refused() {
+        // A header claiming fewer rows than the member holds.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("long.npz");
+        let mut npy = Vec::new();
+        ndarray_npy::WriteNpyExt::write_npy(&Array2::<f64>::zeros((3, 2)), &mut npy).unwrap();
+        let at = npy.windows(6).position(|w| w == b"(3, 2)").unwrap();
+        npy[at + 1] = b'2';
+        let mut zip = zip::ZipWriter::new(File::create(&p).unwrap());
+        zip.start_file("a.npy", zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut zip, &npy).unwrap();
+        zip.finish().unwrap();
+        let e = for_each_npz_row::<IoError>(&p, &["a"], |_, _| Ok(())).unwrap_err().to_string();
+        assert!(e.contains("array `a` holds 16 bytes more than its 2 rows"), "{e}");
     }
 
     #[test]

@@ -277,3 +277,37 @@ fn corrupt_archives_are_refused() {
     let e = TrackFile::open(dir.path().join("absent.npz")).unwrap_err();
     assert!(matches!(e, IoError::Io { .. }), "{e:?}");
 }
+
+/// A track file saved by numpy's `np.savez` (members uncompressed) with one
+/// bit of one velocity flipped on disk: streaming it is an error naming the
+/// file and the member, not a changed estimate.
+#[test]
+fn a_flipped_bit_in_a_track_file_is_an_error_naming_the_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("tracks.npz");
+    let d = data(false);
+    let members = old_members(&d);
+    let typed: Vec<(&str, collop_io::TypedArray<'_>)> =
+        members.iter().map(|(n, a)| (n.as_str(), collop_io::TypedArray::F64(a.view()))).collect();
+    collop_io::write_npz_stored(&p, &typed).unwrap();
+    let f = TrackFile::open(&p).unwrap();
+    let sum = |f: &TrackFile| {
+        let mut s = 0.0;
+        f.for_each_dump::<IoError>(|rows| {
+            s += rows.vx.iter().sum::<f64>();
+            Ok(())
+        })
+        .map(|()| s)
+    };
+    assert_eq!(sum(&f).unwrap(), d.vx.sum());
+
+    // vx[1, 2] = -1 + 10 + 0.5 = 9.5, found by its bytes.
+    let mut bytes = std::fs::read(&p).unwrap();
+    let at = bytes.windows(8).position(|w| w == 9.5f64.to_le_bytes()).unwrap();
+    bytes[at + 5] ^= 0x04;
+    std::fs::write(&p, &bytes).unwrap();
+    let f = TrackFile::open(&p).unwrap();
+    let e = sum(&f).unwrap_err().to_string();
+    assert!(e.contains("tracks.npz") && e.contains("array `vx` is damaged"), "{e}");
+    assert!(e.contains("checksum") && e.contains("restore the file from a copy or regenerate it"), "{e}");
+}
