@@ -33,7 +33,7 @@ impl OperatorParams {
     /// Parameters `theta` of `shape` on `grid`, refused unless they are whole time slots.
     pub fn new(grid: VelocityGrid, shape: OperatorShape, theta: Vec<f64>) -> Result<Self> {
         let per = shape.per_slot(&grid);
-        if theta.is_empty() || theta.len() % per != 0 {
+        if theta.is_empty() || !theta.len().is_multiple_of(per) {
             return Err(ExperimentError::Data(format!(
                 "{} operator parameters are not whole time slots of {per} on the {grid} grid: the model was \
                  saved for another grid",

@@ -122,10 +122,10 @@ fn used_frames(folder: &Path, meta: &DatasetMeta) -> Result<Vec<PathBuf>, IoErro
             return Err(IoError::MissingFrame { path: folder.to_path_buf(), dump: expected });
         }
     }
-    if let Some(end) = meta.i_end {
-        if last + 1 < end {
-            return Err(IoError::MissingFrame { path: folder.to_path_buf(), dump: last + 1 });
-        }
+    if let Some(end) = meta.i_end
+        && last + 1 < end
+    {
+        return Err(IoError::MissingFrame { path: folder.to_path_buf(), dump: last + 1 });
     }
     Ok(used.into_iter().map(|(_, p)| p).collect())
 }

@@ -358,18 +358,18 @@ impl DatasetMeta {
         if let Err(e) = VelocityGrid::new(g.nx, g.ny, g.x_range, g.y_range) {
             return bad("v_range", format!("describes an invalid grid: {e}"));
         }
-        if let Some(c) = self.v_range_c {
-            if c.iter().any(|v| !v.is_finite()) || c[1] <= c[0] || c[3] <= c[2] {
-                return bad("v_range_c", format!("is {c:?}; it must be finite with max > min on both axes"));
-            }
+        if let Some(c) = self.v_range_c
+            && (c.iter().any(|v| !v.is_finite()) || c[1] <= c[0] || c[3] <= c[2])
+        {
+            return bad("v_range_c", format!("is {c:?}; it must be finite with max > min on both axes"));
         }
         if i64::try_from(self.i_start).is_err() {
             return bad("i_start", format!("is {}; it is too large", self.i_start));
         }
-        if let Some(e) = self.i_end {
-            if e <= self.i_start || i64::try_from(e).is_err() {
-                return bad("i_end", format!("is {e}; it must be > i_start = {}", self.i_start));
-            }
+        if let Some(e) = self.i_end
+            && (e <= self.i_start || i64::try_from(e).is_err())
+        {
+            return bad("i_end", format!("is {e}; it must be > i_start = {}", self.i_start));
         }
         if let Some(key) = self.extra.keys().find(|k| KNOWN_KEYS.contains(&k.as_str())) {
             return bad(key, "is set in `extra`; set the field of DatasetMeta instead".into());

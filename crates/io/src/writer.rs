@@ -216,13 +216,13 @@ impl DatasetWriter {
     pub fn write_frame(&mut self, dump: usize, frame: ArrayView2<'_, f64>) -> Result<FrameOutcome, IoError> {
         let file = self.folder.join(frame_file_name(dump));
         let bad = |problem: String| IoError::BadDump { path: self.folder.clone(), dump, problem };
-        if let Some(end) = self.meta.i_end {
-            if dump >= end {
-                return Err(bad(format!(
-                    "it is at or past i_end = {end} (exclusive), so readers would ignore it; \
+        if let Some(end) = self.meta.i_end
+            && dump >= end
+        {
+            return Err(bad(format!(
+                "it is at or past i_end = {end} (exclusive), so readers would ignore it; \
                      raise i_end or stop writing"
-                )));
-            }
+            )));
         }
         let already = if dump >= self.meta.i_start { dump < self.next_dump } else { file.exists() };
         if already {
@@ -265,10 +265,10 @@ impl DatasetWriter {
                 found: "the writer was given none".into(),
             });
         }
-        if let Some(end) = self.meta.i_end {
-            if self.next_dump < end {
-                return Err(IoError::MissingFrame { path: self.folder, dump: self.next_dump });
-            }
+        if let Some(end) = self.meta.i_end
+            && self.next_dump < end
+        {
+            return Err(IoError::MissingFrame { path: self.folder, dump: self.next_dump });
         }
         sync_folder(&self.folder);
         Ok(self.len())

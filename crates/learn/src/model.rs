@@ -621,7 +621,7 @@ pub fn linear_model(
 /// `theta`, if its operator is a Fokker-Planck operator.
 pub fn fp_fields(grid: &VelocityGrid, theta: &[f64]) -> Result<Vec<FpFields>, LearnError> {
     let per = 5 * grid.len();
-    if theta.len() % per != 0 {
+    if !theta.len().is_multiple_of(per) {
         return Err(LearnError::Data(format!(
             "{} values are not whole slots of {per} Fokker-Planck fields",
             theta.len()

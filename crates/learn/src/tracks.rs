@@ -569,7 +569,7 @@ impl TrackStream {
             self.spare.push(start);
         }
         let step = if self.settings.overlapping { 1 } else { lag };
-        if d % step == 0 {
+        if d.is_multiple_of(step) {
             let mut p =
                 self.spare.pop().unwrap_or(Pending { dump: 0, t: 0.0, vx: Vec::new(), vy: Vec::new() });
             p.dump = d;

@@ -350,13 +350,13 @@ impl Region {
                         "region needs finite 0 <= r_min < r_max (in v_th), got r_min = {r_min}, r_max = {r_max}"
                     ));
                 }
-                if let Some([a0, a1]) = angles {
-                    if !(a0.is_finite() && a1.is_finite() && a1 > a0 && a1 - a0 <= 360.0) {
-                        return bad(format!(
-                            "region angles = [{a0}, {a1}] must be finite degrees with a_min < a_max <= a_min + 360 \
+                if let Some([a0, a1]) = angles
+                    && !(a0.is_finite() && a1.is_finite() && a1 > a0 && a1 - a0 <= 360.0)
+                {
+                    return bad(format!(
+                        "region angles = [{a0}, {a1}] must be finite degrees with a_min < a_max <= a_min + 360 \
                              (leave angles out for the whole annulus)"
-                        ));
-                    }
+                    ));
                 }
             }
             Self::Rest => {}

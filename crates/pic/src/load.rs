@@ -58,7 +58,7 @@ pub fn sample(d: &Distribution, rng: &mut ChaCha8Rng) -> [f64; 3] {
 
 /// `(px, py)` with `px py = ppc`, `px` the largest divisor not above `sqrt(ppc)`.
 pub fn quiet_lattice(ppc: usize) -> (usize, usize) {
-    let px = (1..=ppc).filter(|d| d * d <= ppc && ppc % d == 0).max().unwrap_or(1);
+    let px = (1..=ppc).filter(|d| d * d <= ppc && ppc.is_multiple_of(*d)).max().unwrap_or(1);
     (px, ppc / px)
 }
 

@@ -472,7 +472,7 @@ impl Simulation {
             }
         }
         self.step += 1;
-        if self.sort_every > 0 && self.step % self.sort_every as u64 == 0 {
+        if self.sort_every > 0 && self.step.is_multiple_of(self.sort_every as u64) {
             self.sort();
         }
         kinetic
