@@ -77,7 +77,7 @@ pub fn run_pipeline(
             "already holds a comparison; write the pipeline into another folder",
         ));
     }
-    let resume = dirs.pic.join("checkpoint.bin").is_file();
+    let resume = collop_pic::checkpoint::exists(&dirs.pic);
     let opts = RunOptions { resume, ..RunOptions::default() };
     let summary = collop_pic::run(deck, &dirs.pic, &opts, pic_observer)?;
     if !summary.finished {

@@ -122,7 +122,7 @@ pub use dataset::{
 pub use error::IoError;
 pub use meta::{DatasetMeta, KNOWN_KEYS, MetaValue};
 pub use npy::{read_npy_f64, read_npz, write_npy, write_npz};
-pub use npz_archive::{NpzArchive, TypedArray, write_npz_stored};
+pub use npz_archive::{NpzArchive, NpzElement, TypedArray, write_npz_stored};
 pub use npz_stream::{NpzMember, for_each_npz_row, npz_members, read_npz_array};
 pub use output_dir::{Existing, Holder, LOCK_FILE, OutputDir, OutputKind};
 pub use pic_parameters::{PIC_PARAMETER_KEYS, PicParameters, PicSolver, read_pic_parameters};

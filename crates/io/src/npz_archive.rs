@@ -55,6 +55,24 @@ impl TypedArray<'_> {
     }
 }
 
+/// The element types of [`TypedArray`], which [`NpzArchive::read`] reads
+/// back without conversion. Implemented for `f64`, `f32`, `u64`, `u32` and
+/// `u8` only.
+pub trait NpzElement: ReadableElement + Clone + sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! npz_elements {
+    ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {}
+        impl NpzElement for $t {}
+    )*};
+}
+
+npz_elements!(f64, f32, u64, u32, u8);
+
 /// Members at least this large need the zip64 extension (sizes above
 /// `u32::MAX`, with room for the `.npy` header).
 const ZIP64_FROM: u64 = u32::MAX as u64 - (1 << 20);
@@ -128,7 +146,7 @@ impl NpzArchive {
     /// array, another element type, a damaged member (CRC-32 mismatch, cut
     /// short), an unreadable `.npy` header or one promising more values
     /// than the member holds.
-    pub fn read<T: ReadableElement>(&mut self, name: &str) -> Result<ArrayD<T>, IoError> {
+    pub fn read<T: NpzElement>(&mut self, name: &str) -> Result<ArrayD<T>, IoError> {
         let path = self.path.as_path();
         let entry = entry_name(&self.zip, name)
             .ok_or_else(|| npz_error(path, format!("no array `{name}` in the archive")))?;
@@ -158,10 +176,7 @@ impl NpzArchive {
 
     /// Array `name` as its values in C (row-major) order with its shape;
     /// see [`NpzArchive::read`].
-    pub fn read_vec<T: ReadableElement + Clone>(
-        &mut self,
-        name: &str,
-    ) -> Result<(Vec<T>, Vec<usize>), IoError> {
+    pub fn read_vec<T: NpzElement>(&mut self, name: &str) -> Result<(Vec<T>, Vec<usize>), IoError> {
         let a = self.read::<T>(name)?;
         let shape = a.shape().to_vec();
         let values =

@@ -20,6 +20,8 @@
 //! - [`sim`]: the simulation state and its time step ([`Simulation::step`]);
 //! - [`run()`]: a whole run into a run directory, with an [`Observer`] for
 //!   progress, checkpoints and resume (the [`mod@run`] module docs list the files);
+//! - [`checkpoint`]: the checkpoint format (`checkpoint.npz`), checked
+//!   against the deck before a run resumes from it;
 //! - [`diag`]: sub-populations (test species, selection, reweighting,
 //!   regions of initial velocity that partition a species, the whole
 //!   species), their velocity histograms and tracks, and the moments of the
@@ -39,6 +41,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod checkpoint;
 pub mod deck;
 pub mod diag;
 pub mod filter;

@@ -9,7 +9,7 @@
 //! energy.csv              step, time, electric, magnetic, kinetic per species, total
 //! background.csv          per dump and thermal species: moments, kurtoses, distance from a Maxwellian
 //! run.json                seed, version, threads, timing, energy error, sample sizes
-//! checkpoint.bin          the latest checkpoint (when enabled)
+//! checkpoint.npz          the latest checkpoint (when enabled; format in [`crate::checkpoint`])
 //! fields/NNNNNN.npz       field snapshots ex, ey, ez, bx, by, bz, rho (nx x ny, when enabled)
 //! <sub-population>/f/     NNNNNN.npy histograms + args.yaml (the reference layout)
 //! <sub-population>/tracks.npz   ids, t, v_th_c, vx, vy, vz [, x, y], format_version (collop_io::tracks)
@@ -51,7 +51,6 @@
 //! count and kernel build, recomputes exactly the dumps written after it:
 //! those already on disk are kept, none is lost or written twice.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -62,6 +61,7 @@ use collop_io::{
 use serde::Serialize;
 
 use crate::PicError;
+use crate::checkpoint::{self, Checkpoint};
 use crate::deck::{Deck, Derived, SolverKind};
 use crate::diag::{BackgroundRecord, Diagnostics};
 use crate::sim::{EnergyRecord, Simulation};
@@ -72,8 +72,8 @@ pub const DECK_FILE: &str = "deck.toml";
 pub const DERIVED_FILE: &str = "derived.json";
 /// The summary of a run.
 pub const RUN_FILE: &str = "run.json";
-/// The latest checkpoint of a run.
-pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
+/// The latest checkpoint of a run (format in [`crate::checkpoint`]).
+pub use crate::checkpoint::CHECKPOINT_FILE;
 /// Field snapshots of a run.
 pub const FIELDS_FOLDER: &str = "fields";
 
@@ -82,7 +82,7 @@ pub const FIELDS_FOLDER: &str = "fields";
 /// file).
 fn owned_by_run(entry: &Path) -> bool {
     let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    [DECK_FILE, DERIVED_FILE, RUN_FILE, CHECKPOINT_FILE, FIELDS_FOLDER]
+    [DECK_FILE, DERIVED_FILE, RUN_FILE, CHECKPOINT_FILE, checkpoint::LEGACY_CHECKPOINT_FILE, FIELDS_FOLDER]
         .into_iter()
         .chain([crate::history::ENERGY_FILE, crate::history::BACKGROUND_FILE])
         .any(|f| f == name)
@@ -108,9 +108,10 @@ pub const PIC_RUN: OutputKind = OutputKind {
 pub struct RunOptions {
     /// Threads (0: all available cores).
     pub threads: usize,
-    /// Continue the run in the run directory: from `checkpoint.bin` if
-    /// there is one, keeping the dumps on disk; refused if the directory
-    /// holds a run of another deck.
+    /// Continue the run in the run directory: from `checkpoint.npz` if
+    /// there is one ([`crate::checkpoint`]; a damaged or foreign one is
+    /// refused), keeping the dumps on disk; refused if the directory holds
+    /// a run of another deck.
     pub resume: bool,
     /// Replace a run already in the run directory (otherwise refused
     /// unless resuming): its files are removed once the deck and the
@@ -283,12 +284,10 @@ fn run_in_pool(
     let mut background: Vec<BackgroundRecord> = Vec::new();
     let mut next_dump = 0usize;
     let ckpt = out_dir.join(CHECKPOINT_FILE);
-    let resuming = opts.resume && ckpt.exists();
-    if resuming {
-        let state = Checkpoint::read(&ckpt)?;
-        if let Some(w) =
-            state.restore(deck, &mut sim, &mut diag, &mut energy, &mut background, &mut next_dump)?
-        {
+    let found = if opts.resume { checkpoint::locate(out_dir)? } else { None };
+    if let Some(path) = found {
+        let state = Checkpoint::read(&path, deck, &sim, &diag)?;
+        if let Some(w) = state.restore(&mut sim, &mut diag, &mut energy, &mut background, &mut next_dump) {
             observer.warning(&w);
         }
     }
@@ -341,13 +340,21 @@ fn run_in_pool(
             diag.record_tracks(&sim);
             background.extend(diag.background_moments(&sim, dump));
             let fe = deck.output.fields_every_dumps;
-            if fe > 0 && dump % fe == 0 {
+            if fe > 0 && dump.is_multiple_of(fe) {
                 write_fields(out_dir, &sim, dump)?;
             }
             next_dump = dump + 1;
             observer.dumped(dump, sim.time());
-            if ckpt_every > 0 && dump > 0 && dump % ckpt_every == 0 && step < n_steps {
-                Checkpoint::capture(deck, &sim, &diag, &energy, &background, next_dump).write(&ckpt)?;
+            if ckpt_every > 0 && dump > 0 && dump.is_multiple_of(ckpt_every) && step < n_steps {
+                let state = checkpoint::State {
+                    deck,
+                    sim: &sim,
+                    diag: &diag,
+                    energy: &energy,
+                    background: &background,
+                    next_dump,
+                };
+                checkpoint::write(&ckpt, &state)?;
                 write_energy(out_dir, &sim, &energy)?;
                 write_background(out_dir, &diag, &background)?;
                 observer.checkpointed(step);
@@ -533,309 +540,4 @@ fn pic_parameters(
         particles: Some(ess.particles as u64),
         effective_sample_size: Some(ess.effective),
     }
-}
-
-/// The state needed to continue a run bit for bit.
-struct Checkpoint {
-    deck: String,
-    step: u64,
-    next_dump: u64,
-    chunks: u64,
-    simd: bool,
-    species: Vec<crate::particles::Particles>,
-    fields: Vec<Vec<f64>>,
-    energy: Vec<EnergyRecord>,
-    background: Vec<BackgroundRecord>,
-    tracks: Vec<(Vec<f64>, Vec<f64>)>,
-}
-
-/// Format 2 added the background records.
-const MAGIC: &[u8; 12] = b"COLLOPPIC\x00\x02\x00";
-
-struct Out<W: Write>(W);
-
-impl<W: Write> Out<W> {
-    fn u64(&mut self, v: u64) -> std::io::Result<()> {
-        self.0.write_all(&v.to_le_bytes())
-    }
-    fn f64s(&mut self, v: &[f64]) -> std::io::Result<()> {
-        self.u64(v.len() as u64)?;
-        for x in v {
-            self.0.write_all(&x.to_le_bytes())?;
-        }
-        Ok(())
-    }
-    fn u64s(&mut self, v: &[u64]) -> std::io::Result<()> {
-        self.u64(v.len() as u64)?;
-        v.iter().try_for_each(|x| self.0.write_all(&x.to_le_bytes()))
-    }
-    fn u32s(&mut self, v: &[u32]) -> std::io::Result<()> {
-        self.u64(v.len() as u64)?;
-        v.iter().try_for_each(|x| self.0.write_all(&x.to_le_bytes()))
-    }
-    fn f32x2(&mut self, v: &[[f32; 2]]) -> std::io::Result<()> {
-        self.u64(v.len() as u64)?;
-        v.iter().try_for_each(|x| {
-            self.0.write_all(&x[0].to_le_bytes())?;
-            self.0.write_all(&x[1].to_le_bytes())
-        })
-    }
-}
-
-struct In<R: Read>(R);
-
-impl<R: Read> In<R> {
-    fn bytes<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
-        let mut b = [0u8; N];
-        self.0.read_exact(&mut b)?;
-        Ok(b)
-    }
-    fn u64(&mut self) -> std::io::Result<u64> {
-        Ok(u64::from_le_bytes(self.bytes::<8>()?))
-    }
-    fn len(&mut self) -> std::io::Result<usize> {
-        let n = self.u64()?;
-        if n > (1 << 40) {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "absurd length"));
-        }
-        Ok(n as usize)
-    }
-    fn f64s(&mut self) -> std::io::Result<Vec<f64>> {
-        let n = self.len()?;
-        (0..n).map(|_| Ok(f64::from_le_bytes(self.bytes::<8>()?))).collect()
-    }
-    fn u64s(&mut self) -> std::io::Result<Vec<u64>> {
-        let n = self.len()?;
-        (0..n).map(|_| self.u64()).collect()
-    }
-    fn u32s(&mut self) -> std::io::Result<Vec<u32>> {
-        let n = self.len()?;
-        (0..n).map(|_| Ok(u32::from_le_bytes(self.bytes::<4>()?))).collect()
-    }
-    fn f32x2(&mut self) -> std::io::Result<Vec<[f32; 2]>> {
-        let n = self.len()?;
-        (0..n)
-            .map(|_| Ok([f32::from_le_bytes(self.bytes::<4>()?), f32::from_le_bytes(self.bytes::<4>()?)]))
-            .collect()
-    }
-}
-
-impl Checkpoint {
-    fn capture(
-        deck: &Deck,
-        sim: &Simulation,
-        diag: &Diagnostics,
-        energy: &[EnergyRecord],
-        background: &[BackgroundRecord],
-        next_dump: usize,
-    ) -> Self {
-        let f = &sim.fields;
-        Self {
-            deck: deck.to_toml(),
-            step: sim.step_count(),
-            next_dump: next_dump as u64,
-            chunks: sim.chunks() as u64,
-            simd: sim.simd(),
-            species: sim.species.iter().map(|s| s.particles.clone()).collect(),
-            fields: [&f.ex, &f.ey, &f.ez, &f.bx, &f.by, &f.bz, &f.jx, &f.jy, &f.jz, &f.rho, &f.phi]
-                .iter()
-                .map(|a| a.to_vec())
-                .collect(),
-            energy: energy.to_vec(),
-            background: background.to_vec(),
-            tracks: diag.pops.iter().map(|p| (p.tracks.times.clone(), p.tracks.data.clone())).collect(),
-        }
-    }
-
-    fn write(&self, path: &Path) -> Result<(), PicError> {
-        let tmp: PathBuf = path.with_extension("bin.tmp");
-        let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        let mut o = Out(std::io::BufWriter::new(file));
-        let result: std::io::Result<()> = (|| {
-            o.0.write_all(MAGIC)?;
-            o.u64(self.deck.len() as u64)?;
-            o.0.write_all(self.deck.as_bytes())?;
-            o.u64(self.step)?;
-            o.u64(self.next_dump)?;
-            o.u64(self.chunks)?;
-            o.u64(self.simd as u64)?;
-            o.u64(self.species.len() as u64)?;
-            for p in &self.species {
-                for a in [&p.x, &p.y, &p.ux, &p.uy, &p.uz] {
-                    o.f64s(a)?;
-                }
-                o.u64s(&p.id)?;
-                o.u32s(&p.tag)?;
-                o.f32x2(&p.u0)?;
-            }
-            o.u64(self.fields.len() as u64)?;
-            for a in &self.fields {
-                o.f64s(a)?;
-            }
-            o.u64(self.energy.len() as u64)?;
-            for r in &self.energy {
-                o.u64(r.step)?;
-                o.f64s(&[r.time, r.electric, r.magnetic, r.total])?;
-                o.f64s(&r.kinetic)?;
-            }
-            o.u64(self.background.len() as u64)?;
-            for r in &self.background {
-                o.u64s(&[r.dump as u64, r.background as u64, r.particles as u64])?;
-                o.f64s(&background_values(r))?;
-            }
-            o.u64(self.tracks.len() as u64)?;
-            for (t, d) in &self.tracks {
-                o.f64s(t)?;
-                o.f64s(d)?;
-            }
-            o.0.flush()?;
-            o.0.get_ref().sync_all()
-        })();
-        result.map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err(path))
-    }
-
-    fn read(path: &Path) -> Result<Self, PicError> {
-        let file = std::fs::File::open(path).map_err(io_err(path))?;
-        let mut i = In(std::io::BufReader::new(file));
-        let bad = |what: String| PicError::Checkpoint(format!("{}: {what}", path.display()));
-        let magic = i.bytes::<12>().map_err(|e| bad(e.to_string()))?;
-        if &magic != MAGIC {
-            return Err(bad("not a collop-pic checkpoint (or another format version)".into()));
-        }
-        let result: std::io::Result<Self> = (|| {
-            let n = i.len()?;
-            let mut deck = vec![0u8; n];
-            i.0.read_exact(&mut deck)?;
-            let deck = String::from_utf8_lossy(&deck).into_owned();
-            let (step, next_dump, chunks, simd) = (i.u64()?, i.u64()?, i.u64()?, i.u64()? != 0);
-            let ns = i.len()?;
-            let mut species = Vec::with_capacity(ns);
-            for _ in 0..ns {
-                let (x, y, ux, uy, uz) = (i.f64s()?, i.f64s()?, i.f64s()?, i.f64s()?, i.f64s()?);
-                let (id, tag, u0) = (i.u64s()?, i.u32s()?, i.f32x2()?);
-                species.push(crate::particles::Particles { x, y, ux, uy, uz, id, tag, u0 });
-            }
-            let nf = i.len()?;
-            let fields = (0..nf).map(|_| i.f64s()).collect::<std::io::Result<Vec<_>>>()?;
-            let ne = i.len()?;
-            let mut energy = Vec::with_capacity(ne);
-            for _ in 0..ne {
-                let step = i.u64()?;
-                let v = i.f64s()?;
-                let kinetic = i.f64s()?;
-                if v.len() != 4 {
-                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "energy record"));
-                }
-                energy.push(EnergyRecord {
-                    step,
-                    time: v[0],
-                    electric: v[1],
-                    magnetic: v[2],
-                    kinetic,
-                    total: v[3],
-                });
-            }
-            let nb = i.len()?;
-            let mut background = Vec::with_capacity(nb);
-            for _ in 0..nb {
-                let (ints, v) = (i.u64s()?, i.f64s()?);
-                let record = (ints.len() == 3 && v.len() == 12).then(|| BackgroundRecord {
-                    dump: ints[0] as usize,
-                    background: ints[1] as usize,
-                    particles: ints[2] as usize,
-                    time: v[0],
-                    mean: [v[1], v[2], v[3]],
-                    temperature: [v[4], v[5], v[6]],
-                    kurtosis: [v[7], v[8]],
-                    kurtosis_plane: v[9],
-                    l1_maxwellian: v[10],
-                    l1_noise: v[11],
-                });
-                background.push(record.ok_or_else(|| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, "background record")
-                })?);
-            }
-            let nt = i.len()?;
-            let tracks = (0..nt).map(|_| Ok((i.f64s()?, i.f64s()?))).collect::<std::io::Result<Vec<_>>>()?;
-            Ok(Self { deck, step, next_dump, chunks, simd, species, fields, energy, background, tracks })
-        })();
-        result.map_err(|e| bad(e.to_string()))
-    }
-
-    fn restore(
-        self,
-        deck: &Deck,
-        sim: &mut Simulation,
-        diag: &mut Diagnostics,
-        energy: &mut Vec<EnergyRecord>,
-        background: &mut Vec<BackgroundRecord>,
-        next_dump: &mut usize,
-    ) -> Result<Option<String>, PicError> {
-        let bad = |what: String| PicError::Checkpoint(what);
-        if self.deck != deck.to_toml() {
-            return Err(bad("the checkpoint belongs to another deck".into()));
-        }
-        if self.species.len() != sim.species.len()
-            || self.fields.len() != 11
-            || self.tracks.len() != diag.pops.len()
-            || self.background.iter().any(|r| r.background >= diag.backgrounds.len())
-        {
-            return Err(bad("the checkpoint does not match the deck's species or sub-populations".into()));
-        }
-        // Still a valid continuation, but not bit-identical to an
-        // uninterrupted run: rounding differs.
-        let warning = (self.chunks != sim.chunks() as u64 || self.simd != sim.simd()).then(|| {
-            format!(
-                "checkpoint written with {} threads (simd {}), resumed with {} (simd {}): \
-                 the continuation is valid but not bit-identical",
-                self.chunks,
-                self.simd,
-                sim.chunks(),
-                sim.simd()
-            )
-        });
-        let len = sim.grid.padded_len();
-        if self.fields.iter().any(|a| a.len() != len) {
-            return Err(bad("field arrays of the wrong size".into()));
-        }
-        for (sp, p) in sim.species.iter_mut().zip(self.species) {
-            sp.particles = p;
-        }
-        let f = &mut sim.fields;
-        let mut it = self.fields.into_iter();
-        for a in [
-            &mut f.ex, &mut f.ey, &mut f.ez, &mut f.bx, &mut f.by, &mut f.bz, &mut f.jx, &mut f.jy,
-            &mut f.jz, &mut f.rho, &mut f.phi,
-        ] {
-            *a = it.next().expect("eleven arrays");
-        }
-        sim.set_step_count(self.step);
-        for (pop, (t, d)) in diag.pops.iter_mut().zip(self.tracks) {
-            pop.tracks.times = t;
-            pop.tracks.data = d;
-        }
-        *energy = self.energy;
-        *background = self.background;
-        *next_dump = self.next_dump as usize;
-        Ok(warning)
-    }
-}
-
-/// The floating-point fields of a background record, in checkpoint order.
-fn background_values(r: &BackgroundRecord) -> [f64; 12] {
-    [
-        r.time,
-        r.mean[0],
-        r.mean[1],
-        r.mean[2],
-        r.temperature[0],
-        r.temperature[1],
-        r.temperature[2],
-        r.kurtosis[0],
-        r.kurtosis[1],
-        r.kurtosis_plane,
-        r.l1_maxwellian,
-        r.l1_noise,
-    ]
 }

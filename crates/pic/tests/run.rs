@@ -206,7 +206,7 @@ fn run_writes_reference_datasets_and_tracks() {
     // Total energy of this noisy (ppc 16, dx = lambda_D) plasma drifts by
     // well under a percent in 20 / omega_p.
     assert!(summary.max_energy_error < 5e-3, "{}", summary.max_energy_error);
-    assert!(dir.path().join("checkpoint.bin").exists());
+    assert!(dir.path().join(collop_pic::checkpoint::CHECKPOINT_FILE).exists());
     let fields = collop_io::read_npz(dir.path().join("fields").join("000010.npz")).unwrap();
     assert_eq!(fields.len(), 7);
     assert!(fields.iter().all(|(_, a)| a.shape() == [32, 32]));
