@@ -20,12 +20,20 @@
 //! it trains, and refuses a directory that holds a run ([`TRAINED_RUN`])
 //! unless resumed; nothing is written before the config, the data and the
 //! checkpoint have been checked.
+//!
+//! What is read back is checked: every archive member against its CRC-32
+//! (collop-io), every value of `checkpoint.npz` and `model.npz` finite, a
+//! checkpoint's counters against the schedule of `config.toml` (a stage
+//! past it is refused, not taken as a finished training), each refusal
+//! naming the file and the fix; and a run is rolled out only on its
+//! training grid ([`TrainedRun::check_grid`]).
 
 use std::path::{Path, PathBuf};
 
-use collop_core::FIELD_NAMES;
+use collop_core::{FIELD_NAMES, VelocityGrid};
 use collop_learn::{
-    EpochRecord, LearnError, Observer, OptimiserState, Split, TrainSettings, TrainState, train_conditioned,
+    EpochRecord, LearnError, Observer, OptimiserState, Split, Stage, TrainSettings, TrainState,
+    train_conditioned,
 };
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
@@ -34,7 +42,7 @@ use crate::conditioning::{CONDITIONING, Conditioning, DatasetConditioners, Extra
 use crate::config::TrainConfig;
 use crate::dataset::Dataset;
 use crate::error::{ExperimentError, Result};
-use crate::fields_model::grid_array;
+use crate::fields_model::{grid_array, read_grid};
 use crate::params::OperatorParams;
 
 /// The resolved config.
@@ -121,12 +129,41 @@ pub fn save_checkpoint(dir: &Path, state: &TrainState) -> Result<()> {
     Ok(())
 }
 
+/// What to do with a training checkpoint that cannot be used.
+const CHECKPOINT_FIX: &str =
+    "delete it to restart the training from its beginning, or restore it from a copy";
+
+/// The first non-finite value of the arrays of `path`, as an error naming
+/// the file and the array: parameters, optimiser states and scores are
+/// finite, so a NaN or an infinity is damage.
+fn check_finite(path: &Path, arrays: &[(String, ArrayD<f64>)], fix: &str) -> Result<()> {
+    for (name, a) in arrays {
+        if let Some((k, v)) = a.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(ExperimentError::artefact(
+                path,
+                format!("array `{name}` holds {v} at index {k}; the file is damaged: {fix}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Read a checkpoint written by [`save_checkpoint`] into `state` (whose
-/// optimiser kind and stage count must match the run's config).
-pub fn load_checkpoint(dir: &Path, state: &mut TrainState) -> Result<()> {
+/// optimiser kind and stage count must match the run's config), checked
+/// against the schedule `stages`: a damaged member (CRC-32), a non-finite
+/// value, counters that are not counts, a stage past the schedule or an
+/// epoch past its stage's are refused naming the file, never resumed.
+pub fn load_checkpoint(dir: &Path, state: &mut TrainState, stages: &[Stage]) -> Result<()> {
     let path = dir.join(CHECKPOINT);
-    let bad = |m: &str| ExperimentError::artefact(&path, m.to_string());
-    let arrays = collop_io::read_npz(&path)?;
+    let bad = |m: &str| ExperimentError::artefact(&path, format!("{m}; {CHECKPOINT_FIX}"));
+    let arrays = collop_io::read_npz(&path).map_err(|e| match e {
+        collop_io::IoError::Npz { reason, .. } => ExperimentError::artefact(
+            &path,
+            format!("{reason}; for a training checkpoint that means: {CHECKPOINT_FIX}"),
+        ),
+        other => other.into(),
+    })?;
+    check_finite(&path, &arrays, CHECKPOINT_FIX)?;
     let get = |name: &str| {
         arrays.iter().find(|(n, _)| n == name).map(|(_, a)| a.iter().copied().collect::<Vec<f64>>())
     };
@@ -140,10 +177,19 @@ pub fn load_checkpoint(dir: &Path, state: &mut TrainState) -> Result<()> {
     }
     let progress =
         get("progress").filter(|p| p.len() == 3).ok_or_else(|| bad("no `progress`: not a checkpoint"))?;
+    let count = |k: usize, what: &str| {
+        let v = progress[k];
+        if v >= 0.0 && v.fract() == 0.0 && v < 2f64.powi(53) {
+            Ok(v as usize)
+        } else {
+            Err(bad(&format!("`progress` gives the {what} as {v}, not a count")))
+        }
+    };
+    let nparams = state.phi.len();
     state.phi = phi;
-    state.stage = progress[0] as usize;
-    state.epoch = progress[1] as usize;
-    state.global_epoch = progress[2] as usize;
+    state.stage = count(0, "stage")?;
+    state.epoch = count(1, "epoch")?;
+    state.global_epoch = count(2, "global epoch")?;
     match &mut state.optimiser {
         OptimiserState::Adam { m, v, t } => {
             let missing =
@@ -167,16 +213,20 @@ pub fn load_checkpoint(dir: &Path, state: &mut TrainState) -> Result<()> {
         }
     }
     if let (Some(score), Some(phi)) = (get("best_score"), get("best_phi")) {
-        state.best = Some((score[0], phi));
+        let score = *score.first().ok_or_else(|| bad("`best_score` is empty"))?;
+        state.best = Some((score, phi));
     }
     for k in 0..state.stage_best.len() {
         if let (Some(score), Some(phi)) =
             (get(&format!("stage_{k:02}_best_score")), get(&format!("stage_{k:02}_best_phi")))
         {
-            state.stage_best[k] = Some((score[0], phi));
+            let score = *score.first().ok_or_else(|| bad(&format!("`stage_{k:02}_best_score` is empty")))?;
+            state.stage_best[k] = Some((score, phi));
         }
     }
-    Ok(())
+    state
+        .check(stages, nparams)
+        .map_err(|e| bad(&format!("it cannot continue the training of config.toml: {e}")))
 }
 
 /// Logs every epoch to history.csv and writes checkpoints.
@@ -227,7 +277,7 @@ impl Observer for RunLogger {
             "{},{},{},{},{:e},{val},{:e},{},{:.3}",
             r.stage, r.epoch, r.global_epoch, r.unroll, r.train_loss, r.lr, r.evaluations, r.elapsed
         ));
-        if self.every > 0 && r.global_epoch % self.every == 0 {
+        if self.every > 0 && r.global_epoch.is_multiple_of(self.every) {
             self.flush(state)?;
         }
         Ok(())
@@ -274,6 +324,11 @@ pub struct TrainedRun {
     pub phi: Option<Vec<f64>>,
     /// Normalisation of the conditioners, if the model has any.
     pub conditioning: Option<Conditioning>,
+    /// The velocity grid the run was trained on: `grid` of model.npz, else
+    /// (runs of format 1) the first training dataset's; `None` when neither
+    /// can be read. Rollouts on another grid are refused
+    /// ([`TrainedRun::check_grid`]).
+    pub grid: Option<VelocityGrid>,
 }
 
 /// What a training made.
@@ -362,7 +417,7 @@ pub fn train(
     let mut state = TrainState::new(model.init(), &settings.optimiser, settings.stages.len());
     std::fs::create_dir_all(dir).map_err(|e| ExperimentError::file(dir, e))?;
     if opts.resume {
-        load_checkpoint(dir, &mut state)?;
+        load_checkpoint(dir, &mut state, &settings.stages)?;
     } else {
         collop_io::write_text(dir.join(CONFIG), &cfg.to_toml()?)?;
         let info = RunInfo {
@@ -512,11 +567,17 @@ impl TrainedRun {
             ));
         }
         let arrays = collop_io::read_npz(&model_path)?;
+        check_finite(&model_path, &arrays, "restore it from a copy, or train the run again")?;
         let get = |name: &str| {
             arrays.iter().find(|(n, _)| n == name).map(|(_, a)| a.iter().copied().collect::<Vec<f64>>())
         };
         let theta = get("theta").ok_or_else(|| ExperimentError::artefact(&model_path, "no `theta`"))?;
         let phi = get("best_phi").or_else(|| get("phi"));
+        let grid = match get("grid") {
+            Some(g) => Some(read_grid(&g).map_err(|e| ExperimentError::artefact(&model_path, e))?),
+            // Format 1 stored no grid: the training data's, if still there.
+            None => config.data.folders.first().and_then(|f| collop_io::read_meta(f).ok()).map(|m| m.grid),
+        };
         let run_json = dir.join(RUN_JSON);
         let info =
             match std::fs::read_to_string(&run_json) {
@@ -540,7 +601,7 @@ impl TrainedRun {
             c.check_matches(&config)?;
             Some(c)
         };
-        Ok(Self { dir: dir.to_path_buf(), config, info, theta, phi, conditioning })
+        Ok(Self { dir: dir.to_path_buf(), config, info, theta, phi, conditioning, grid })
     }
 
     /// Write the run into `dir` (created): `config.toml`, `run.json`,
@@ -558,13 +619,29 @@ impl TrainedRun {
         if let Some(c) = &self.conditioning {
             write_json(&dir.join(CONDITIONING), c)?;
         }
-        let grid = match self.config.data.folders.first() {
-            Some(f) => collop_io::read_meta(f)?.grid,
-            None => return Err(ExperimentError::Config("[data] folders is empty".into())),
+        let grid = match (self.grid, self.config.data.folders.first()) {
+            (Some(g), _) => g,
+            (None, Some(f)) => collop_io::read_meta(f)?.grid,
+            (None, None) => return Err(ExperimentError::Config("[data] folders is empty".into())),
         };
         let params = OperatorParams::new(grid, self.config.model.operator_shape(), self.theta.clone())?;
         let phi = self.phi.clone().unwrap_or_default();
         save_model(dir, &phi, self.phi.as_deref(), &params)
+    }
+
+    /// Refuses `grid` unless it is the training grid (same cell counts and
+    /// velocity ranges), naming both: the operator's coefficients, and a
+    /// network's inputs normalised over the grid's range, belong to the
+    /// cells the run was trained on. `what` names the grid's owner.
+    pub fn check_grid(&self, grid: &VelocityGrid, what: &str) -> Result<()> {
+        match &self.grid {
+            Some(trained) if !trained.same_as(grid) => Err(ExperimentError::Data(format!(
+                "the run {} was trained on the {trained} grid, {what} is on the {grid} grid; roll it out on data \
+                 of its training grid (the same velocity range and cell count), or train a run on this grid",
+                self.dir.display()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Whether the model has conditioners (its operator depends on the dataset).
@@ -579,6 +656,7 @@ impl TrainedRun {
     /// dataset), refused outside the training range unless `policy` allows it.
     pub fn params_for(&self, ds: &Dataset, policy: Extrapolation) -> Result<(OperatorParams, Vec<String>)> {
         let grid = ds.series.grid;
+        self.check_grid(&grid, &format!("the dataset {}", ds.name))?;
         let Some(conditioning) = &self.conditioning else {
             let p = OperatorParams::new(grid, self.config.model.operator_shape(), self.theta.clone())
                 .map_err(|e| ExperimentError::artefact(&self.dir, format!("on {}: {e}", ds.name)))?;
@@ -598,6 +676,7 @@ impl TrainedRun {
         n_steps: usize,
         policy: Extrapolation,
     ) -> Result<(OperatorParams, Vec<String>)> {
+        self.check_grid(&grid, "the grid asked for")?;
         let Some(conditioning) = &self.conditioning else {
             if !raw.is_empty() {
                 return Err(ExperimentError::Data(format!(

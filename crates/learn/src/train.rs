@@ -529,6 +529,72 @@ impl TrainState {
     }
 }
 
+impl TrainState {
+    /// Refuses a state that cannot continue the schedule `stages` of a
+    /// model with `nparams` parameters (a damaged or foreign checkpoint):
+    /// a stage past the schedule (never taken as a finished run), an epoch
+    /// past its stage's, parameter or optimiser vectors of another length,
+    /// and non-finite parameters, optimiser state or scores. The error says
+    /// which value is at fault.
+    pub fn check(&self, stages: &[Stage], nparams: usize) -> Result<(), String> {
+        let n = stages.len();
+        if self.stage > n {
+            return Err(format!("stage {} is past the schedule of {n} stage(s)", self.stage));
+        }
+        let limit = stages.get(self.stage).map_or(0, |s| s.epochs);
+        if self.epoch > limit {
+            return Err(if self.stage == n {
+                format!("the schedule is done but {} epoch(s) of a further stage are counted", self.epoch)
+            } else {
+                format!("epoch {} of stage {} is past its {limit} epoch(s)", self.epoch, self.stage)
+            });
+        }
+        if self.stage_best.len() != n {
+            return Err(format!("{} stage record(s) for a schedule of {n} stage(s)", self.stage_best.len()));
+        }
+        let vector = |what: &str, v: &[f64]| {
+            if v.len() != nparams {
+                return Err(format!("`{what}` has {} values, the model has {nparams} parameters", v.len()));
+            }
+            match v.iter().position(|x| !x.is_finite()) {
+                Some(k) => Err(format!("`{what}` holds {} at index {k}", v[k])),
+                None => Ok(()),
+            }
+        };
+        let scored = |what: &str, score: f64, phi: &[f64]| {
+            if !score.is_finite() {
+                return Err(format!("the score of `{what}` is {score}"));
+            }
+            vector(what, phi)
+        };
+        vector("phi", &self.phi)?;
+        match &self.optimiser {
+            OptimiserState::Adam { m, v, .. } => {
+                vector("adam_m", m)?;
+                vector("adam_v", v)?;
+            }
+            OptimiserState::Lbfgs { s, y } => {
+                if s.len() != y.len() {
+                    return Err(format!("{} L-BFGS steps but {} gradient changes", s.len(), y.len()));
+                }
+                for (k, (sk, yk)) in s.iter().zip(y).enumerate() {
+                    vector(&format!("lbfgs_s_{k:03}"), sk)?;
+                    vector(&format!("lbfgs_y_{k:03}"), yk)?;
+                }
+            }
+        }
+        if let Some((score, phi)) = &self.best {
+            scored("best_phi", *score, phi)?;
+        }
+        for (k, best) in self.stage_best.iter().enumerate() {
+            if let Some((score, phi)) = best {
+                scored(&format!("stage_{k:02}_best_phi"), *score, phi)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Settings of a training run.
 #[derive(Debug, Clone)]
 pub struct TrainSettings {
@@ -583,6 +649,9 @@ pub fn train_conditioned(
             )));
         }
     }
+    state
+        .check(&settings.stages, model.nparams())
+        .map_err(|e| LearnError::Config(format!("the training state cannot continue this schedule: {e}")))?;
     let time_dependent = model.operator().n_slots() > 1;
     let start = std::time::Instant::now();
     let mut objective = Objective::new(model, settings.rollout, settings.loss);

@@ -398,3 +398,52 @@ impl collop_learn::Observer for Losses {
         Ok(())
     }
 }
+
+/// A state that cannot continue the schedule (a damaged or foreign
+/// checkpoint) is refused with the value at fault: a stage past the
+/// schedule is never taken as a finished training.
+#[test]
+fn a_state_past_the_schedule_or_with_nan_parameters_is_refused() {
+    let g = VelocityGrid::square(9, 3.0).unwrap();
+    let data = two_datasets(g, 4);
+    let settings = TrainSettings {
+        stages: vec![Stage { unroll: 1, epochs: 2, lr: 1e-2, optimiser: None }],
+        optimiser: OptimiserKind::Adam,
+        loss: Loss { kind: LossKind::Mse, accumulation: Accumulation::AllSteps },
+        rollout: rollout_cfg(),
+    };
+    let m = MlpModel::build(
+        g,
+        MlpKind::ParPerp,
+        Scheme::Reference(Edges::Guard),
+        false,
+        &[4],
+        1,
+        Conditioners::default(),
+    )
+    .unwrap();
+    let fresh = TrainState::new(m.init(), &settings.optimiser, 1);
+    let refused = |edit: &dyn Fn(&mut TrainState)| {
+        let mut state = fresh.clone();
+        edit(&mut state);
+        train(&m, &data, &Split::none(), &settings, &mut state, &mut []).unwrap_err().to_string()
+    };
+    let e = refused(&|s| s.stage = 3);
+    assert!(e.contains("stage 3 is past the schedule of 1 stage"), "{e}");
+    let e = refused(&|s| s.epoch = 5);
+    assert!(e.contains("epoch 5 of stage 0 is past its 2 epoch"), "{e}");
+    let e = refused(&|s| s.phi[3] = f64::NAN);
+    assert!(e.contains("`phi` holds NaN at index 3"), "{e}");
+    let e = refused(&|s| {
+        if let collop_learn::OptimiserState::Adam { v, .. } = &mut s.optimiser {
+            v.pop();
+        }
+    });
+    assert!(e.contains("`adam_v` has"), "{e}");
+    let e = refused(&|s| s.best = Some((0.5, vec![f64::INFINITY; s.phi.len()])));
+    assert!(e.contains("`best_phi` holds inf at index 0"), "{e}");
+    // The schedule done (stage = its length, epoch 0) is a finished state.
+    let mut done = fresh.clone();
+    done.stage = 1;
+    train(&m, &data, &Split::none(), &settings, &mut done, &mut []).unwrap();
+}
