@@ -84,9 +84,6 @@ impl OutputDir {
     /// without looking at what it holds: for a command that checks its
     /// contents itself under the lock. Refused at once, naming the
     /// holder, when another process holds it.
-    // `File::try_lock` is stable since Rust 1.89, above the workspace's
-    // `rust-version`: raise it to 1.89 (let chains already need 1.88).
-    #[allow(clippy::incompatible_msrv)]
     pub fn lock(path: impl AsRef<Path>) -> Result<Self, IoError> {
         let path = path.as_ref().to_path_buf();
         let created = !path.is_dir();
@@ -189,8 +186,6 @@ impl OutputDir {
 }
 
 impl Drop for OutputDir {
-    // `File::unlock`: Rust 1.89, as `lock`.
-    #[allow(clippy::incompatible_msrv)]
     fn drop(&mut self) {
         // A directory this claim made and nothing was written into: a
         // refusal leaves no trace. Best effort; the lock is released with
