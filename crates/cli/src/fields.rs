@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use collop_experiment::conditioning::Extrapolation;
-use collop_experiment::fields_model::FIELDS_MODEL;
 use collop_experiment::{Dataset, FieldsSource, TrainedRun};
 
 /// Arguments of `collop fields`.
@@ -53,7 +52,6 @@ pub struct FieldsArgs {
 /// Run `collop fields`.
 pub fn run(a: &FieldsArgs) -> Result<()> {
     let run = TrainedRun::load(&a.run)?;
-    let mut out = collop_io::OutputDir::claim(&a.out, &FIELDS_MODEL, crate::output::existing(a.overwrite))?;
     let ds = a.data.as_deref().map(Dataset::load).transpose()?;
     let given = collop_io::PicParameters {
         ppc: a.ppc,
@@ -63,9 +61,14 @@ pub fn run(a: &FieldsArgs) -> Result<()> {
         ..Default::default()
     };
     let policy = if a.extrapolate { Extrapolation::Allow } else { Extrapolation::Refuse };
-    let model = run.fields_for(ds.as_ref(), &given, a.steps, policy)?;
-    model.save_into(&mut out)?;
-    collop_experiment::pictures::fields(&a.out, &model.fields[0], "first time slot")?;
+    let model = run.export_fields(
+        ds.as_ref(),
+        &given,
+        a.steps,
+        policy,
+        &a.out,
+        crate::output::existing(a.overwrite),
+    )?;
     let mut text = String::new();
     writeln!(text, "run       {}", a.run.display())?;
     if let FieldsSource::Learned { condition, extrapolated, .. } = &model.meta.source {

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use collop_experiment::fields_model::FIELDS_MODEL;
-use collop_experiment::theory::{PicInput, TheoryKind, theory_model};
+use collop_experiment::theory::{PicInput, TheoryKind, write_theory_model};
 
 /// Which shielding the coefficients use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,21 +69,18 @@ pub fn run(a: &TheoryArgs) -> Result<()> {
         shape_order: a.shape_order,
         vth_c: a.vth_c,
     };
-    let (params, grid, from) = input.resolve()?;
-    let mut out = collop_io::OutputDir::claim(&a.out, &FIELDS_MODEL, crate::output::existing(a.overwrite))?;
     let start = std::time::Instant::now();
     let kind = match a.kind {
         KindArg::Static => TheoryKind::Static,
         KindArg::Dynamic => TheoryKind::Dynamic,
     };
-    let (model, mut text) = theory_model(&params, &grid, kind, &from)?;
-    model.save_into(&mut out)?;
+    let (model, mut text) = write_theory_model(&input, kind, &a.out, crate::output::existing(a.overwrite))?;
     writeln!(
         text,
         "wrote {} ({}, {} grid, {:.2} s)",
         a.out.display(),
         kind.name(),
-        grid,
+        model.grid(),
         start.elapsed().as_secs_f64()
     )?;
     crate::output::print(&text)

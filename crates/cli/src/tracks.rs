@@ -11,8 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use collop_experiment::fields_model::FIELDS_MODEL;
-use collop_experiment::tracks::{TrackSettings, estimate};
+use collop_experiment::tracks::{TrackSettings, estimate_into};
 
 /// Arguments of `collop tracks`.
 #[derive(Debug, Clone, Args)]
@@ -66,8 +65,6 @@ impl TracksArgs {
 
 /// Run `collop tracks`.
 pub fn run(a: &TracksArgs) -> Result<()> {
-    let mut out = collop_io::OutputDir::claim(&a.out, &FIELDS_MODEL, crate::output::existing(a.overwrite))?;
-    let model = estimate(&a.settings())?;
-    model.save_into(&mut out)?;
+    let model = estimate_into(&a.settings(), &a.out, crate::output::existing(a.overwrite))?;
     crate::output::print(&format!("{}wrote      {}\n", model.text, a.out.display()))
 }

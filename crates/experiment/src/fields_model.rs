@@ -265,7 +265,7 @@ impl FieldsModel {
     /// Write into the output directory `out`, claimed with
     /// [`FIELDS_MODEL`]: a model it held under `--overwrite` is removed
     /// first (see [`collop_io::OutputDir::clear_replaced`]).
-    pub fn save_into(&self, out: &mut collop_io::OutputDir) -> Result<()> {
+    pub(crate) fn save_into(&self, out: &mut collop_io::OutputDir) -> Result<()> {
         out.clear_replaced()?;
         self.save(out.path())
     }

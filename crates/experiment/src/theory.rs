@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::Dataset;
 use crate::error::{Context, ExperimentError, Result};
 use crate::fields_model::{
-    FieldsModel, FieldsSource, MeasuredRecord, MeasuredSlot, TheoryParameters, TheoryRecord,
+    FIELDS_MODEL, FieldsModel, FieldsSource, MeasuredRecord, MeasuredSlot, TheoryParameters, TheoryRecord,
 };
 
 /// Which shielding the coefficients use.
@@ -181,6 +181,25 @@ pub fn static_model(grid: &VelocityGrid, c: f64) -> Result<FieldsModel> {
     }
     let fields = collop_theory::static_shielding_fields(grid, c)?;
     FieldsModel::new(vec![fields], FieldsSource::Given { description: format!("static shielding, C = {c}") })
+}
+
+/// The theory model of `kind` for the PIC parameters and grid of `input`,
+/// written into the model directory `out`, and its report (see
+/// [`theory_model`]). The input is resolved first, then the directory is
+/// claimed ([`collop_io::OutputDir::claim`] with [`FIELDS_MODEL`]: another
+/// writer, or a model already there without
+/// [`collop_io::Existing::Overwrite`], is refused before any work).
+pub fn write_theory_model(
+    input: &PicInput,
+    kind: TheoryKind,
+    out: &Path,
+    existing: collop_io::Existing,
+) -> Result<(FieldsModel, String)> {
+    let (params, grid, from) = input.resolve()?;
+    let mut dir = collop_io::OutputDir::claim(out, &FIELDS_MODEL, existing)?;
+    let (model, text) = theory_model(&params, &grid, kind, &from)?;
+    model.save_into(&mut dir)?;
+    Ok((model, text))
 }
 
 /// A theory model of `kind` on `grid` for `params` (read from `from`),

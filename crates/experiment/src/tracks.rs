@@ -71,6 +71,19 @@ impl TrackSettings {
     pub fn new(tracks: Vec<PathBuf>, grid_from: PathBuf, lag: usize) -> Self {
         Self { tracks, grid_from, lag, overlapping: false, covariance: false, min_count: 10, window: None }
     }
+
+    /// Refuses settings no estimate can be made with, before any file is
+    /// read: `min_count` below 2 (a standard error needs two intervals).
+    pub fn check(&self) -> Result<()> {
+        if self.min_count < 2 {
+            return Err(ExperimentError::Data(format!(
+                "min_count = {} (--min-count): a bin needs at least 2 intervals for a mean and its standard \
+                 error; give 2 or more (the default, 10, keeps bins whose error is itself reliable)",
+                self.min_count
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The record of a track model (`run.json`, `source = "tracks"`).
@@ -228,7 +241,10 @@ fn human(bytes: u64) -> String {
 
 /// Estimate the track model of `a` (not written: see [`TrackModel::save`]);
 /// returns it with its estimates and report.
+///
+/// See [`estimate_into`] to write the model into a directory.
 pub fn estimate(a: &TrackSettings) -> Result<TrackModel> {
+    a.check()?;
     let data = collop_io::read_dataset(&a.grid_from)
         .with_context(|| format!("the dataset {} giving the grid", a.grid_from.display()))?;
     let grid = data.series.grid;
@@ -378,7 +394,7 @@ pub fn estimate(a: &TrackSettings) -> Result<TrackModel> {
     };
     let slots: Vec<FpFields> = slot_window.iter().map(|&w| estimates[w].fields.clone()).collect();
 
-    let min = a.min_count.max(2);
+    let min = a.min_count;
     let empty: Vec<usize> = estimates.iter().map(|e| e.count.iter().filter(|&&c| c < min).count()).collect();
     let windows: Vec<TrackWindow> = estimates
         .iter()
@@ -459,11 +475,25 @@ pub fn estimate(a: &TrackSettings) -> Result<TrackModel> {
     Ok(TrackModel { model, estimates, text })
 }
 
+/// Estimates the fields model from tracks ([`estimate`]) and writes it
+/// into the model directory `out` ([`TrackModel::save`]). The directory is
+/// claimed first ([`collop_io::OutputDir::claim`] with
+/// [`crate::fields_model::FIELDS_MODEL`]): another writer, or a model
+/// already there without [`collop_io::Existing::Overwrite`], is refused
+/// before the tracks are read.
+pub fn estimate_into(a: &TrackSettings, out: &Path, existing: collop_io::Existing) -> Result<TrackModel> {
+    a.check()?;
+    let mut dir = collop_io::OutputDir::claim(out, &crate::fields_model::FIELDS_MODEL, existing)?;
+    let model = estimate(a)?;
+    model.save_into(&mut dir)?;
+    Ok(model)
+}
+
 impl TrackModel {
     /// Write into the output directory `out`, claimed with
     /// [`crate::fields_model::FIELDS_MODEL`]: a model it held under
     /// `--overwrite` is removed first.
-    pub fn save_into(&self, out: &mut collop_io::OutputDir) -> Result<()> {
+    pub(crate) fn save_into(&self, out: &mut collop_io::OutputDir) -> Result<()> {
         out.clear_replaced()?;
         self.save(out.path())
     }
@@ -477,7 +507,7 @@ impl TrackModel {
         let FieldsSource::Tracks(record) = &self.model.meta.source else {
             bail!("a track model holds a track record");
         };
-        let min = record.options.min_count.max(2);
+        let min = record.options.min_count;
         write_errors(dir, &self.estimates, &self.model.grid(), min)?;
         write_radial_csv(&dir.join("radial.csv"), &self.estimates)
     }

@@ -721,6 +721,29 @@ impl TrainedRun {
         crate::fields_model::FieldsModel::new(fields, source)
     }
 
+    /// The fields under a condition ([`TrainedRun::fields_for`]) written
+    /// as a fields model into `out`, with its pictures (`fields.png`,
+    /// `radial.png` of the first time slot). The directory is claimed
+    /// first ([`collop_io::OutputDir::claim`] with
+    /// [`crate::fields_model::FIELDS_MODEL`]): another writer, or a model
+    /// already there without [`collop_io::Existing::Overwrite`], is refused
+    /// before any work.
+    pub fn export_fields(
+        &self,
+        ds: Option<&Dataset>,
+        given: &collop_io::PicParameters,
+        steps: Option<usize>,
+        policy: Extrapolation,
+        out: &Path,
+        existing: collop_io::Existing,
+    ) -> Result<crate::fields_model::FieldsModel> {
+        let mut dir = collop_io::OutputDir::claim(out, &crate::fields_model::FIELDS_MODEL, existing)?;
+        let model = self.fields_for(ds, given, steps, policy)?;
+        model.save_into(&mut dir)?;
+        crate::pictures::fields(out, &model.fields[0], "first time slot")?;
+        Ok(model)
+    }
+
     /// The fields of the model under a condition: the PIC parameters of
     /// `given` where set, else those of `ds`'s args.yaml (and the config's
     /// `[data] conditions` when `ds` is a training folder); on `ds`'s grid

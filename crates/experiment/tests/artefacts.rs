@@ -553,6 +553,25 @@ fn track_models_save_load_and_roll_out_alike() {
     collop_io::write_tracks(&tracks, &ou_tracks(600)).unwrap();
     let settings =
         TrackSettings { min_count: 5, ..TrackSettings::new(vec![tracks.clone()], folder.clone(), 1) };
+    // A minimum below 2 intervals per bin is refused (it was raised to 2
+    // silently), before anything is read or written.
+    for bad in [0, 1] {
+        let e = estimate(&TrackSettings { min_count: bad, ..settings.clone() })
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(e.contains(&format!("min_count = {bad}")) && e.contains("give 2 or more"), "{e}");
+        let out = tmp.path().join("refused");
+        let e = collop_experiment::tracks::estimate_into(
+            &TrackSettings { min_count: bad, ..settings.clone() },
+            &out,
+            collop_io::Existing::Refuse,
+        )
+        .err()
+        .expect("refused");
+        assert!(e.to_string().contains("min_count"), "{e}");
+        assert!(!out.exists(), "a refused estimate created its directory");
+    }
     let tm = estimate(&settings).unwrap();
     let FieldsSource::Tracks(record) = &tm.model.meta.source else { panic!("a track record") };
     // 600 particles, 5 non-overlapping intervals each at lag 1, nearly all on the grid.

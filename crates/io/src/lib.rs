@@ -124,7 +124,7 @@ pub use meta::{DatasetMeta, KNOWN_KEYS, MetaValue};
 pub use npy::{read_npy_f64, read_npz, write_npy, write_npz};
 pub use npz_archive::{NpzArchive, NpzElement, TypedArray, write_npz_stored};
 pub use npz_stream::{NpzMember, for_each_npz_row, npz_members, read_npz_array};
-pub use output_dir::{Existing, Holder, LOCK_FILE, OutputDir, OutputKind};
+pub use output_dir::{Existing, Holder, LOCK_FILE, OutputDir, OutputKind, STALE_DEPTH};
 pub use pic_parameters::{PIC_PARAMETER_KEYS, PicParameters, PicSolver, read_pic_parameters};
 pub use tracks::{TRACK_FORMAT_VERSION, TRACKS_FILE, TrackData, TrackFile, TrackMember, write_tracks};
 pub use writer::{DatasetWriter, FrameOutcome, WriteMode, write_dataset};

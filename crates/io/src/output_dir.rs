@@ -24,6 +24,12 @@
 //! A directory that this claim created and that nothing was written into
 //! is removed again when the [`OutputDir`] is dropped, so a refused command
 //! leaves no empty directory behind.
+//!
+//! Temporary files of atomic writes that a killed process left behind
+//! (`.NAME.collop-tmp-PID-N`) are removed as soon as the lock is taken:
+//! while the lock is held nobody else writes there, so they are stale. The
+//! search goes [`STALE_DEPTH`] levels into sub-directories and skips
+//! those with a lock file of their own (another owner cleans them).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -108,6 +114,7 @@ impl OutputDir {
             }
             Err(fs::TryLockError::Error(e)) => return Err(IoError::io(&lock_path, "locking", e)),
         }
+        remove_stale_temporaries(&path, STALE_DEPTH)?;
         let record = Holder { pid: Some(std::process::id()), host: host_name() }.to_text();
         lock.set_len(0)
             .and_then(|()| lock.seek(SeekFrom::Start(0)))
@@ -196,6 +203,29 @@ impl Drop for OutputDir {
         }
         let _ = self.lock.unlock();
     }
+}
+
+/// How many levels of sub-directories [`OutputDir::lock`] searches for
+/// stale temporary files (a comparison's deepest outputs are two levels
+/// down; a deeper search would walk a user's tree given as `-o`).
+pub const STALE_DEPTH: usize = 3;
+
+/// Removes the temporary files of interrupted atomic writes in `dir` and,
+/// `depth` levels down, in its sub-directories without a lock file.
+fn remove_stale_temporaries(dir: &Path, depth: usize) -> Result<(), IoError> {
+    let read = fs::read_dir(dir).map_err(|e| IoError::io(dir, "listing", e))?;
+    for entry in read {
+        let entry = entry.map_err(|e| IoError::io(dir, "listing", e))?;
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_file() && entry.file_name().to_str().is_some_and(is_temp_name) {
+            fs::remove_file(&path)
+                .map_err(|e| IoError::io(&path, "removing a temporary file an interrupted write left", e))?;
+        } else if kind.is_dir() && depth > 0 && !path.join(LOCK_FILE).exists() {
+            remove_stale_temporaries(&path, depth - 1)?;
+        }
+    }
+    Ok(())
 }
 
 /// Who holds a lock, as recorded in its lock file.

@@ -139,3 +139,36 @@ fn a_claim_that_wrote_nothing_leaves_no_new_directory() {
     drop(out);
     assert!(written.join("result.txt").is_file());
 }
+
+#[test]
+fn taking_the_lock_removes_temporaries_a_killed_writer_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let nested = dir.join("models").join("tracks");
+    let owned = dir.join("sub-run");
+    fs::create_dir_all(&nested).unwrap();
+    fs::create_dir_all(&owned).unwrap();
+    // Names as the atomic writer makes them (`.NAME.collop-tmp-PID-N`).
+    let stale = [dir.join(".model.npz.collop-tmp-4242-0"), nested.join(".fields.npz.collop-tmp-4242-7")];
+    for p in &stale {
+        fs::write(p, b"half a file").unwrap();
+    }
+    // A sub-directory with its own lock file has another owner: left alone.
+    fs::write(owned.join(LOCK_FILE), b"").unwrap();
+    let theirs = owned.join(".run.json.collop-tmp-99-1");
+    fs::write(&theirs, b"being written").unwrap();
+    // Files of the user's that only look similar stay.
+    let keep = [dir.join("model.npz"), dir.join(".hidden"), nested.join("collop-tmp-notes.txt")];
+    for p in &keep {
+        fs::write(p, b"keep").unwrap();
+    }
+    let held = OutputDir::lock(&dir).unwrap();
+    for p in &stale {
+        assert!(!p.exists(), "{} should have been removed", p.display());
+    }
+    assert!(theirs.exists(), "a temporary file under another lock was removed");
+    for p in &keep {
+        assert!(p.exists(), "{} was removed", p.display());
+    }
+    drop(held);
+}

@@ -836,7 +836,7 @@ impl SubPopulationDeck {
     /// `ppc cells`, at the weight `n (1 - F) / ppc` of the background, where
     /// `F` is the total fraction of the species' test species.
     pub fn test_particles(&self, ppc: usize, cells: usize, total_fraction: f64) -> usize {
-        (self.fraction / (1.0 - total_fraction) * (ppc * cells) as f64).round() as usize
+        (self.fraction / (1.0 - total_fraction) * (ppc as f64 * cells as f64)).round() as usize
     }
 }
 
@@ -950,6 +950,7 @@ impl Deck {
                     ));
                 }
             }
+            // Checked in `derived` before the sub-populations.
             let n_species = owner.ppc * g.nx * g.ny;
             let (particles, parameter) = match sp.method {
                 Method::TestSpecies => {
@@ -1003,14 +1004,18 @@ impl Deck {
             };
             let tracks = sp.tracks.min(particles);
             let per_dump = if sp.track_positions { 5 } else { 3 };
+            // 8 tracks (1 + per_dump n_dumps) + 8 n_dumps and 8 bins^2 n_dumps,
+            // in floating point: the sizes are checked against the machine
+            // afterwards, and an absurd deck must not overflow on the way.
+            let (tr, nd, bins) = (tracks as f64, n_dumps as f64, ps.bins as f64);
             sub_info.push(SubPopulationInfo {
                 name: sp.name.clone(),
                 method: sp.method,
                 particles,
                 parameter,
                 tracks,
-                track_bytes: 8 * tracks * (1 + per_dump * n_dumps) + 8 * n_dumps,
-                histogram_bytes: 8 * ps.bins * ps.bins * n_dumps,
+                track_bytes: bytes(8.0 * tr * (1.0 + per_dump as f64 * nd) + 8.0 * nd),
+                histogram_bytes: bytes(8.0 * bins * bins * nd),
             });
         }
         Ok((sub_info, extra_particles))
@@ -1219,15 +1224,25 @@ impl std::fmt::Display for Derived {
                 sp.histogram_bytes as f64 / (1 << 20) as f64
             )?;
         }
-        for w in &self.warnings {
-            writeln!(f, "warning: {w}")?;
-        }
+        // The warnings are not shown here: a run reports each one through
+        // its observer (`Observer::warning`), once.
         Ok(())
     }
 }
 
 /// Bytes per macro-particle: five f64 and an id, plus the sort scratch.
 pub const BYTES_PER_PARTICLE: usize = 6 * 8 + 24;
+
+/// Most macro-particles, cells or histogram bins a deck may ask for: 2^50
+/// (10^15), beyond any machine's memory at [`BYTES_PER_PARTICLE`] bytes
+/// each, so that every size derived from them fits in 64 bits and a
+/// deck's sizes never wrap around.
+pub const MAX_COUNT: u64 = 1 << 50;
+
+/// A byte count computed in floating point, saturated at `usize::MAX`.
+fn bytes(x: f64) -> usize {
+    if x >= usize::MAX as f64 { usize::MAX } else { x as usize }
+}
 
 impl Deck {
     /// Parse a TOML deck (unknown keys are errors) and validate it.
@@ -1271,6 +1286,42 @@ impl Deck {
         }
         if t.n_steps == 0 || t.dump_every == 0 {
             return refuse("n_steps and dump_every must be >= 1".into());
+        }
+        // Sizes, before anything is multiplied in integers: each factor and
+        // product at most MAX_COUNT (in floating point, which cannot wrap).
+        let cells = g.nx as f64 * g.ny as f64;
+        if cells > MAX_COUNT as f64 {
+            return refuse(format!(
+                "grid {} x {} = {cells:.3e} cells is more than collop accepts ({MAX_COUNT} = 2^50, far beyond \
+                 any machine); give nx and ny of the run you mean (the memory a deck needs is printed by \
+                 `collop pic` before it starts)",
+                g.nx, g.ny
+            ));
+        }
+        for sp in self.species.iter().filter(|sp| sp.mobile) {
+            let n = sp.ppc as f64 * cells;
+            if n > MAX_COUNT as f64 {
+                return refuse(format!(
+                    "species '{}': ppc = {} on {} x {} cells is {n:.3e} macro-particles, more than collop \
+                     accepts ({MAX_COUNT} = 2^50, far beyond any machine's memory at {BYTES_PER_PARTICLE} bytes \
+                     each); lower ppc or the grid",
+                    sp.name, sp.ppc, g.nx, g.ny
+                ));
+            }
+        }
+        if (self.phase_space.bins as f64).powi(2) > MAX_COUNT as f64 {
+            return refuse(format!(
+                "phase_space bins = {} per axis is more than collop accepts (2^25 per axis, histograms far \
+                 beyond any machine); the published data use 51",
+                self.phase_space.bins
+            ));
+        }
+        if t.n_steps > MAX_COUNT as usize {
+            return refuse(format!(
+                "n_steps = {} is more than collop accepts (2^50, centuries of computing); give the number of \
+                 steps of the run you mean",
+                t.n_steps
+            ));
         }
         let s = &self.solver;
         if !(1..=4).contains(&s.shape_order) {
@@ -1345,12 +1396,23 @@ impl Deck {
         let u_th = r.thermal_spread();
         let debye = u_th / wps;
         let ppd = r.ppc as f64 * debye * debye / (g.dx * g.dy);
+        // Each term at most 2^50 (checked above), the sum at most a few 2^50.
         let particles: usize =
             self.species.iter().filter(|sp| sp.mobile).map(|sp| sp.ppc * g.nx * g.ny).sum::<usize>()
                 + extra_particles;
-        let padded = (g.nx + 2 * crate::grid::GUARD) * (g.ny + 2 * crate::grid::GUARD) * 8;
-        let memory_bytes =
-            particles * BYTES_PER_PARTICLE + padded * (12 + 3 * threads.max(1)) + g.nx * g.ny * 48;
+        // Particles, fields (padded grids, per-thread current buffers), and
+        // what the diagnostics hold for the whole run: every track, and one
+        // histogram per sub-population being filled. In floating point,
+        // saturated: an absurd deck gets a number, refused by `check_memory`.
+        let padded = (g.nx + 2 * crate::grid::GUARD) as f64 * (g.ny + 2 * crate::grid::GUARD) as f64 * 8.0;
+        let diagnostics: f64 =
+            sub_info.iter().map(|sp| sp.track_bytes as f64 + 8.0 * (ps.bins as f64).powi(2)).sum();
+        let memory_bytes = bytes(
+            particles as f64 * BYTES_PER_PARTICLE as f64
+                + padded * (12.0 + 3.0 * threads.max(1) as f64)
+                + cells * 48.0
+                + diagnostics,
+        );
         let mut warnings = Vec::new();
         if debye > 0.0 && g.dx.max(g.dy) > std::f64::consts::PI * debye && s.kind == SolverKind::Em {
             warnings.push(format!(
@@ -1363,6 +1425,15 @@ impl Deck {
         }
         if debye == 0.0 {
             warnings.push("cold reference species: Debye length is zero".into());
+        }
+        for (sp, info) in self.sub_populations.iter().zip(&sub_info) {
+            if sp.tracks > info.tracks {
+                warnings.push(format!(
+                    "sub-population '{}': tracks = {} asked, but it holds about {} particles: all of them are \
+                     tracked",
+                    sp.name, sp.tracks, info.tracks
+                ));
+            }
         }
         Ok(Derived {
             omega_p,

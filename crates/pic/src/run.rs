@@ -240,6 +240,70 @@ fn write_text(path: &Path, text: &str) -> Result<(), PicError> {
     collop_io::write_text(path, text).map_err(|e| PicError::Run(e.to_string()))
 }
 
+/// Refuses a run whose expected memory ([`Derived::memory_bytes`]) is more
+/// than `available` bytes (the machine's, see [`available_memory`]; `None`
+/// where it cannot be read, and nothing is refused), before anything is
+/// allocated or written.
+pub fn check_memory(derived: &Derived, available: Option<u64>) -> Result<(), PicError> {
+    let Some(available) = available else { return Ok(()) };
+    let need = derived.memory_bytes as u64;
+    if need <= available {
+        return Ok(());
+    }
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    Err(PicError::Deck(format!(
+        "this deck needs about {:.1} GiB ({:.3e} macro-particles at {} bytes, the fields and the tracks), more \
+         than the {:.1} GiB this machine has available: lower ppc or the grid, record fewer tracks, run \
+         independent realisations of a smaller box instead, or run it where more memory is free",
+        gib(need),
+        derived.particles as f64,
+        crate::deck::BYTES_PER_PARTICLE,
+        gib(available)
+    )))
+}
+
+/// The memory this process may still use, in bytes: the smaller of the
+/// system's available memory and the room left under its control group's
+/// limit (a batch job's allocation). `None` where neither can be read
+/// (systems other than Linux).
+pub fn available_memory() -> Option<u64> {
+    let read_u64 = |p: &str| std::fs::read_to_string(p).ok().and_then(|t| t.trim().parse::<u64>().ok());
+    let system = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        let line = t.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib.saturating_mul(1024))
+    });
+    // cgroup v2 (`0::/path`) or v1 (`N:memory:/path`); "max" reads as none.
+    let mut group = None;
+    if let Ok(t) = std::fs::read_to_string("/proc/self/cgroup") {
+        for line in t.lines() {
+            let mut parts = line.splitn(3, ':');
+            let (_, controllers, path) =
+                (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let room =
+                |limit: Option<u64>, used: Option<u64>| limit.map(|l| l.saturating_sub(used.unwrap_or(0)));
+            if controllers.is_empty() {
+                let base = format!("/sys/fs/cgroup{path}");
+                group = group.or(room(
+                    read_u64(&format!("{base}/memory.max")),
+                    read_u64(&format!("{base}/memory.current")),
+                ));
+            } else if controllers.split(',').any(|c| c == "memory") {
+                for base in [format!("/sys/fs/cgroup/memory{path}"), "/sys/fs/cgroup/memory".to_string()] {
+                    group = group.or(room(
+                        read_u64(&format!("{base}/memory.limit_in_bytes")),
+                        read_u64(&format!("{base}/memory.usage_in_bytes")),
+                    ));
+                }
+            }
+        }
+    }
+    match (system, group) {
+        (Some(s), Some(g)) => Some(s.min(g)),
+        (s, g) => s.or(g),
+    }
+}
+
 fn run_in_pool(
     deck: &Deck,
     out_dir: &Path,
@@ -248,6 +312,7 @@ fn run_in_pool(
     observer: &mut (dyn Observer + Send),
 ) -> Result<RunSummary, PicError> {
     let derived = deck.derived(threads)?;
+    check_memory(&derived, available_memory())?;
     let existing = if opts.resume {
         Existing::Resume
     } else if opts.overwrite {

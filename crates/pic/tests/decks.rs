@@ -96,3 +96,68 @@ fn weibel_deck() {
     assert!(gamma > 0.05, "growth rate {gamma} / omega_p");
     assert!(deck.sub_populations.iter().filter(|s| s.method == Method::Region).count() >= 8);
 }
+
+/// The small deck with `from` replaced by `to` (one occurrence, checked).
+fn small_with(from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(decks_dir().join("small.toml")).unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{from} in small.toml");
+    text.replace(from, to)
+}
+
+/// Absurd sizes are refused with the size named, while the deck is
+/// validated: no arithmetic on them wraps around or panics (these decks
+/// overflowed `ppc * nx * ny` and the byte counts before), and nothing is
+/// allocated for them.
+#[test]
+fn absurd_sizes_are_refused_naming_them() {
+    let cases = [
+        ("ppc = 16", "ppc = 18446744073709551615", "ppc = 18446744073709551615"),
+        ("nx = 128\nny = 128", "nx = 4294967296\nny = 4294967296", "4294967296 x 4294967296"),
+        ("n_steps = 4000", "n_steps = 18446744073709551615", "n_steps = 18446744073709551615"),
+        ("bins = 51", "bins = 4294967296", "bins = 4294967296"),
+    ];
+    for (from, to, named) in cases {
+        let e = Deck::from_toml(&small_with(from, to)).unwrap_err().to_string();
+        assert!(e.contains(named) && e.contains("more than collop accepts"), "{to}: {e}");
+    }
+    // 10^12 macro-particles is a valid deck (for a machine that has the
+    // memory), whose estimate is the particles' bytes at least.
+    let d = Deck::from_toml(&small_with("nx = 128\nny = 128", "nx = 1000000\nny = 62500"))
+        .unwrap()
+        .validate()
+        .unwrap();
+    assert_eq!(d.particles, 1_000_000 * 62_500 * 16 + d.sub_populations[0].particles);
+    assert!(d.memory_bytes as f64 >= d.particles as f64 * collop_pic::deck::BYTES_PER_PARTICLE as f64);
+}
+
+/// A run that needs more memory than the machine has is refused by
+/// `check_memory` with both numbers and the fix; one that fits passes, and
+/// where the machine's memory is unknown nothing is refused.
+#[test]
+fn a_run_larger_than_the_memory_is_refused_before_it_starts() {
+    let big = Deck::from_toml(&small_with("nx = 128\nny = 128", "nx = 1000000\nny = 62500")).unwrap();
+    let d = big.validate().unwrap();
+    let e = collop_pic::run::check_memory(&d, Some(24 << 30)).unwrap_err().to_string();
+    assert!(e.contains("GiB") && e.contains("24.0 GiB") && e.contains("lower ppc or the grid"), "{e}");
+    assert!(collop_pic::run::check_memory(&d, None).is_ok());
+    let small = Deck::from_toml(&small_with("ppc = 16", "ppc = 16")).unwrap().validate().unwrap();
+    assert!(collop_pic::run::check_memory(&small, Some(24 << 30)).is_ok());
+    // On a machine where it can be read, the available memory is > 0.
+    if let Some(m) = collop_pic::run::available_memory() {
+        assert!(m > 0);
+    }
+}
+
+/// Tracks asked beyond a sub-population's size are cut to it, and the
+/// deck's warnings say so.
+#[test]
+fn tracks_beyond_the_population_are_said() {
+    let d = Deck::from_toml(&small_with("tracks = 500", "tracks = 100000000")).unwrap().validate().unwrap();
+    let sub = &d.sub_populations[0];
+    assert!(sub.tracks < 100_000_000 && sub.tracks == sub.particles, "{} tracks", sub.tracks);
+    let said: Vec<&String> = d.warnings.iter().filter(|w| w.contains("tracks = 100000000")).collect();
+    assert_eq!(said.len(), 1, "{:?}", d.warnings);
+    assert!(said[0].contains(&format!("about {} particles", sub.tracks)), "{}", said[0]);
+    let fine = Deck::from_toml(&small_with("tracks = 500", "tracks = 500")).unwrap().validate().unwrap();
+    assert!(fine.warnings.iter().all(|w| !w.contains("tracks")), "{:?}", fine.warnings);
+}

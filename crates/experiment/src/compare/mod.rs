@@ -764,6 +764,13 @@ pub fn compare(
     if a.windows.contains(&0) {
         bail!("windows: a track time window must hold at least one dump");
     }
+    if a.min_count < 2 {
+        bail!(
+            "min_count = {} (--min-count): a bin needs at least 2 intervals for a mean and its standard error; \
+             give 2 or more (the default is 10)",
+            a.min_count
+        );
+    }
     for (key, w) in [("lambda1", a.time_regularisation.lambda1), ("lambda2", a.time_regularisation.lambda2)] {
         if !(w.is_finite() && w >= 0.0) {
             bail!("{key} = {w}: a time-regularisation weight must be a finite number >= 0");
@@ -1075,7 +1082,7 @@ fn track_models(
                         log(&model.text);
                         // Time-resolved models enter the agreement with their first window.
                         let est = model.estimates.into_iter().next().expect("at least one estimate");
-                        let mask = est.count.mapv(|c| c >= a.min_count.max(2));
+                        let mask = est.count.mapv(|c| c >= a.min_count);
                         entries.push(Entry {
                             name,
                             family: Family::Tracks,
