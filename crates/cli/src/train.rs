@@ -194,6 +194,9 @@ fn plot_tag(p: &std::path::Path) -> String {
 /// Run `collop test`.
 pub fn run_test(a: &TestArgs) -> Result<()> {
     let policy = if a.extrapolate { Extrapolation::Allow } else { Extrapolation::Refuse };
+    if let Some(p) = &a.plots {
+        collop_experiment::pictures::folder(p)?;
+    }
     let mut models: Vec<(String, AnyModel)> = Vec::new();
     for dir in &a.runs {
         let m = AnyModel::open(&dir.display().to_string())?;
@@ -242,7 +245,6 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
             if let (Some(p), Some(frames), Score::Scored { errors, .. }) = (&a.plots, &e.frames, &e.score)
                 && matches!(model, AnyModel::Trained(_))
             {
-                std::fs::create_dir_all(p)?;
                 let tag = format!("{}-{}", plot_tag(std::path::Path::new(name)), plot_tag(&ds.folder));
                 let curves = vec![("learned".to_string(), errors.per_step.iter().map(|x| x.mae).collect())];
                 collop_experiment::pictures::rollout(p, &tag, &ds.series, &curves, frames)?;
@@ -273,7 +275,6 @@ pub fn run_test(a: &TestArgs) -> Result<()> {
     if let Some(p) = &a.plots
         && !profiles.is_empty()
     {
-        std::fs::create_dir_all(p)?;
         collop_plot::radial_profiles(
             p.join("radial.png"),
             &profiles,

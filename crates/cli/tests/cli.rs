@@ -247,6 +247,22 @@ fn bad_arguments_get_clear_errors() {
         assert_eq!(r.code, code, "{args:?}: {}", r.err);
         assert!(r.err.contains(needle), "{args:?}: {needle:?} not in {}", r.err);
     }
+    // The operating system's reason is said once, with the path (it was
+    // printed twice: in the message and again as its cause).
+    let r = run(&["pic", "/no/such/deck.toml", "-o", x]);
+    assert_eq!(r.code, FAILURE);
+    assert_eq!(r.err.matches("No such file or directory").count(), 1, "{}", r.err);
+    assert!(r.err.contains("/no/such/deck.toml"), "{}", r.err);
+    // A picture folder that cannot be one is refused before any work, by name.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    for (plots, needle) in
+        [(file.clone(), "is a file, not a folder"), (file.join("sub"), "cannot create the folder")]
+    {
+        let r = run(&["test", d, "--plots", plots.to_str().unwrap()]);
+        assert_eq!(r.code, FAILURE, "{}", r.err);
+        assert!(r.err.contains(needle) && r.err.contains(plots.to_str().unwrap()), "{}", r.err);
+    }
 }
 
 fn reference_data() -> Option<PathBuf> {

@@ -279,3 +279,33 @@ fn theory_and_tracks_refuse_an_existing_model_unless_overwrite() {
     assert!(r.status.success(), "{}", err(&r));
     assert!(model.join("stderr.npz").is_file());
 }
+
+/// A run trained with relative paths (the config, its data, the output,
+/// all given from the working directory) is read from anywhere: its
+/// config.toml records the data folders as absolute paths. Before, `collop
+/// test RUN` from another directory failed to find the data.
+#[test]
+fn a_run_trained_with_relative_paths_is_tested_from_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    common::write_dataset(&work.join("data"), 4, 0.5, &[]);
+    let cfg = "seed = 1\n[data]\nfolders = [\"data\"]\nvalidation_fraction = 0.0\n\
+               [training]\nstages = [{ unroll = 1, epochs = 1, lr = 1e-2 }]\n";
+    std::fs::write(work.join("run.toml"), cfg).unwrap();
+    let bin = env!("CARGO_BIN_EXE_collop");
+    let train =
+        Command::new(bin).args(["train", "run.toml", "-o", "run"]).current_dir(&work).output().unwrap();
+    assert!(train.status.success(), "{}", err(&train));
+    let recorded = std::fs::read_to_string(work.join("run").join("config.toml")).unwrap();
+    let folders: toml::Table = toml::from_str(&recorded).unwrap();
+    let first = folders["data"]["folders"][0].as_str().unwrap();
+    assert!(Path::new(first).is_absolute() && Path::new(first).ends_with("data"), "{recorded}");
+    // From the parent directory, and from an unrelated one.
+    for cwd in [tmp.path().to_path_buf(), std::env::temp_dir()] {
+        let run = work.join("run");
+        let run = if cwd == tmp.path() { PathBuf::from("work/run") } else { run };
+        let test =
+            Command::new(bin).args(["test", run.to_str().unwrap()]).current_dir(&cwd).output().unwrap();
+        assert!(test.status.success(), "from {}: {}", cwd.display(), err(&test));
+    }
+}

@@ -21,12 +21,12 @@ pub enum ExperimentError {
     #[error("{0}")]
     Data(String),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     File {
         /// The file.
         path: PathBuf,
         /// The operating system's error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Datasets, npz archives and text files.
     #[error(transparent)]
@@ -62,14 +62,14 @@ impl ExperimentError {
 
     /// A file error at `path`.
     pub fn file(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::File { path: path.into(), source }
+        Self::File { path: path.into(), cause: source }
     }
 
     /// Whether the error is a missing file (for callers that map it, e.g. to
     /// Python's `FileNotFoundError`).
     pub fn is_not_found(&self) -> bool {
         match self {
-            Self::File { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            Self::File { cause, .. } => cause.kind() == std::io::ErrorKind::NotFound,
             Self::Io(collop_io::IoError::MissingFolder { .. } | collop_io::IoError::MissingArgs { .. }) => {
                 true
             }

@@ -8,6 +8,24 @@ use collop_learn::EpochRecord;
 use collop_plot::{CurveStyle, SnapshotRow};
 use ndarray::Array4;
 
+/// Creates the folder pictures are written into (and its parents), or
+/// says in the user's terms why it cannot: a file of that name, a parent
+/// that is a file, no permission. Call it before any work.
+pub fn folder(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(crate::error::ExperimentError::artefact(
+            dir,
+            "is a file, not a folder for the pictures; give a folder (it is created if needed)",
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        crate::error::ExperimentError::artefact(
+            dir,
+            format!("cannot create the folder for the pictures ({e}); give a folder you can write into"),
+        )
+    })
+}
+
 /// Loss curves of a run: training and validation loss per epoch, stage starts marked.
 pub fn loss(dir: &Path, records: &[EpochRecord]) -> Result<()> {
     let train: Vec<(f64, f64)> = records.iter().map(|r| (r.global_epoch as f64, r.train_loss)).collect();

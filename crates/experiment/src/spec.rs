@@ -5,7 +5,7 @@
 //!
 //! ```toml
 //! kind = "fp-tensor"            # free per-cell fields A_x, A_y, D_xx, D_yy, D_xy
-//! symmetry = "none"             # "transpose" or "transpose-reflect"
+//! symmetry = "none"             # "transpose", or "axis" (transpose and reflection in v_x)
 //! time = "constant"             # "per-dump", or { nodes = 25 }
 //! lambda1 = 1e-4                # time regularisation (time-dependent models only)
 //! smoothness = 3e-6             # velocity-space prior, order 3 (smoothness_order = 2 or 3)

@@ -152,21 +152,23 @@ fn resolve(a: &PicInput) -> Result<(PlasmaParams, VelocityGrid, String)> {
     if let Some(g) = &a.grid_from {
         f.grid = Some(collop_io::read_meta(g)?.grid);
     }
-    let missing = |what: &str, flag: &str| {
+    // Said for every caller: `collop theory` takes the value as a flag,
+    // every other command (compare, fields) reads it from args.yaml.
+    let missing = |what: &str, key: &str, flag: &str| {
         ExperimentError::Data(format!(
-            "{}: no {what} in the input; pass {flag} (the published reference data: --ppc 4 \
-             --dx-over-debye 1 --shape-order 1 --vth-c 0.01)",
+            "{}: no {what} in the input; add `{key}` to the dataset's args.yaml, or pass {flag} to `collop \
+             theory` (the published reference data: ppc 4, dx_over_debye 1, shape_order 1, vth_c 0.01)",
             f.from
         ))
     };
-    let dx = f.dx.ok_or_else(|| missing("cell size", "--dx-over-debye"))?;
+    let dx = f.dx.ok_or_else(|| missing("cell size", "dx_over_debye", "--dx-over-debye"))?;
     let dy = f.dy.unwrap_or(dx);
-    let order = f.order.ok_or_else(|| missing("shape order", "--shape-order"))?;
-    let vth_c = f.vth_c.ok_or_else(|| missing("thermal speed", "--vth-c"))?;
+    let order = f.order.ok_or_else(|| missing("shape order", "shape_order", "--shape-order"))?;
+    let vth_c = f.vth_c.ok_or_else(|| missing("thermal speed", "vth_c", "--vth-c"))?;
     let params = match (f.nd, f.ppc) {
         (Some(nd), _) => PlasmaParams::new(nd, dx, dy, order, vth_c)?,
         (None, Some(ppc)) => PlasmaParams::from_ppc(ppc, dx, dy, order, vth_c)?,
-        (None, None) => return Err(missing("particle count", "--ppc or --particles-per-debye-area")),
+        (None, None) => return Err(missing("particle count", "ppc", "--ppc or --particles-per-debye-area")),
     };
     let grid = f.grid.with_context(|| "no velocity grid: pass --grid-from DATASET".into())?;
     Ok((params, grid, f.from))

@@ -419,7 +419,13 @@ pub fn train(
     if opts.resume {
         load_checkpoint(dir, &mut state, &settings.stages)?;
     } else {
-        collop_io::write_text(dir.join(CONFIG), &cfg.to_toml()?)?;
+        // The data folders as absolute paths: the run is read from any
+        // working directory (`collop test RUN` from elsewhere).
+        let mut recorded = cfg.clone();
+        for f in &mut recorded.data.folders {
+            *f = std::path::absolute(&*f).map_err(|e| ExperimentError::file(&*f, e))?;
+        }
+        collop_io::write_text(dir.join(CONFIG), &recorded.to_toml()?)?;
         let info = RunInfo {
             format_version: FORMAT_VERSION,
             version: env!("CARGO_PKG_VERSION").into(),
@@ -558,7 +564,16 @@ impl TrainedRun {
                 "not a run directory (no config.toml): train one with `collop train`",
             ));
         }
-        let config = TrainConfig::from_toml(&text_file(&cfg_path)?, &cfg_path.display().to_string())?;
+        let mut config = TrainConfig::from_toml(&text_file(&cfg_path)?, &cfg_path.display().to_string())?;
+        // Runs record absolute folders. A relative one (a run assembled by
+        // hand, or written by an earlier version, which recorded the paths
+        // as given) is read relative to the run directory when it is there,
+        // else as it stands (relative to the working directory).
+        for f in &mut config.data.folders {
+            if f.is_relative() && dir.join(&*f).is_dir() {
+                *f = dir.join(&*f);
+            }
+        }
         let model_path = dir.join(MODEL);
         if !model_path.is_file() {
             return Err(ExperimentError::artefact(

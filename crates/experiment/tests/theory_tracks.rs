@@ -31,9 +31,12 @@ fn theory_fields_from_pic_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     write_dataset(&data, 5, 0.5, &[]);
-    // The dataset has no PIC parameters: the first one missing is named with its flag.
+    // The dataset has no PIC parameters: the first one missing is named
+    // with its args.yaml key (what compare and fields read) and the flag
+    // of `collop theory` (the one command that has it).
     let e = PicInput::new(&data).resolve().unwrap_err().to_string();
-    assert!(e.contains("cell size") && e.contains("--dx-over-debye"), "{e}");
+    assert!(e.contains("cell size") && e.contains("add `dx_over_debye` to the dataset's args.yaml"), "{e}");
+    assert!(e.contains("pass --dx-over-debye to `collop theory`"), "{e}");
     let input = PicInput {
         ppc: Some(4.0),
         dx_over_debye: Some(1.0),

@@ -36,6 +36,16 @@ pub enum Difference {
     Centred,
 }
 
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Forward => "forward",
+            Self::Backward => "backward",
+            Self::Centred => "centred",
+        })
+    }
+}
+
 impl Difference {
     /// Rows `r` and weights with `delta[r, q] != 0` for intermediate index `q` on `n` points.
     fn rows_of(self, q: usize, n: usize) -> impl Iterator<Item = (usize, f64)> {
@@ -154,7 +164,7 @@ impl Operator for KernelOperator {
 
     fn describe(&self) -> String {
         format!(
-            "kernel operator, k = {}, {:?} differences, {} time slot(s)",
+            "kernel operator, k = {}, {} differences, {} time slot(s)",
             self.k, self.difference, self.n_slots
         )
     }

@@ -189,13 +189,13 @@ fn read_with(path: &Path, normalise: bool) -> Result<Dataset, IoError> {
     let files = used_frames(&folder, &meta)?;
     let frames = read_frames(&meta, &files)?;
     let mut series = PhaseSpaceSeries::new(meta.grid, frames, meta.dt, meta.i_start, meta.t_start)
-        .map_err(|source| IoError::Core { path: folder.clone(), source })?;
+        .map_err(|cause| IoError::Core { path: folder.clone(), cause })?;
     let norm = if normalise {
         let sum: f64 = series.frame(0).sum();
         if !(sum > 0.0 && sum.is_finite()) {
             return Err(IoError::ZeroFirstFrame { path: files[0].clone(), sum });
         }
-        series.normalise_to_first().map_err(|source| IoError::Core { path: folder.clone(), source })?
+        series.normalise_to_first().map_err(|cause| IoError::Core { path: folder.clone(), cause })?
     } else {
         1.0
     };

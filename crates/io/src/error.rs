@@ -279,23 +279,23 @@ pub enum IoError {
     },
 
     /// A core object could not be built from the data read.
-    #[error("{}: {source}", .path.display())]
+    #[error("{}: {cause}", .path.display())]
     Core {
         /// The dataset folder.
         path: PathBuf,
         /// The underlying error.
-        source: collop_core::CoreError,
+        cause: collop_core::CoreError,
     },
 
     /// An operating-system error (permissions, disk full, ...).
-    #[error("{}: {action} failed: {source}", .path.display())]
+    #[error("{}: {action} failed: {cause}", .path.display())]
     Io {
         /// The file or folder involved.
         path: PathBuf,
         /// What was being done ("reading", "creating", ...).
         action: &'static str,
         /// The system error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -331,7 +331,7 @@ impl IoError {
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, action: &'static str, source: std::io::Error) -> Self {
-        IoError::Io { path: path.into(), action, source }
+        IoError::Io { path: path.into(), action, cause: source }
     }
 
     pub(crate) fn bad_key(path: &Path, key: &str, problem: impl Into<String>) -> Self {

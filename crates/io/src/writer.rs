@@ -100,7 +100,7 @@ impl Plan {
                 if has_args || !frames.is_empty() {
                     return Err(clobber(format!(
                         "already holds a dataset ({}{} frame file(s)); write elsewhere, continue it (`collop pic \
-                         --resume`; WriteMode::Resume) or replace it (`--overwrite`; WriteMode::Overwrite)",
+                         --resume`) or replace it (`--overwrite`)",
                         if has_args { "args.yaml and " } else { "" },
                         frames.len()
                     )));
@@ -122,14 +122,14 @@ impl Plan {
                             path: args_path,
                             reason: format!(
                                 "holds a different dataset ({diff}); resume only with the same \
-                                 metadata, or write elsewhere, or replace it (`--overwrite`; WriteMode::Overwrite)"
+                                 metadata, or write elsewhere, or replace it (`--overwrite`)"
                             ),
                         });
                     }
                 } else if !frames.is_empty() {
                     return Err(clobber(format!(
                         "holds {} frame file(s) but no args.yaml, so nothing says they belong to \
-                         this dataset; write elsewhere or replace them (`--overwrite`; WriteMode::Overwrite)",
+                         this dataset; write elsewhere or replace them (`--overwrite`)",
                         frames.len()
                     )));
                 }
@@ -138,7 +138,7 @@ impl Plan {
                         return Err(clobber(format!(
                             "the existing frames skip dump {next_dump} (next is {dump}), so they \
                              cannot be continued; remove the frames after the gap, or replace them \
-                             (`--overwrite`; WriteMode::Overwrite)"
+                             (`--overwrite`)"
                         )));
                     }
                     next_dump += 1;

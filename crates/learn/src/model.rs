@@ -80,7 +80,25 @@ pub enum Symmetry {
     Transpose,
     /// Transpose symmetry plus reflection in `v_x`: `A_x` odd, `D_xx` even,
     /// `D_xy` odd in `v_x`; half the grid is free.
+    #[serde(alias = "transpose-reflect")]
     Axis,
+}
+
+impl Symmetry {
+    /// The configuration's name of the symmetry.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Transpose => "transpose",
+            Self::Axis => "axis",
+        }
+    }
+}
+
+impl std::fmt::Display for Symmetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Linear interpolation in time between `n_nodes` nodes spread uniformly
@@ -395,7 +413,8 @@ fn tensor_map(
     let (nx, ny) = grid.shape();
     if symmetry != Symmetry::None && !(nx == ny && grid.x_range == grid.y_range) {
         return Err(LearnError::Config(format!(
-            "{symmetry:?} symmetry swaps v_x and v_y and needs a square grid with equal ranges; the grid is {grid}"
+            "symmetry = \"{symmetry}\" swaps v_x and v_y and needs a square grid with equal ranges; the grid is {grid}; \
+             use symmetry = \"none\" on this grid"
         )));
     }
     let idx = |i: usize, j: usize| (i * ny + j) as u32;
@@ -600,7 +619,7 @@ pub fn linear_model(
         LinearKind::FpTensor(sym) => {
             let (map, ranges) = tensor_map(&grid, sym)?;
             let op = FokkerPlanck::with_slots(grid, scheme, slots)?.with_diffusion_clamp(clamp_d);
-            LinearModel::new(Box::new(op), map, time, ranges, format!("FP tensor, {sym:?} symmetry"))
+            LinearModel::new(Box::new(op), map, time, ranges, format!("FP tensor, symmetry {sym}"))
         }
         LinearKind::ParPerp(nr) => {
             let map = par_perp_map(&grid, nr)?;

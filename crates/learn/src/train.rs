@@ -449,6 +449,44 @@ pub fn iterate(
     Ok(loss)
 }
 
+/// A training step whose rollout or loss stopped being finite, said with
+/// its likely cause: at the initial parameters (global epoch 0) the
+/// explicit time step is unstable for the starting operator (more
+/// sub-steps); after epochs that went well, the last update made the
+/// operator blow up, which a too large learning rate does (sub-steps are
+/// the second suspect). Other errors pass unchanged.
+fn divergence_in_training(
+    e: LearnError,
+    stage: usize,
+    epoch: usize,
+    global_epoch: usize,
+    lr: f64,
+) -> LearnError {
+    let what = match &e {
+        LearnError::Fp(collop_fp::FpError::Diverged { step, n_steps }) => {
+            format!("a rollout grew without bound (dump step {step} of {n_steps})")
+        }
+        LearnError::Diverged(_) | LearnError::Fp(collop_fp::FpError::NonFinite(_)) => {
+            "the loss or its gradient is not finite".to_string()
+        }
+        _ => return e,
+    };
+    if global_epoch == 0 {
+        return LearnError::Diverged(format!(
+            "at the initial parameters (stage {stage}, first epoch): {what}. Nothing has been learned yet, so the \
+             time step is unstable for the starting operator: use more sub-steps per dump (numerics substeps, \
+             or \"auto\"), or start from smaller coefficients"
+        ));
+    }
+    LearnError::Diverged(format!(
+        "in stage {stage}, epoch {} ({global_epoch} epochs went well before): {what}. The last update made the \
+         operator blow up, most often because the learning rate ({lr:e}) is too large: lower it (e.g. to \
+         {:e}) and train again; if a smaller rate does not help, use more sub-steps per dump",
+        epoch + 1,
+        lr / 10.0
+    ))
+}
+
 /// What an observer sees after every epoch.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EpochRecord {
@@ -672,6 +710,7 @@ pub fn train_conditioned(
         }
         while state.epoch < stage.epochs {
             let scored = state.phi.clone();
+            let blame = |e| divergence_in_training(e, state.stage, state.epoch, state.global_epoch, stage.lr);
             let train_loss = iterate(
                 &settings.optimiser,
                 &mut state.optimiser,
@@ -679,9 +718,13 @@ pub fn train_conditioned(
                 &mut objective,
                 &train_set,
                 &mut state.phi,
-            )?;
-            let val_loss =
-                if val_set.is_empty() { None } else { Some(objective.evaluate(&val_set, &scored, None)?) };
+            )
+            .map_err(blame)?;
+            let val_loss = if val_set.is_empty() {
+                None
+            } else {
+                Some(objective.evaluate(&val_set, &scored, None).map_err(blame)?)
+            };
             let score = val_loss.unwrap_or(train_loss);
             if state.best.as_ref().is_none_or(|(b, _)| score < *b) {
                 state.best = Some((score, scored.clone()));

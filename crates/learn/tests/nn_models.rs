@@ -447,3 +447,40 @@ fn a_state_past_the_schedule_or_with_nan_parameters_is_refused() {
     done.stage = 1;
     train(&m, &data, &Split::none(), &settings, &mut done, &mut []).unwrap();
 }
+
+/// A training that blows up says why in the user's terms: after epochs
+/// that went well, the learning rate (not the sub-steps it used to blame);
+/// at the initial parameters, the time step.
+#[test]
+fn a_divergence_names_the_learning_rate_or_the_time_step() {
+    let g = VelocityGrid::square(9, 3.0).unwrap();
+    let data = two_datasets(g, 4);
+    let settings = |lr: f64| TrainSettings {
+        stages: vec![Stage { unroll: 2, epochs: 20, lr, optimiser: None }],
+        optimiser: OptimiserKind::Adam,
+        loss: Loss { kind: LossKind::Mse, accumulation: Accumulation::AllSteps },
+        rollout: rollout_cfg(),
+    };
+    let tensor = collop_learn::linear_model(
+        g,
+        collop_learn::LinearKind::FpTensor(collop_learn::Symmetry::None),
+        Scheme::Reference(Edges::Guard),
+        false,
+        collop_learn::TimeNodes::constant(),
+    )
+    .unwrap();
+    // Adam moves every parameter by about the rate per update: at 1e100
+    // the first update takes the coefficients so far past the explicit
+    // limit that the next rollout overflows.
+    let big = settings(1e100);
+    let mut state = TrainState::new(tensor.init(), &big.optimiser, 1);
+    let e = train(&tensor, &data, &Split::none(), &big, &mut state, &mut []).unwrap_err().to_string();
+    assert!(e.contains("learning rate (1e100) is too large") && e.contains("lower it (e.g. to 1e99)"), "{e}");
+    assert!(!e.contains("initial parameters"), "{e}");
+    // A tensor whose starting coefficients (1e200 in grid units) overflow
+    // the first rollout: the time step is blamed.
+    let fine = settings(1e-3);
+    let mut state = TrainState::new(vec![1e200; tensor.nparams()], &fine.optimiser, 1);
+    let e = train(&tensor, &data, &Split::none(), &fine, &mut state, &mut []).unwrap_err().to_string();
+    assert!(e.contains("at the initial parameters") && e.contains("more sub-steps"), "{e}");
+}

@@ -303,6 +303,29 @@ pub enum Region {
     Rest,
 }
 
+impl std::fmt::Display for Region {
+    /// As in the deck (velocities in `v_th`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Region::Blob { centre, radius } => {
+                write!(f, "{{ kind = \"blob\", centre = [{}, {}], radius = {radius} }}", centre[0], centre[1])
+            }
+            Region::Ring { centre, r_min, r_max, angles } => {
+                write!(
+                    f,
+                    "{{ kind = \"ring\", centre = [{}, {}], r_min = {r_min}, r_max = {r_max}",
+                    centre[0], centre[1]
+                )?;
+                if let Some([a, b]) = angles {
+                    write!(f, ", angles = [{a}, {b}]")?;
+                }
+                write!(f, " }}")
+            }
+            Region::Rest => write!(f, "{{ kind = \"rest\" }}"),
+        }
+    }
+}
+
 impl Region {
     /// Whether the velocity `(vx, vy)` (in `v_th`) lies in the region
     /// (regardless of earlier regions).
@@ -991,7 +1014,7 @@ impl Deck {
                     let expected = p * n_species as f64;
                     if expected < 1.0 {
                         return refuse(format!(
-                            "{what}: region {:?} is empty: it holds a fraction {p:.2e} of species '{}' \
+                            "{what}: region {} is empty: it holds a fraction {p:.2e} of species '{}' \
                              ({expected:.2} of {n_species} particles expected), being outside its initial \
                              distribution or inside earlier regions of the species (which take precedence in \
                              deck order); move or enlarge it, or remove it",
@@ -1211,14 +1234,18 @@ impl std::fmt::Display for Derived {
         writeln!(f, "expected memory            {:.1} MiB", self.memory_bytes as f64 / (1 << 20) as f64)?;
         writeln!(f, "collision time (estimate)  {:.3e} / omega_p", self.collision_time)?;
         for sp in &self.sub_populations {
+            let parameter = match sp.method {
+                Method::Selection => format!(", rejection bound M = {:.4}", sp.parameter),
+                Method::TestSpecies => format!(", background drift {:.4} v_th to compensate", sp.parameter),
+                Method::Region => format!(", fraction {:.4} of the species", sp.parameter),
+                Method::Reweighting | Method::All => String::new(),
+            };
             writeln!(
                 f,
-                "sub-population {:<14} {:?}: ~{} particles (parameter {:.4}), {} tracks ({:.1} MiB), \
-                 histograms {:.1} MiB",
+                "sub-population {:<14} {}: ~{} particles{parameter}, {} tracks ({:.1} MiB), histograms {:.1} MiB",
                 sp.name,
-                sp.method,
+                sp.method.name(),
                 sp.particles,
-                sp.parameter,
                 sp.tracks,
                 sp.track_bytes as f64 / (1 << 20) as f64,
                 sp.histogram_bytes as f64 / (1 << 20) as f64
@@ -1383,6 +1410,19 @@ impl Deck {
             ));
         }
         let n_dumps = t.n_steps / t.dump_every + 1;
+        // A dataset is read from dump i_start on and a rollout needs two
+        // frames: refused here, not after the whole run.
+        if ps.i_start + 1 >= n_dumps {
+            return refuse(format!(
+                "[phase_space] i_start = {} leaves fewer than 2 of the run's {n_dumps} dumps (0 to {}) for the \
+                 datasets; lower i_start below {}, or run longer ([time] n_steps = {} with dump_every = {})",
+                ps.i_start,
+                n_dumps - 1,
+                n_dumps - 1,
+                t.n_steps,
+                t.dump_every
+            ));
+        }
         let (sub_info, extra_particles) = self.sub_population_infos(n_dumps, &mut names)?;
         let omega_p = wp2.sqrt();
         let omega_p_dt = omega_p * t.dt;

@@ -240,7 +240,7 @@ impl Diagnostics {
                         (0..p.len()).filter(|&q| p.tag[q] & pop.bit != 0).map(|q| (p.id[q], 1.0)).collect();
                     if members.is_empty() && sub.method == Method::Region {
                         return Err(PicError::Deck(format!(
-                            "sub-population '{}': no particle of species '{}' starts in region {:?} (earlier \
+                            "sub-population '{}': no particle of species '{}' starts in region {} (earlier \
                              regions of the species take precedence); enlarge or move it, or remove it",
                             sub.name,
                             sub.species,

@@ -12,12 +12,12 @@ pub enum PicError {
     #[error("deck refused: {0}")]
     Deck(String),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The run directory is taken: another process writes into it, or it
     /// holds a run that was neither resumed nor overwritten.
@@ -34,6 +34,6 @@ pub enum PicError {
 impl PicError {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io { path: path.into(), cause: source }
     }
 }

@@ -120,6 +120,11 @@ fn absurd_sizes_are_refused_naming_them() {
         let e = Deck::from_toml(&small_with(from, to)).unwrap_err().to_string();
         assert!(e.contains(named) && e.contains("more than collop accepts"), "{to}: {e}");
     }
+    // A first dataset dump past the run is found in the deck, not after the
+    // run (200 dumps after the first: 0 ..= 200).
+    let e = Deck::from_toml(&small_with("i_start = 5", "i_start = 200")).unwrap_err().to_string();
+    assert!(e.contains("i_start = 200") && e.contains("lower i_start below 200"), "{e}");
+    assert!(Deck::from_toml(&small_with("i_start = 5", "i_start = 199")).is_ok());
     // 10^12 macro-particles is a valid deck (for a machine that has the
     // memory), whose estimate is the particles' bytes at least.
     let d = Deck::from_toml(&small_with("nx = 128\nny = 128", "nx = 1000000\nny = 62500"))

@@ -201,7 +201,7 @@ fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Result<Vec<u8>, PlotEr
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
     // Distinct temporary names for concurrent writers in one process, too.
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io_error = |source| PlotError::Io { path: path.to_path_buf(), source };
+    let io_error = |source| PlotError::Io { path: path.to_path_buf(), cause: source };
     let name = path
         .file_name()
         .ok_or_else(|| PlotError::InvalidInput(format!("{} does not name a file", path.display())))?;

@@ -28,12 +28,12 @@ pub enum PlotError {
     #[error("PNG encoding failed: {0}")]
     Encode(String),
     /// Writing the picture to disk failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Io {
         /// The picture's path.
         path: PathBuf,
         /// What the file system said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 

@@ -52,13 +52,12 @@ pub enum ReportError {
     #[error("report data: {0}")]
     Invalid(String),
     /// A figure could not be drawn.
-    #[error("figure '{figure}': {source}")]
+    #[error("figure '{figure}': {cause}")]
     Figure {
         /// Which figure.
         figure: String,
         /// What `collop-plot` said.
-        #[source]
-        source: PlotError,
+        cause: PlotError,
     },
     /// Writing the report failed.
     #[error(transparent)]
@@ -659,7 +658,7 @@ fn rollout_table(h: &mut Html, t: &RolloutTable) -> Result<(), ReportError> {
 }
 
 fn figure_error(figure: &str) -> impl FnOnce(PlotError) -> ReportError + '_ {
-    move |source| ReportError::Figure { figure: figure.to_string(), source }
+    move |source| ReportError::Figure { figure: figure.to_string(), cause: source }
 }
 
 fn profiles(h: &mut Html, p: &ProfileFigure) -> Result<(), ReportError> {
