@@ -4,6 +4,7 @@
 //! crates, runs them and writes results; the science lives in the crates.
 
 mod compare;
+mod config;
 mod demo;
 mod fields;
 mod info;
@@ -41,6 +42,10 @@ enum Command {
     Rollout(rollout::RolloutArgs),
     /// Learn an operator from datasets into a run directory (TOML config).
     Train(train::TrainArgs),
+    /// Training configs: a complete example for a model family
+    /// (`--example fp-tensor`), or a config file checked and shown with
+    /// every default filled in.
+    Config(config::ConfigArgs),
     /// Score trained runs by full rollouts, with the frozen (and theory) baselines.
     Test(train::TestArgs),
     /// The drift and diffusion fields of a trained run under any condition
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         Command::Info(a) => info::run(&a),
         Command::Rollout(a) => rollout::run(&a),
         Command::Train(a) => train::run_train(&a),
+        Command::Config(a) => config::run(&a),
         Command::Test(a) => train::run_test(&a),
         Command::Fields(a) => fields::run(&a),
         Command::Pic(a) => pic::run(&a),

@@ -659,3 +659,24 @@ fn sweep_trains_the_variants_and_prints_the_summary() {
     assert!(lines.iter().all(|l| l.contains("ring") && l.contains("1/1")), "{stdout}");
     assert!(out.join("summary.csv").is_file());
 }
+
+/// `collop config` renders the library's example of a family and a
+/// config resolved with its defaults; neither or both is a refusal.
+#[test]
+fn config_shows_examples_and_resolved_configs() {
+    let r = run(&["config", "--example", "fp-par-perp"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(r.out, collop_experiment::config::example("fp-par-perp").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[data]\nfolders = [\"d\"]\n[numerics]\nsubsteps = 3\n").unwrap();
+    let r = run(&["config", cfg.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    for line in ["substeps = 3", "edges = \"one-sided\"", "kind = \"fp-tensor\"", "epochs = 1000"] {
+        assert!(r.out.contains(line), "{line:?} in\n{}", r.out);
+    }
+    let r = run(&["config"]);
+    assert!(r.code == FAILURE && r.err.contains("--example KIND"), "{}", r.err);
+    let r = run(&["config", "--example", "mlp"]);
+    assert!(r.code == FAILURE && r.err.contains("fp-mlp"), "{}", r.err);
+}

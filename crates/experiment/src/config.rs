@@ -28,11 +28,13 @@ pub struct TrainConfig {
     /// Parametrisation.
     #[serde(default)]
     pub model: ModelSpec,
-    /// Numerics of the training rollouts.
-    #[serde(default = "Numerics::training")]
+    /// Numerics of the training rollouts; keys not given take the values
+    /// of [`Numerics::training`] (see [`numerics_over`]).
+    #[serde(default = "Numerics::training", deserialize_with = "training_numerics")]
     pub numerics: Numerics,
-    /// Numerics of the test rollouts (`collop test`, the comparison).
-    #[serde(default = "Numerics::evaluation")]
+    /// Numerics of the test rollouts (`collop test`, the comparison); keys
+    /// not given take the values of [`Numerics::evaluation`].
+    #[serde(default = "Numerics::evaluation", deserialize_with = "evaluation_numerics")]
     pub evaluation: Numerics,
     /// Optimisation.
     #[serde(default)]
@@ -77,8 +79,8 @@ pub struct TrainingConfig {
     /// Steps that enter the loss.
     #[serde(default = "all_steps")]
     pub accumulation: Accumulation,
-    /// Optimiser.
-    #[serde(default = "adam")]
+    /// Optimiser: `{ kind = "adam" }`, or its name alone (`"adam"`).
+    #[serde(default = "adam", deserialize_with = "optimiser_by_name")]
     pub optimiser: OptimiserKind,
     /// Stages, run in order with the optimiser state kept.
     #[serde(default = "reference_schedule")]
@@ -86,6 +88,51 @@ pub struct TrainingConfig {
     /// Write a checkpoint every this many epochs (0: only at stage ends).
     #[serde(default = "hundred")]
     pub checkpoint_every: usize,
+}
+
+fn training_numerics<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Numerics, D::Error> {
+    numerics_over(d, Numerics::training(), "numerics")
+}
+
+fn evaluation_numerics<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Numerics, D::Error> {
+    numerics_over(d, Numerics::evaluation(), "evaluation")
+}
+
+/// A numerics table read over the section's defaults `base`: the keys
+/// given replace `base`'s, so `[numerics]` with `substeps = 2` alone is the
+/// training numerics with two sub-steps. Naming a `scheme` starts from that
+/// scheme's own defaults instead (guard edges, one sub-step, both clamps
+/// as documented in [`collop_fp::numerics`]), since `base`'s edges or
+/// stability policy may not apply to it.
+fn numerics_over<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    base: Numerics,
+    section: &str,
+) -> std::result::Result<Numerics, D::Error> {
+    use serde::de::Error;
+    let given = toml::Table::deserialize(d)?;
+    let mut table = if given.contains_key("scheme") {
+        toml::Table::new()
+    } else {
+        toml::Table::try_from(base).map_err(D::Error::custom)?
+    };
+    table.extend(given);
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| D::Error::custom(format!("[{section}]: {e}")))
+}
+
+/// An optimiser given as a table (`{ kind = "lbfgs", history = 10 }`) or by
+/// its name alone (`"adam"`, for the kinds whose keys all have defaults).
+fn optimiser_by_name<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<OptimiserKind, D::Error> {
+    use serde::de::Error;
+    let value = match toml::Value::deserialize(d)? {
+        toml::Value::String(name) => {
+            toml::Value::Table(toml::Table::from_iter([("kind".into(), name.into())]))
+        }
+        other => other,
+    };
+    value.try_into().map_err(|e: toml::de::Error| D::Error::custom(format!("optimiser: {e}")))
 }
 
 fn mae() -> LossKind {
@@ -221,6 +268,111 @@ impl TrainConfig {
     }
 }
 
+/// The model families, as `kind` of `[model]`.
+pub const MODEL_KINDS: [&str; 6] =
+    ["fp-tensor", "fp-par-perp", "kernel-tensor", "fp-mlp", "parperp-mlp", "kernel-mlp"];
+
+const LINEAR: &[&str] = &["fp-tensor", "fp-par-perp", "kernel-tensor"];
+const NETWORKS: &[&str] = &["fp-mlp", "parperp-mlp", "kernel-mlp"];
+const KERNELS: &[&str] = &["kernel-tensor", "kernel-mlp"];
+
+/// Every key of `[model]`: the families that take it, its value when a
+/// config leaves it out (written only where the default is not written
+/// back by the config itself), and its meaning.
+const MODEL_KEYS: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "symmetry",
+        &["fp-tensor"],
+        "\"none\"",
+        "\"none\", \"transpose\", or \"axis\" (transpose and reflection in v_x)",
+    ),
+    ("n_radial", &["fp-par-perp"], "32", "nodes of the radial profiles A_par, D_par, D_perp"),
+    ("kernel_size", KERNELS, "2", "kernel size k (k x k per cell)"),
+    ("difference", KERNELS, "\"forward\"", "outer difference: \"forward\", \"backward\" or \"centred\""),
+    ("transpose", KERNELS, "false", "impose the transpose symmetry (K_y from K_x)"),
+    (
+        "time",
+        LINEAR,
+        "\"constant\"",
+        "\"constant\", \"per-dump\", or { nodes = N } (linear in time between N nodes)",
+    ),
+    ("lambda1", LINEAR, "0.0", "time regularisation, first differences (time-dependent models only)"),
+    ("lambda2", LINEAR, "0.0", "time regularisation, second differences (time-dependent models only)"),
+    ("smoothness", LINEAR, "0.0", "weight of the velocity-space smoothness prior"),
+    ("smoothness_order", LINEAR, "3", "order of the smoothness prior: 2 or 3"),
+    ("hidden", NETWORKS, "[64, 64]", "hidden layer widths of the network"),
+    (
+        "conditioners",
+        NETWORKS,
+        "[]",
+        "inputs besides velocity: \"time\", \"ppc\", \"vth_c\", \"shape_order\", \"dx_over_debye\"",
+    ),
+];
+
+/// A complete training config for the model family `kind` (one of
+/// [`MODEL_KINDS`]): every section and key with its default value and
+/// meaning, reading back as [`TrainConfig::new`] with that family's
+/// defaults. What `collop config --example KIND` prints.
+pub fn example(kind: &str) -> Result<String> {
+    use std::fmt::Write as _;
+    if !MODEL_KINDS.contains(&kind) {
+        return Err(ExperimentError::Config(format!(
+            "no model family \"{kind}\"; the families are {}",
+            MODEL_KINDS.join(", ")
+        )));
+    }
+    let spec: ModelSpec = toml::from_str(&format!("kind = \"{kind}\""))
+        .map_err(|e| ExperimentError::Config(format!("model family {kind}: {e}")))?;
+    let cfg = TrainConfig::new(spec, vec![PathBuf::from("path/to/dataset")]);
+    let written: toml::Table =
+        toml::Table::try_from(&cfg.model).map_err(|e| ExperimentError::Config(e.to_string()))?;
+    let mut t = String::new();
+    let w = |t: &mut String, s: &str| t.push_str(s);
+    w(&mut t, &format!("# A training config for `kind = \"{kind}\"`: every key with its default.\n"));
+    w(&mut t, "# Keys left out take these values; unknown keys are refused.\n\n");
+    w(&mut t, "seed = 0                       # train/validation split and random initialisation\n\n");
+    w(&mut t, "[data]\n");
+    w(
+        &mut t,
+        "folders = [\"path/to/dataset\"]  # dataset folders (args.yaml + NNNNNN.npy), relative to this file\n",
+    );
+    let _ = writeln!(
+        t,
+        "validation_fraction = {:?}     # windows held out for validation",
+        cfg.data.validation_fraction
+    );
+    w(
+        &mut t,
+        "# conditions = [{ ppc = 4, vth_c = 0.01 }]  # PIC parameters per folder, for conditioners\n\n",
+    );
+    w(&mut t, "[model]\n");
+    let _ = writeln!(t, "kind = \"{kind}\"");
+    for (key, families, absent, meaning) in MODEL_KEYS {
+        if families.contains(&kind) {
+            let value = written.get(*key).map_or_else(|| absent.to_string(), |v| v.to_string());
+            let _ = writeln!(t, "{key} = {value}    # {meaning}");
+        }
+    }
+    w(&mut t, "\n# Numerics of the training rollouts (give only the keys to change;\n");
+    w(&mut t, "# naming a scheme starts from that scheme's defaults).\n");
+    w(&mut t, &section("numerics", &cfg.numerics)?);
+    w(&mut t, "\n# Numerics of the test rollouts (collop test, compare).\n");
+    w(&mut t, &section("evaluation", &cfg.evaluation)?);
+    w(
+        &mut t,
+        "\n# Optimisation: the reference schedule (unrolled steps, epochs, learning rate per stage).\n",
+    );
+    w(&mut t, &section("training", &cfg.training)?);
+    Ok(t)
+}
+
+/// `value` as the TOML table `[name]`.
+fn section<T: Serialize>(name: &str, value: &T) -> Result<String> {
+    let inner = toml::Value::try_from(value).map_err(|e| ExperimentError::Config(e.to_string()))?;
+    let outer = toml::Table::from_iter([(name.to_string(), inner)]);
+    toml::to_string(&outer).map_err(|e| ExperimentError::Config(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +425,49 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("one table per folder"), "{e}");
+    }
+
+    /// Sections are not all-or-nothing: the keys given replace the
+    /// section's defaults, the others keep them (a `[numerics]` with one
+    /// key was refused for want of `scheme`); the optimiser can be named.
+    #[test]
+    fn partial_sections_keep_their_defaults() {
+        let cfg = |rest: &str| TrainConfig::from_toml(&format!("[data]\nfolders = [\"a\"]\n{rest}"), "t");
+        let c = cfg("[numerics]\nsubsteps = 2\n[evaluation]\nclamp_d = false\n").unwrap();
+        let two = Numerics::training().with_substeps(2).unwrap();
+        assert_eq!(c.numerics, two, "training numerics but the sub-steps");
+        assert_eq!(c.evaluation, Numerics { clamp_d: false, ..Numerics::evaluation() });
+        // A scheme named starts from that scheme's defaults: no one-sided
+        // edges carried into the conservative scheme, its stability check on.
+        let c = cfg("[numerics]\nscheme = \"conservative\"\nsubsteps = \"auto\"\n").unwrap();
+        assert_eq!(c.numerics.scheme, collop_fp::Scheme::Conservative);
+        assert_eq!(c.numerics.stability, collop_fp::StabilityPolicy::Error);
+        let e = cfg("[numerics]\nsubstep = 2\n").unwrap_err().to_string();
+        assert!(e.contains("[numerics]") && e.contains("substep"), "{e}");
+        assert_eq!(
+            cfg("[training]\noptimiser = \"adam\"\n").unwrap().training.optimiser,
+            OptimiserKind::Adam
+        );
+        let e = cfg("[training]\noptimiser = \"sgd\"\n").unwrap_err().to_string();
+        assert!(e.contains("optimiser") && e.contains("sgd") && e.contains("adam"), "{e}");
+    }
+
+    /// The example of every family reads back as the family's defaults
+    /// (every key shown is one the family takes, with the value it gets
+    /// when left out), and an unknown family is named with the list.
+    #[test]
+    fn examples_read_back_as_the_defaults() {
+        for kind in MODEL_KINDS {
+            let text = example(kind).unwrap();
+            let cfg = TrainConfig::from_toml(&text, kind).unwrap_or_else(|e| panic!("{kind}: {e}\n{text}"));
+            let spec: ModelSpec = toml::from_str(&format!("kind = \"{kind}\"")).unwrap();
+            assert_eq!(cfg, TrainConfig::new(spec, vec![PathBuf::from("path/to/dataset")]), "{kind}");
+            let keys = MODEL_KEYS.iter().filter(|(_, f, _, _)| f.contains(&kind)).count();
+            let model: Vec<&str> =
+                text.lines().skip_while(|l| *l != "[model]").skip(2).take_while(|l| !l.is_empty()).collect();
+            assert_eq!(model.len(), keys, "{kind}: {model:?}");
+        }
+        let e = example("fp-tensr").unwrap_err().to_string();
+        assert!(e.contains("fp-tensr") && e.contains("kernel-mlp"), "{e}");
     }
 }
