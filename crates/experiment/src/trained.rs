@@ -234,6 +234,9 @@ pub struct RunLogger {
     dir: PathBuf,
     lines: Vec<String>,
     every: usize,
+    /// Loss evaluations before a resume (of the last epoch kept), so that
+    /// the history counts them over the whole run.
+    evaluations_before: usize,
 }
 
 impl RunLogger {
@@ -249,7 +252,31 @@ impl RunLogger {
                 }
             }
         }
-        Self { dir: dir.to_path_buf(), lines, every }
+        let evaluations_before =
+            lines.last().and_then(|l| l.split(',').nth(7)).and_then(|v| v.parse().ok()).unwrap_or(0);
+        Self { dir: dir.to_path_buf(), lines, every, evaluations_before }
+    }
+
+    /// The epochs of the whole run so far, read back from the history's
+    /// lines (those kept from before a resume included).
+    pub fn records(&self) -> Vec<EpochRecord> {
+        let parse = |line: &str| -> Option<EpochRecord> {
+            let f: Vec<&str> = line.split(',').collect();
+            let int = |k: usize| f.get(k)?.parse::<usize>().ok();
+            let real = |k: usize| f.get(k)?.parse::<f64>().ok();
+            Some(EpochRecord {
+                stage: int(0)?,
+                epoch: int(1)?,
+                global_epoch: int(2)?,
+                unroll: int(3)?,
+                train_loss: real(4)?,
+                val_loss: real(5),
+                lr: real(6)?,
+                evaluations: int(7)?,
+                elapsed: real(8)?,
+            })
+        };
+        self.lines.iter().filter_map(|l| parse(l)).collect()
     }
 
     fn flush(&self, state: &TrainState) -> std::result::Result<(), LearnError> {
@@ -275,7 +302,14 @@ impl Observer for RunLogger {
         let val = r.val_loss.map(|v| format!("{v:e}")).unwrap_or_default();
         self.lines.push(format!(
             "{},{},{},{},{:e},{val},{:e},{},{:.3}",
-            r.stage, r.epoch, r.global_epoch, r.unroll, r.train_loss, r.lr, r.evaluations, r.elapsed
+            r.stage,
+            r.epoch,
+            r.global_epoch,
+            r.unroll,
+            r.train_loss,
+            r.lr,
+            self.evaluations_before + r.evaluations,
+            r.elapsed
         ));
         if self.every > 0 && r.global_epoch.is_multiple_of(self.every) {
             self.flush(state)?;
@@ -379,10 +413,10 @@ pub fn train(
     let existing = if opts.resume { collop_io::Existing::Resume } else { collop_io::Existing::Refuse };
     // Held until the run is written: one writer at a time.
     let _owner = collop_io::OutputDir::claim(dir, &TRAINED_RUN, existing)?;
-    if opts.resume {
-        if !dir.join(CHECKPOINT).exists() {
-            return Err(ExperimentError::artefact(dir, "no checkpoint.npz to resume from"));
-        }
+    // A run killed before its first checkpoint is resumed from the start
+    // (its config, if it wrote one, must still be the same).
+    let from_checkpoint = opts.resume && dir.join(CHECKPOINT).exists();
+    if opts.resume && dir.join(CONFIG).exists() {
         let recorded =
             TrainConfig::from_toml(&text_file(&dir.join(CONFIG))?, &dir.join(CONFIG).display().to_string())?;
         if let Some(diff) = config_difference(&recorded, cfg) {
@@ -416,7 +450,7 @@ pub fn train(
     };
     let mut state = TrainState::new(model.init(), &settings.optimiser, settings.stages.len());
     std::fs::create_dir_all(dir).map_err(|e| ExperimentError::file(dir, e))?;
-    if opts.resume {
+    if from_checkpoint {
         load_checkpoint(dir, &mut state, &settings.stages)?;
     } else {
         // The data folders as absolute paths: the run is read from any
@@ -442,7 +476,7 @@ pub fn train(
         }
     }
     let mut logger =
-        RunLogger::new(dir, cfg.training.checkpoint_every, opts.resume.then_some(state.global_epoch));
+        RunLogger::new(dir, cfg.training.checkpoint_every, from_checkpoint.then_some(state.global_epoch));
     let mut records = Records::default();
     let start = std::time::Instant::now();
     {
@@ -461,8 +495,10 @@ pub fn train(
     if opts.plots {
         let plots = dir.join("plots");
         std::fs::create_dir_all(&plots).map_err(|e| ExperimentError::file(&plots, e))?;
-        if !records.0.is_empty() {
-            crate::pictures::loss(&plots, &records.0)?;
+        // The whole history, resumed parts included.
+        let history = logger.records();
+        if !history.is_empty() {
+            crate::pictures::loss(&plots, &history)?;
         }
         if let Some(f) = params.fields().and_then(|f| f.into_iter().next()) {
             crate::pictures::fields(&plots, &f, "first time slot")?;
