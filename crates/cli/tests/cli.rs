@@ -363,31 +363,7 @@ stages = [{ unroll = 1, epochs = 2, lr = 1e-2 }, { unroll = 2, epochs = 1, lr = 
 fn pic_runs_a_deck() {
     let dir = tempfile::tempdir().unwrap();
     let deck = dir.path().join("deck.toml");
-    std::fs::write(
-        &deck,
-        common::es_deck(
-            7,
-            r#"
-[time]
-dt = 0.05
-n_steps = 20
-dump_every = 10
-[output]
-energy_every = 10
-checkpoint_every_dumps = 0
-[phase_space]
-bins = 11
-v_max = 4.0
-i_start = 0
-[[sub_populations]]
-name = "blob"
-species = "electrons"
-method = "selection"
-target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
-"#,
-        ),
-    )
-    .unwrap();
+    std::fs::write(&deck, common::es_deck(7, &common::one_population(20, "blob"))).unwrap();
     let (dk, out) = (deck.to_str().unwrap(), dir.path().join("run"));
     let o = out.to_str().unwrap();
     let r = run(&["pic", dk, "-o", o, "--threads", "1"]);

@@ -47,27 +47,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 /// A deck of `n_steps` steps with one sub-population `pop`.
 fn deck(dir: &Path, name: &str, seed: u64, n_steps: usize, pop: &str) -> PathBuf {
     let path = dir.join(name);
-    let rest = format!(
-        r#"
-[time]
-dt = 0.05
-n_steps = {n_steps}
-dump_every = 10
-[output]
-energy_every = 10
-checkpoint_every_dumps = 0
-[phase_space]
-bins = 11
-v_max = 4.0
-i_start = 0
-[[sub_populations]]
-name = "{pop}"
-species = "electrons"
-method = "selection"
-target = {{ kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }}
-"#
-    );
-    std::fs::write(&path, common::es_deck(seed, &rest)).unwrap();
+    std::fs::write(&path, common::es_deck(seed, &common::one_population(n_steps, pop))).unwrap();
     path
 }
 

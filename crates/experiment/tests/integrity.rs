@@ -13,28 +13,19 @@ use collop_experiment::conditioning::Extrapolation;
 use collop_experiment::{AnyModel, Dataset, TrainOptions, TrainedRun, train};
 use ndarray::ArrayD;
 
-use common::{config, write_dataset};
+use common::write_dataset;
 
-/// A free tensor trained for 4 + 2 epochs, a checkpoint every 2.
-const CONFIG: &str = r#"
-seed = 3
-[data]
-folders = FOLDERS
-validation_fraction = 0.0
-[training]
-loss = "mse"
-accumulation = "all-steps"
-optimiser = { kind = "adam" }
-checkpoint_every = 2
-stages = [{ unroll = 1, epochs = 4, lr = 1e-2 }, { unroll = 2, epochs = 2, lr = 1e-3 }]
-"#;
+/// The config of these tests: a free tensor trained for 4 + 2 epochs, a checkpoint every 2.
+fn cfg_of(folders: &[PathBuf]) -> collop_experiment::TrainConfig {
+    common::tensor_config(folders, (4, 2), 2)
+}
 
 /// A finished run on the tiny dataset of `common`; returns (data, run).
 fn trained(dir: &Path) -> (PathBuf, PathBuf) {
     let data = dir.join("data");
     write_dataset(&data, 5, 0.5, &[]);
     let run = dir.join("run");
-    train(&config(std::slice::from_ref(&data), CONFIG), &run, TrainOptions::default(), &mut []).unwrap();
+    train(&cfg_of(std::slice::from_ref(&data)), &run, TrainOptions::default(), &mut []).unwrap();
     (data, run)
 }
 
@@ -50,7 +41,7 @@ fn edit_npz(path: &Path, edit: impl Fn(&str, &mut ArrayD<f64>)) {
 }
 
 fn resume(data: &Path, run: &Path) -> String {
-    let cfg = config(&[data.to_path_buf()], CONFIG);
+    let cfg = cfg_of(&[data.to_path_buf()]);
     train(&cfg, run, TrainOptions { resume: true, plots: false }, &mut []).err().expect("refused").to_string()
 }
 

@@ -13,22 +13,13 @@ use collop_experiment::trained::RunInfo;
 use collop_experiment::{AnyModel, Dataset, TrainOptions, TrainedRun, evaluate, train};
 use collop_learn::{EpochRecord, LearnError, Observer, TrainState};
 
-use common::{config, npz, write_dataset};
+use common::{npz, write_dataset};
 
-/// A free tensor (the default model) on one dataset: 12 + 6 epochs of Adam,
+/// The config of these tests: a free tensor (the default model) on one dataset: 12 + 6 epochs of Adam,
 /// a checkpoint every 5 epochs.
-const CONFIG: &str = r#"
-seed = 3
-[data]
-folders = FOLDERS
-validation_fraction = 0.0
-[training]
-loss = "mse"
-accumulation = "all-steps"
-optimiser = { kind = "adam" }
-checkpoint_every = 5
-stages = [{ unroll = 1, epochs = 12, lr = 1e-2 }, { unroll = 2, epochs = 6, lr = 1e-3 }]
-"#;
+fn cfg_of(folders: &[std::path::PathBuf]) -> collop_experiment::TrainConfig {
+    common::tensor_config(folders, (12, 6), 5)
+}
 
 fn history(run: &Path) -> Vec<String> {
     std::fs::read_to_string(run.join("history.csv")).unwrap().lines().map(String::from).collect()
@@ -47,7 +38,7 @@ fn a_run_is_written_read_back_and_beats_the_frozen_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     write_dataset(&data, 5, 0.5, &[]);
-    let cfg = config(std::slice::from_ref(&data), CONFIG);
+    let cfg = cfg_of(std::slice::from_ref(&data));
     let run = dir.path().join("run");
     let out = train(&cfg, &run, TrainOptions { resume: false, plots: true }, &mut []).unwrap();
     assert_eq!(out.epochs, 18);
@@ -131,7 +122,7 @@ fn an_interrupted_run_resumes_from_its_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     write_dataset(&data, 5, 0.5, &[]);
-    let cfg = config(std::slice::from_ref(&data), CONFIG);
+    let cfg = cfg_of(std::slice::from_ref(&data));
     let whole = dir.path().join("whole");
     train(&cfg, &whole, TrainOptions::default(), &mut []).unwrap();
     let run = dir.path().join("run");

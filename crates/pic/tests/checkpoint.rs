@@ -3,6 +3,8 @@
 //! kernels), and a checkpoint that cannot be written leaves no temporary
 //! file behind.
 
+mod common;
+
 use std::path::Path;
 
 use collop_pic::checkpoint::{CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE};
@@ -12,7 +14,7 @@ use collop_pic::{PicError, RunOptions, RunSummary, Silent, run};
 /// A tiny electrostatic plasma with a tracked test species, a selection
 /// (tags) and a reweighting (initial momenta), so that every kind of
 /// checkpoint array is written; a checkpoint every two dumps.
-const DECK: &str = r#"
+const TABLES: &str = r#"
 seed = 3
 [grid]
 nx = 12
@@ -32,19 +34,6 @@ checkpoint_every_dumps = 2
 [phase_space]
 bins = 21
 v_max = 4.0
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 4
-distribution = { kind = "maxwellian", u_th = 0.1 }
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
 [[sub_populations]]
 name = "blob_test"
 species = "electrons"
@@ -64,17 +53,22 @@ method = "reweighting"
 target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
 "#;
 
+/// The deck: [`TABLES`] and its species.
+fn deck_text() -> String {
+    format!("{TABLES}{}", common::electrons_over_ions(4, r#"{ kind = "maxwellian", u_th = 0.1 }"#))
+}
+
 fn opts() -> RunOptions {
     RunOptions { threads: 2, progress_every: 0, ..RunOptions::default() }
 }
 
 fn resume(dir: &Path) -> Result<RunSummary, PicError> {
-    run(&Deck::from_toml(DECK).unwrap(), dir, &RunOptions { resume: true, ..opts() }, &mut Silent)
+    run(&Deck::from_toml(&deck_text()).unwrap(), dir, &RunOptions { resume: true, ..opts() }, &mut Silent)
 }
 
 /// A run interrupted after 35 steps: its checkpoint is at dump 2 (step 20).
 fn interrupted(dir: &Path) {
-    let deck = Deck::from_toml(DECK).unwrap();
+    let deck = Deck::from_toml(&deck_text()).unwrap();
     let s = run(&deck, dir, &RunOptions { stop_after: Some(35), ..opts() }, &mut Silent).unwrap();
     assert!(!s.finished);
     assert!(dir.join(CHECKPOINT_FILE).is_file());
@@ -119,7 +113,7 @@ fn a_checkpoint_of_another_deck_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     interrupted(dir.path());
     std::fs::remove_file(dir.path().join("deck.toml")).unwrap();
-    let other = Deck::from_toml(&DECK.replace("seed = 3", "seed = 4")).unwrap();
+    let other = Deck::from_toml(&deck_text().replace("seed = 3", "seed = 4")).unwrap();
     let e =
         run(&other, dir.path(), &RunOptions { resume: true, ..opts() }, &mut Silent).unwrap_err().to_string();
     assert!(e.contains(CHECKPOINT_FILE) && e.contains("another deck") && e.contains("deck.toml"), "{e}");

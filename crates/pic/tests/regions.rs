@@ -3,6 +3,8 @@
 //! dump), their tracks start inside them, and `background.csv` follows the
 //! species' moments.
 
+mod common;
+
 use collop_io::{TRACKS_FILE, TrackFile};
 use collop_pic::deck::{Deck, Region};
 use collop_pic::diag::Diagnostics;
@@ -11,7 +13,7 @@ use collop_pic::{RunOptions, Silent, Simulation, run};
 /// Electrons in a waterbag of radius 0.1 c (v_th = 0.05 c, edge at 2 v_th)
 /// on fixed ions, electromagnetic, ppc 16 at dx = lambda_D; four blobs on
 /// the axes, a half-annulus sector, the rest, and the whole species.
-const DECK: &str = r#"
+const TABLES: &str = r#"
 seed = 5
 [grid]
 nx = 24
@@ -31,19 +33,6 @@ checkpoint_every_dumps = 2
 [phase_space]
 bins = 41
 v_max = 4.0
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 16
-distribution = { kind = "waterbag", radius = 0.1 }
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
 [[sub_populations]]
 name = "blob_-1_0"
 species = "electrons"
@@ -82,6 +71,11 @@ species = "electrons"
 method = "all"
 "#;
 
+/// The deck: [`TABLES`] and its species.
+fn deck_text() -> String {
+    format!("{TABLES}{}", common::electrons_over_ions(16, r#"{ kind = "waterbag", radius = 0.1 }"#))
+}
+
 const REGIONS: [&str; 6] = ["blob_-1_0", "blob_0_1", "blob_1_0", "heldout_blob_0_-1", "ring_upper", "rest"];
 
 fn opts() -> RunOptions {
@@ -92,7 +86,7 @@ fn opts() -> RunOptions {
 /// region (in deck order) containing its initial velocity.
 #[test]
 fn regions_partition_the_species() {
-    let deck = Deck::from_toml(DECK).unwrap();
+    let deck = Deck::from_toml(&deck_text()).unwrap();
     let mut sim = Simulation::new(&deck, 2).unwrap();
     let diag = Diagnostics::new(&deck, &mut sim).unwrap();
     let p = &sim.species[0].particles;
@@ -112,7 +106,7 @@ fn regions_partition_the_species() {
 
 #[test]
 fn region_histograms_sum_to_the_species() {
-    let deck = Deck::from_toml(DECK).unwrap();
+    let deck = Deck::from_toml(&deck_text()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let summary = run(&deck, dir.path(), &opts(), &mut Silent).unwrap();
     assert_eq!(summary.dumps, 6);
@@ -147,7 +141,7 @@ fn region_histograms_sum_to_the_species() {
 /// one) lies in the region, and no earlier region contains it.
 #[test]
 fn region_tracks_start_in_their_region() {
-    let deck = Deck::from_toml(DECK).unwrap();
+    let deck = Deck::from_toml(&deck_text()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     run(&deck, dir.path(), &opts(), &mut Silent).unwrap();
     let blob = Region::Blob { centre: [-1.0, 0.0], radius: 0.5 };
@@ -188,7 +182,7 @@ fn region_tracks_start_in_their_region() {
 /// 0.21 with these few particles; the waterbag's own distance is about 0.52).
 #[test]
 fn background_record_of_a_waterbag() {
-    let deck = Deck::from_toml(DECK).unwrap();
+    let deck = Deck::from_toml(&deck_text()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     run(&deck, dir.path(), &opts(), &mut Silent).unwrap();
     let text = std::fs::read_to_string(dir.path().join("background.csv")).unwrap();
@@ -222,7 +216,7 @@ fn background_record_of_a_waterbag() {
 #[test]
 fn background_record_of_a_maxwellian() {
     let deck = Deck::from_toml(
-        &DECK
+        &deck_text()
             .replace("{ kind = \"waterbag\", radius = 0.1 }", "{ kind = \"maxwellian\", u_th = 0.05 }")
             .replace("n_steps = 200", "n_steps = 40"),
     )

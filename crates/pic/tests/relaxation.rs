@@ -3,13 +3,15 @@
 //! quantitative comparison with Lenard-Balescu theory belongs to the
 //! theory crate).
 
+mod common;
+
 use collop_pic::deck::Deck;
 use collop_pic::{Simulation, diag::Diagnostics};
 
 /// ppc 4 at dx = lambda_D: 4 particles per Debye area, a very collisional
 /// 2D plasma (the reference data's resolution), so the blob relaxes within
 /// a few tens of 1/omega_p.
-const DECK: &str = r#"
+const TABLES: &str = r#"
 seed = 21
 [grid]
 nx = 32
@@ -23,19 +25,6 @@ dump_every = 800
 [solver]
 kind = "em"
 shape_order = 2
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 4
-distribution = { kind = "maxwellian", u_th = 0.1 }
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
 [[sub_populations]]
 name = "blob"
 species = "electrons"
@@ -44,9 +33,14 @@ fraction = 0.1
 target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
 "#;
 
+/// The deck: [`TABLES`] and its species.
+fn deck_text() -> String {
+    format!("{TABLES}{}", common::electrons_over_ions(4, r#"{ kind = "maxwellian", u_th = 0.1 }"#))
+}
+
 #[test]
 fn blob_slows_down_and_heats_towards_the_background() {
-    let deck = Deck::from_toml(DECK).unwrap();
+    let deck = Deck::from_toml(&deck_text()).unwrap();
     let tau = deck.validate().unwrap().collision_time;
     let mut sim = Simulation::new(&deck, 2).unwrap();
     let diag = Diagnostics::new(&deck, &mut sim).unwrap();
@@ -102,7 +96,7 @@ fn blob_slows_down_and_heats_towards_the_background() {
 /// relativistic remainder, hence a tenth of the uncompensated amplitude.
 #[test]
 fn test_species_current_is_cancelled() {
-    let deck = Deck::from_toml(&DECK.replace("fraction = 0.1", "fraction = 0.05")).unwrap();
+    let deck = Deck::from_toml(&deck_text().replace("fraction = 0.1", "fraction = 0.05")).unwrap();
     let mut sim = Simulation::new(&deck, 2).unwrap();
     let total: f64 = sim.species.iter().map(|s| s.particles.ux.iter().sum::<f64>()).sum();
     assert!(total.abs() < 1e-9, "net momentum {total}");

@@ -1,6 +1,8 @@
 //! Whole runs: outputs in the reference layout, resume without lost or
 //! duplicated dumps, and the sub-populations' physics.
 
+mod common;
+
 use collop_core::Moments;
 use collop_io::{PicSolver, TRACK_FORMAT_VERSION, TRACKS_FILE, TrackFile, TrackMember};
 use collop_pic::deck::Deck;
@@ -36,7 +38,7 @@ impl Observer for Count {
 
 /// A small thermal plasma (ppc 4, dx = lambda_D, the reference data's
 /// resolution) with the same blob made in the three ways.
-const DECK: &str = r#"
+const TABLES: &str = r#"
 seed = 11
 [grid]
 nx = 32
@@ -57,19 +59,6 @@ fields_every_dumps = 5
 [phase_space]
 bins = 51
 v_max = 5.0
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 16
-distribution = { kind = "maxwellian", u_th = 0.1 }
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
 [[sub_populations]]
 name = "blob_test"
 species = "electrons"
@@ -91,6 +80,11 @@ method = "reweighting"
 target = { kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }
 "#;
 
+/// The deck: [`TABLES`] and its species.
+fn deck_text() -> String {
+    format!("{TABLES}{}", common::electrons_over_ions(16, r#"{ kind = "maxwellian", u_th = 0.1 }"#))
+}
+
 fn opts() -> RunOptions {
     RunOptions { threads: 2, progress_every: 0, ..RunOptions::default() }
 }
@@ -102,7 +96,7 @@ fn moments(path: &std::path::Path, k: usize) -> Moments {
 
 #[test]
 fn run_writes_reference_datasets_and_tracks() {
-    let deck = Deck::from_toml(DECK).unwrap();
+    let deck = Deck::from_toml(&deck_text()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut count = Count::default();
     let summary = run(&deck, dir.path(), &RunOptions { progress_every: 100, ..opts() }, &mut count).unwrap();
@@ -217,7 +211,7 @@ fn run_writes_reference_datasets_and_tracks() {
 /// resume, and compare with an uninterrupted run: identical files.
 #[test]
 fn resume_neither_loses_nor_duplicates_dumps() {
-    let deck = Deck::from_toml(DECK).unwrap();
+    let deck = Deck::from_toml(&deck_text()).unwrap();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     run(&deck, a.path(), &opts(), &mut Silent).unwrap();
     let first = run(&deck, b.path(), &RunOptions { stop_after: Some(130), ..opts() }, &mut Silent).unwrap();
@@ -245,7 +239,7 @@ fn resume_neither_loses_nor_duplicates_dumps() {
 /// errors `sqrt(T / N_sel + T / N_eff)`, at the first and the last dump.
 #[test]
 fn selection_and_reweighting_agree() {
-    let deck = Deck::from_toml(DECK).unwrap();
+    let deck = Deck::from_toml(&deck_text()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let s = run(&deck, dir.path(), &opts(), &mut Silent).unwrap();
     let size = |n: &str| s.sample_sizes.iter().find(|x| x.name == n).unwrap().effective;

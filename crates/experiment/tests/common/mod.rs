@@ -6,6 +6,10 @@
 //! Each test binary uses a part of them.
 #![allow(dead_code)]
 
+// The PIC crate's deck fragments, shared rather than copied.
+#[path = "../../../pic/tests/common/mod.rs"]
+mod pic;
+
 use std::path::{Path, PathBuf};
 
 use collop_core::VelocityGrid;
@@ -113,20 +117,8 @@ dy = 0.1
 [solver]
 kind = "es"
 shape_order = 2
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 16
-distribution = {{ kind = "maxwellian", u_th = 0.1 }}
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
-{rest}"#
+{}{rest}"#,
+        pic::electrons_over_ions(16, r#"{ kind = "maxwellian", u_th = 0.1 }"#)
     )
 }
 
@@ -158,10 +150,50 @@ target = { kind = "ring", radius = 2.0, width = 0.3, u_th_z = 1.0 }
 tracks = 300
 "#;
 
+/// The tables of a tiny PIC run (on [`es_deck`]) of `n_steps` steps, a
+/// dump every 10 and no checkpoint, with one sub-population `pop`: a
+/// drifting blob by selection.
+pub fn one_population(n_steps: usize, pop: &str) -> String {
+    format!(
+        r#"
+[time]
+dt = 0.05
+n_steps = {n_steps}
+dump_every = 10
+[output]
+energy_every = 10
+checkpoint_every_dumps = 0
+[phase_space]
+bins = 11
+v_max = 4.0
+i_start = 0
+[[sub_populations]]
+name = "{pop}"
+species = "electrons"
+method = "selection"
+target = {{ kind = "maxwellian", u_th = 0.5, drift = [-2.0, 0.0, 0.0] }}
+"#
+    )
+}
+
 /// Run the PIC code on a deck's text into `dir`, silently.
 pub fn run_pic(deck: &str, dir: &Path) -> collop_pic::RunSummary {
     let deck = collop_pic::Deck::from_toml(deck).unwrap();
     collop_pic::run(&deck, dir, &collop_pic::RunOptions::default(), &mut collop_pic::Silent).unwrap()
+}
+
+/// A free tensor (the default model) trained with Adam on the MSE of
+/// every step, no validation: `epochs.0` epochs at unroll 1 (rate 1e-2),
+/// then `epochs.1` at unroll 2 (rate 1e-3), a checkpoint every
+/// `checkpoint_every` epochs.
+pub fn tensor_config(folders: &[PathBuf], epochs: (usize, usize), checkpoint_every: usize) -> TrainConfig {
+    let rest = format!(
+        "seed = 3\n[data]\nfolders = FOLDERS\nvalidation_fraction = 0.0\n[training]\nloss = \"mse\"\n\
+         accumulation = \"all-steps\"\noptimiser = {{ kind = \"adam\" }}\ncheckpoint_every = {checkpoint_every}\n\
+         stages = [{{ unroll = 1, epochs = {}, lr = 1e-2 }}, {{ unroll = 2, epochs = {}, lr = 1e-3 }}]\n",
+        epochs.0, epochs.1
+    );
+    config(folders, &rest)
 }
 
 /// A training config from TOML text (without `[data] folders`, which are

@@ -144,3 +144,16 @@ pub fn spectral_frequency(signal: &[f64], dt: f64, omega_min: f64, omega_max: f6
     }
     0.5 * (lo + hi)
 }
+
+/// The `[[species]]` tables of the test decks written in TOML: electrons
+/// (charge -1, mass 1, density 1) with `ppc` macro-particles per cell and
+/// the velocity `distribution` (an inline table, e.g. `{ kind =
+/// "maxwellian", u_th = 0.1 }`), over immobile ions of the same density
+/// and mass 1836.
+pub fn electrons_over_ions(ppc: usize, distribution: &str) -> String {
+    format!(
+        "[[species]]\nname = \"electrons\"\ncharge = -1.0\nmass = 1.0\ndensity = 1.0\nppc = {ppc}\n\
+         distribution = {distribution}\n[[species]]\nname = \"ions\"\ncharge = 1.0\nmass = 1836.0\n\
+         density = 1.0\nmobile = false\n"
+    )
+}
