@@ -448,6 +448,17 @@ mod tests {
             cfg("[training]\noptimiser = \"adam\"\n").unwrap().training.optimiser,
             OptimiserKind::Adam
         );
+        let lbfgs = cfg("[training]\noptimiser = \"lbfgs\"\n").unwrap().training.optimiser;
+        assert_eq!(lbfgs, OptimiserKind::Lbfgs { history: 10 });
+        // A stage needs its epochs only: unroll 1 and the reference's rate otherwise.
+        let stages = cfg("[training]\nstages = [{ epochs = 7 }, { unroll = 3, epochs = 2, lr = 1e-4 }]\n")
+            .unwrap()
+            .training
+            .stages;
+        assert_eq!((stages[0].unroll, stages[0].epochs, stages[0].lr), (1, 7, 1e-3));
+        assert_eq!((stages[1].unroll, stages[1].epochs, stages[1].lr), (3, 2, 1e-4));
+        let e = cfg("[training]\nstages = [{ unroll = 2 }]\n").unwrap_err().to_string();
+        assert!(e.contains("epochs"), "{e}");
         let e = cfg("[training]\noptimiser = \"sgd\"\n").unwrap_err().to_string();
         assert!(e.contains("optimiser") && e.contains("sgd") && e.contains("adam"), "{e}");
     }

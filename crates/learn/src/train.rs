@@ -15,11 +15,15 @@ use crate::{LearnError, Model};
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
-    /// Dump steps rolled out per window (the loss compares each).
+    /// Dump steps rolled out per window (the loss compares each); 1 when
+    /// not given.
+    #[serde(default = "one")]
     pub unroll: usize,
     /// Optimiser iterations (full-batch epochs).
     pub epochs: usize,
-    /// Learning rate (Adam) or initial trial step (L-BFGS).
+    /// Learning rate (Adam) or initial trial step (L-BFGS); the
+    /// reference's 1e-3 when not given.
+    #[serde(default = "reference_lr")]
     pub lr: f64,
     /// Optimiser of this stage, if not the run's (its state starts fresh
     /// when the kind changes).
@@ -27,11 +31,23 @@ pub struct Stage {
     pub optimiser: Option<OptimiserKind>,
 }
 
+fn one() -> usize {
+    1
+}
+
+fn reference_lr() -> f64 {
+    1e-3
+}
+
+fn ten() -> usize {
+    10
+}
+
 /// The reference's schedule (arXiv 2601.10885): unroll 1, 2, 5, 10 for
 /// 1000, 200, 200, 500 epochs at learning rate 1e-3.
 pub fn reference_schedule() -> Vec<Stage> {
     [(1, 1000), (2, 200), (5, 200), (10, 500)]
-        .map(|(unroll, epochs)| Stage { unroll, epochs, lr: 1e-3, optimiser: None })
+        .map(|(unroll, epochs)| Stage { unroll, epochs, lr: reference_lr(), optimiser: None })
         .to_vec()
 }
 
@@ -334,7 +350,8 @@ pub enum OptimiserKind {
     /// Limited-memory BFGS (Nocedal 1980) with `history` pairs and a
     /// backtracking Armijo line search; for smooth full-batch problems.
     Lbfgs {
-        /// Curvature pairs kept.
+        /// Curvature pairs kept (10 when not given).
+        #[serde(default = "ten")]
         history: usize,
     },
 }
