@@ -19,6 +19,8 @@
 //!
 //! * `epoch/tensor/nodes{1,25}/unroll{1,10}`: the same for the free
 //!   Fokker-Planck tensor, constant and with 25 time nodes.
+//! * `epoch/kernel/{tensor_k2,tensor_k3,mlp_k2}/unroll{1,10}`: the kernel
+//!   operator's free tensor at `k = 2, 3` and its network at `k = 2`.
 //!
 //! Skipped with a message when the data are absent (see
 //! `collop_io::locate_reference_data`). Run with
@@ -72,7 +74,9 @@
 //! 5..95 (fewer windows than collop's 5..100).
 
 use collop_core::PhaseSpaceSeries;
-use collop_fp::{Accumulation, Edges, Loss, LossKind, RolloutConfig, Scheme, StabilityPolicy, Substeps};
+use collop_fp::{
+    Accumulation, Difference, Edges, Loss, LossKind, RolloutConfig, Scheme, StabilityPolicy, Substeps,
+};
 use collop_learn::{
     Conditioners, LinearKind, MlpKind, MlpModel, Model, Objective, Split, Symmetry, TimeInput, TimeNodes,
     WindowSet, linear_model,
@@ -183,5 +187,48 @@ fn bench_tensor_nodes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_epoch, bench_tensor_nodes);
+/// The kernel operator `df/dt = delta . (K * f)` (arXiv 2601.13377) on
+/// the same data, numerics and windows: the free kernel tensor (`K_x, K_y`
+/// of `k x k` on every cell, forward outer differences) at `k = 2` and
+/// `3`, and the kernel network (one 2 x 64 MLP of `v` giving both kernels
+/// at `k = 2`), one epoch at unroll 1 and 10.
+fn bench_kernel(c: &mut Criterion) {
+    let Some(data) = published_data() else { return };
+    let grid = data[0].grid;
+    let rollout =
+        RolloutConfig { substeps: Substeps::Fixed(1), clamp_f: true, stability: StabilityPolicy::Ignore };
+    let loss = Loss { kind: LossKind::Mae, accumulation: Accumulation::AllSteps };
+    let split = Split::new(&data, 0.05, 0).unwrap();
+    let scheme = Scheme::Reference(Edges::OneSided);
+    let mut models: Vec<(String, Box<dyn Model>)> = Vec::new();
+    for k in [2, 3] {
+        let kind = LinearKind::Kernel { k, difference: Difference::Forward, transpose: false };
+        models.push((
+            format!("tensor_k{k}"),
+            Box::new(linear_model(grid, kind, scheme, false, TimeNodes::constant()).unwrap()),
+        ));
+    }
+    let kind = MlpKind::Kernel { k: 2, difference: Difference::Forward, transpose: false };
+    let mlp = MlpModel::build(grid, kind, scheme, false, &[64, 64], 0, Conditioners::default()).unwrap();
+    models.push(("mlp_k2".into(), Box::new(mlp)));
+    let mut group = c.benchmark_group("epoch/kernel");
+    group.sample_size(10);
+    for (name, model) in &models {
+        let mut phi = model.init();
+        let mut grad = vec![0.0; phi.len()];
+        for unroll in [1, 10] {
+            let set = WindowSet::new(&data, unroll, &split, false, false).unwrap();
+            let mut objective = Objective::new(model.as_ref(), rollout, loss);
+            group.bench_function(format!("{name}/unroll{unroll}"), |b| {
+                b.iter(|| {
+                    phi[0] += 1e-12;
+                    objective.evaluate(&set, &phi, Some(&mut grad)).unwrap()
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_epoch, bench_tensor_nodes, bench_kernel);
 criterion_main!(benches);
