@@ -304,9 +304,12 @@ def _progress_printer(label: str) -> Callable[[Dict[str, Any]], None]:
             if "train_loss" in r:
                 bar.set_postfix(loss=f"{r['train_loss']:.4e}", unroll=r["unroll"])
         else:
-            loss = f" loss {r['train_loss']:.4e}" if "train_loss" in r else ""
-            sys.stderr.write(f"\r{done}/{total} {label}{loss}")
-            sys.stderr.flush()
+            # at most one line per tenth of the way (and the last)
+            tenth = max(1, (total or 1) // 10)
+            if done % tenth == 0 or done == total:
+                loss = f" loss {r['train_loss']:.4e}" if "train_loss" in r else ""
+                sys.stderr.write(f"{done}/{total} {label}{loss}\n")
+                sys.stderr.flush()
 
     return show
 

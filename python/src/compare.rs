@@ -58,10 +58,8 @@ pub fn compare<'py>(
     a.train = train;
     a.test = test;
     if let Some(m) = models {
-        a.models = m
-            .iter()
-            .map(|s| BuiltinModel::try_from(s.clone()).map_err(py_err))
-            .collect::<PyResult<_>>()?;
+        a.models =
+            m.iter().map(|s| BuiltinModel::try_from(s.clone()).map_err(py_err)).collect::<PyResult<_>>()?;
     }
     if let Some(l) = lags {
         a.lags = l;

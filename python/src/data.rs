@@ -25,7 +25,8 @@ pub struct Grid {
 impl Grid {
     #[new]
     fn new(nx: usize, ny: usize, v_range: (f64, f64, f64, f64)) -> PyResult<Self> {
-        let inner = VelocityGrid::new(nx, ny, [v_range.0, v_range.1], [v_range.2, v_range.3]).map_err(py_err)?;
+        let inner =
+            VelocityGrid::new(nx, ny, [v_range.0, v_range.1], [v_range.2, v_range.3]).map_err(py_err)?;
         Ok(Self { inner })
     }
 

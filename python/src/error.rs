@@ -19,7 +19,9 @@ pub fn to_py(e: ExperimentError) -> PyErr {
         ExperimentError::File { .. } => PyOSError::new_err(message),
         ExperimentError::Io(io) => io_kind(io, message),
         ExperimentError::Fp(collop_fp::FpError::Diverged { .. })
-        | ExperimentError::Learn(collop_learn::LearnError::Diverged(_)) => PyArithmeticError::new_err(message),
+        | ExperimentError::Learn(collop_learn::LearnError::Diverged(_)) => {
+            PyArithmeticError::new_err(message)
+        }
         _ => PyValueError::new_err(message),
     }
 }

@@ -413,7 +413,8 @@ pub fn tracks(
             )));
         }
     }
-    let settings = TrackSettings { tracks: paths, grid_from, lag, overlapping, covariance, min_count, window };
+    let settings =
+        TrackSettings { tracks: paths, grid_from, lag, overlapping, covariance, min_count, window };
     let m = py.detach(|| estimate(&settings)).map_err(py_err)?;
     Ok(Model { inner: AnyModel::Fields(m.model), report: Some(m.text), estimates: m.estimates })
 }
@@ -435,7 +436,8 @@ pub fn tracks_from_arrays(
     covariance: bool,
     min_count: usize,
 ) -> PyResult<Model> {
-    let tracks = Tracks { t: t.as_array().to_vec(), vx: vx.as_array().to_owned(), vy: vy.as_array().to_owned() };
+    let tracks =
+        Tracks { t: t.as_array().to_vec(), vx: vx.as_array().to_owned(), vy: vy.as_array().to_owned() };
     let estimator = TrackEstimator { lag, overlapping, covariance, min_count };
     let g = grid.inner;
     let e = py.detach(|| estimator.estimate(&tracks, &g)).map_err(py_err)?;

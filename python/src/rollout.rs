@@ -69,7 +69,8 @@ pub struct Rollout {
 impl Rollout {
     fn __repr__(&self, py: Python<'_>) -> String {
         let m = self.metrics.bind(py);
-        let get = |k: &str| m.get_item(k).ok().flatten().and_then(|v| v.extract::<f64>().ok()).unwrap_or(f64::NAN);
+        let get =
+            |k: &str| m.get_item(k).ok().flatten().and_then(|v| v.extract::<f64>().ok()).unwrap_or(f64::NAN);
         format!("Rollout(mae={:.4e}, l1={:.4e}, operator={:?})", get("mae"), get("l1"), self.operator)
     }
 }
@@ -91,8 +92,9 @@ pub fn rollout(
 ) -> PyResult<Rollout> {
     let numerics = numerics_from(model.inner.evaluation_numerics(), numerics)?;
     let (m, ds) = (&model.inner, &dataset.inner);
-    let (_, e) = interruptible(py, |_| m.evaluate_on(ds, &numerics, policy(extrapolate), steps, keep_frames))?
-        .map_err(py_err)?;
+    let (_, e) =
+        interruptible(py, |_| m.evaluate_on(ds, &numerics, policy(extrapolate), steps, keep_frames))?
+            .map_err(py_err)?;
     let (errors, window) = match &e.score {
         Score::Scored { errors, window } => (errors, window),
         Score::Diverged { step, of } => {
@@ -191,9 +193,8 @@ pub fn rollout_array<'py>(
     let batch: ArrayView3<'_, f64> = if single {
         view.insert_axis(Axis(0)).into_dimensionality::<Ix3>().map_err(|e| value_error(e.to_string()))?
     } else {
-        view.into_dimensionality::<Ix3>().map_err(|_| {
-            value_error(format!("f0 has shape {shape:?}: give (batch, nx, ny) or (nx, ny)"))
-        })?
+        view.into_dimensionality::<Ix3>()
+            .map_err(|_| value_error(format!("f0 has shape {shape:?}: give (batch, nx, ny) or (nx, ny)")))?
     };
     if let Some(((b, i, j), v)) = batch.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(value_error(format!("f0[{b}, {i}, {j}] is {v}: initial distributions must be finite")));

@@ -15,9 +15,11 @@ use crate::model::Model;
 
 /// The config of a dict (the TOML tables as nested dicts) given as JSON.
 fn config_from_json(json: &str) -> PyResult<TrainConfig> {
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| value_error(format!("config: {e}")))?;
-    let text = toml::to_string(&value)
-        .map_err(|e| value_error(format!("config: not a TOML table of tables ({e}); None values cannot be written")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| value_error(format!("config: {e}")))?;
+    let text = toml::to_string(&value).map_err(|e| {
+        value_error(format!("config: not a TOML table of tables ({e}); None values cannot be written"))
+    })?;
     TrainConfig::from_toml(&text, "config").map_err(py_err)
 }
 
