@@ -89,6 +89,9 @@ fn run_datasets(out: &Path) -> collop_experiment::Result<Vec<(String, collop_exp
         .collect()
 }
 
+/// The datasets of a run by sub-population name.
+type Datasets = Vec<(String, Dataset)>;
+
 /// Run the PIC deck `deck` (a TOML file; or, with `is_json`, the JSON text
 /// of the same tables) into the run directory `out`. `callback(event)`
 /// receives dicts with `event` = `started`, `progress` (`step`,
@@ -107,7 +110,7 @@ pub fn run_pic<'py>(
     threads: usize,
     callback: Option<Py<PyAny>>,
     is_json: bool,
-) -> PyResult<(Bound<'py, PyAny>, Vec<(String, Dataset)>)> {
+) -> PyResult<(Bound<'py, PyAny>, Datasets)> {
     let deck = if is_json {
         let value: serde_json::Value =
             serde_json::from_str(deck).map_err(|e| value_error(format!("deck: {e}")))?;
