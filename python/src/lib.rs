@@ -35,7 +35,6 @@ fn _collop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rollout::rollout, m)?)?;
     m.add_function(wrap_pyfunction!(rollout::rollout_array, m)?)?;
     m.add_function(wrap_pyfunction!(train::train, m)?)?;
-    m.add_function(wrap_pyfunction!(train::config_from_toml, m)?)?;
     m.add_function(wrap_pyfunction!(pic::run_pic, m)?)?;
     m.add_function(wrap_pyfunction!(compare::compare, m)?)?;
     m.add_function(wrap_pyfunction!(compare::load_comparison, m)?)?;

@@ -23,27 +23,6 @@ fn config_from_json(json: &str) -> PyResult<TrainConfig> {
     TrainConfig::from_toml(&text, "config").map_err(py_err)
 }
 
-/// A training config from TOML text, checked; data folders relative to
-/// `base` (default: as given, relative to the working directory). Returns
-/// the resolved config as TOML text.
-#[pyfunction]
-#[pyo3(signature = (text, base = None))]
-pub fn config_from_toml(text: &str, base: Option<PathBuf>) -> PyResult<String> {
-    let mut cfg = TrainConfig::from_toml(text, "config").map_err(py_err)?;
-    resolve_folders(&mut cfg, base.as_deref());
-    cfg.to_toml().map_err(py_err)
-}
-
-fn resolve_folders(cfg: &mut TrainConfig, base: Option<&Path>) {
-    if let Some(base) = base {
-        for f in &mut cfg.data.folders {
-            if f.is_relative() {
-                *f = base.join(&*f);
-            }
-        }
-    }
-}
-
 /// Calls the Python callback with every epoch's record, and stops the
 /// training when the callback raises or the stop flag is set.
 struct Callback<'a> {

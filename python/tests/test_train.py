@@ -87,9 +87,20 @@ def test_run_history_fields_and_profiles(published, tmp_path):
     assert np.all(np.isfinite(f["D_xy"]))
     p = run.radial_profiles(n_bins=20)
     assert p["D_par"].shape == (1, p["speed"].shape[0])
+    assert run.model.evaluation_numerics == {"scheme": "reference", "edges": "guard", "substeps": 1,
+                                             "clamp_f": True, "clamp_d": True, "stability": "warn"}
+    assert run.model.describe() == f"trained run {run.path}"
+    with pytest.raises(ValueError, match="no PIC-parameter conditioners"):
+        run.fields(pic_parameters={"ppc": 8})
     loaded = collop.load_run(run.path)
     np.testing.assert_array_equal(loaded.theta, run.theta)
     assert 'kind = "fp-tensor"' in loaded.config
+
+
+def test_progress_is_shown(published, tmp_path, capsys):
+    collop.train(short_config(published, epochs=(8, 2), every=5), tmp_path / "run", progress=True)
+    err = capsys.readouterr().err
+    assert "10/10" in err
 
 
 class Stop(Exception):
