@@ -13,8 +13,8 @@ CLI's figure includes starting its process, so the rollout of a trained
 run is also timed inside Python alone. Training: the reference tensor
 model on both published datasets (`collop train` / `collop.train`) for
 1 and for 1 + N epochs at unroll 1; an epoch costs the difference over N,
-and the 1-epoch call is the fixed cost. Medians over the repeats are
-printed with the ratio Python / CLI.
+and the 1-epoch call is the fixed cost. Medians over the repeats (the two
+sides alternating) are printed with the ratio Python / CLI.
 """
 
 import argparse
@@ -37,6 +37,16 @@ def median_time(f, repeat):
         f()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def paired(f_cli, f_py, repeat):
+    """Medians of the two, run alternately (a load that drifts over the
+    run weighs on both alike)."""
+    a, b = [], []
+    for _ in range(repeat):
+        a.append(median_time(f_cli, 1))
+        b.append(median_time(f_py, 1))
+    return statistics.median(a), statistics.median(b)
 
 
 def config_text(data, epochs):
@@ -90,8 +100,8 @@ def main():
         warnings.simplefilter("ignore")
         got = collop.rollout(collop.static_theory(ds.grid, 0.034), ds, numerics={"clamp_d": False})
         assert got.metrics["mae"] == want["mae"], (got.metrics["mae"], want["mae"])
-        t_cli = median_time(lambda: subprocess.run(cli_rollout, capture_output=True, check=True), a.repeat)
-        t_py = median_time(py_rollout, a.repeat)
+        t_cli, t_py = paired(lambda: subprocess.run(cli_rollout, capture_output=True, check=True), py_rollout,
+                             a.repeat)
         model = collop.static_theory(ds.grid, 0.034)
         t_call = median_time(lambda: collop.rollout(model, ds, numerics={"clamp_d": False}), a.repeat)
     print(f"rollout (read, model, 95 steps, metrics): CLI {1e3 * t_cli:.2f} ms, Python {1e3 * t_py:.2f} ms, "
@@ -114,7 +124,7 @@ def main():
             collop.train(cfg, tmp / f"py-{epochs}-{k[0]}", plots=True)
 
         reps = a.repeat if epochs == 1 else max(3, a.repeat // 3)
-        results[epochs] = (median_time(cli_train, reps), median_time(py_train, reps))
+        results[epochs] = paired(cli_train, py_train, reps)
     (c1, p1), (cn, pn) = results[1], results[1 + a.epochs]
     ce, pe = (cn - c1) / a.epochs, (pn - p1) / a.epochs
     print(f"training, one call of 1 epoch (read data, build, train, write the run): CLI {1e3 * c1:.1f} ms, "
