@@ -40,6 +40,15 @@ pub enum FpError {
         /// Dump steps of the rollout.
         n_steps: usize,
     },
+    /// The caller asked the rollout to stop (its stop flag was set) before
+    /// it ended.
+    #[error("the rollout was stopped at dump step {step} of {n_steps}, as asked")]
+    Stopped {
+        /// Dump steps done (the frames after them are not computed).
+        step: usize,
+        /// Dump steps of the rollout.
+        n_steps: usize,
+    },
     /// Any other invalid argument.
     #[error("invalid argument: {0}")]
     Invalid(String),

@@ -17,6 +17,7 @@
 use ndarray::{Array3, Array4, ArrayView3, ArrayView4, Axis};
 use rayon::prelude::*;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::FpError;
 use crate::batch::{BatchState, gather_chunk, scatter_chunk};
@@ -439,6 +440,22 @@ impl<'o> Simulator<'o> {
         first_step: usize,
         n_steps: usize,
     ) -> Result<Rollout, FpError> {
+        self.rollout_until(theta, dt, f0, first_step, n_steps, &AtomicBool::new(false))
+    }
+
+    /// [`Simulator::rollout`] that stops with [`FpError::Stopped`] at the
+    /// first dump step after `stop` is set (from another thread: a user
+    /// interface's interrupt). Each chunk of the batch checks it before
+    /// every dump step, so a large batch stops within one step.
+    pub fn rollout_until(
+        &self,
+        theta: &[f64],
+        dt: f64,
+        f0: ArrayView3<'_, f64>,
+        first_step: usize,
+        n_steps: usize,
+        stop: &AtomicBool,
+    ) -> Result<Rollout, FpError> {
         self.check_batch(&f0)?;
         let plan = Plan::build(self.op, theta, dt, first_step, n_steps, &self.cfg)?;
         let mut state = BatchState::from_frames(f0)?;
@@ -462,23 +479,30 @@ impl<'o> Simulator<'o> {
         // bound (the clamp keeps it finite for a while): a growth of 10^6
         // over the largest initial value is taken as divergence.
         let limit = 1e6 * f0.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-        let diverged: Vec<Option<usize>> = state
+        // Per chunk: the step at which it diverged, or stopped as asked.
+        let ended: Vec<Option<Result<usize, usize>>> = state
             .chunks
             .par_iter_mut()
             .zip(views.into_par_iter())
             .map(|(ch, mut out)| {
                 for s in 0..n_steps {
+                    if stop.load(Ordering::Relaxed) {
+                        return Some(Err(s));
+                    }
                     advance_chunk(ch, pattern, &plan.slots[plan.step_slot[s]], clamp);
                     scatter_chunk(&ch.data, ch.bc, out.index_axis_mut(Axis(0), s + 1));
                     if !bounded(&ch.data, limit) {
-                        return Some(s);
+                        return Some(Ok(s));
                     }
                 }
                 None
             })
             .collect();
-        if let Some(s) = diverged.into_iter().flatten().min() {
+        if let Some(s) = ended.iter().flatten().filter_map(|e| e.ok()).min() {
             return Err(FpError::Diverged { step: s + 1, n_steps });
+        }
+        if let Some(s) = ended.iter().flatten().filter_map(|e| e.err()).min() {
+            return Err(FpError::Stopped { step: s, n_steps });
         }
         Ok(Rollout { frames, substeps: plan.substeps_per_dump(), warnings: plan.warnings })
     }

@@ -162,6 +162,13 @@ pub trait Observer {
     fn checkpointed(&mut self, _step: u64) {}
     /// Something the user should know that does not stop the run.
     fn warning(&mut self, _message: &str) {}
+    /// Whether the run should stop now (asked before every step): it then
+    /// ends as an interrupted run does, with its dumps, tracks and history
+    /// written and its last checkpoint left for `--resume`
+    /// ([`RunSummary::finished`] false). A user interface's interrupt.
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -429,7 +436,7 @@ fn run_in_pool(
             finished = true;
             break;
         }
-        if opts.stop_after.is_some_and(|s| taken >= s) {
+        if opts.stop_after.is_some_and(|s| taken >= s) || observer.stop_requested() {
             break;
         }
         if (energy_every > 0 && step % energy_every == 0) || step % dump_every == 0 {
