@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use collop_core::FpFields;
 use collop_core::shells::{Cells, ShellSpec, average_shells};
 use collop_experiment::conditioning::Extrapolation;
-use collop_experiment::fields_model::FIELDS_MODEL;
 use collop_experiment::theory::{PicInput, TheoryKind, static_model, theory_model};
 use collop_experiment::tracks::{TrackSettings, estimate};
 use collop_experiment::{AnyModel, FieldsModel, FieldsSource, OperatorParams};
@@ -283,11 +282,7 @@ impl Model {
             ));
         };
         let existing = if overwrite { collop_io::Existing::Overwrite } else { collop_io::Existing::Refuse };
-        py.detach(|| {
-            let mut out = collop_io::OutputDir::claim(&path, &FIELDS_MODEL, existing)?;
-            f.save_into(&mut out)
-        })
-        .map_err(py_err)
+        py.detach(|| f.write_dir(&path, existing)).map_err(py_err)
     }
 
     fn __repr__(&self) -> String {

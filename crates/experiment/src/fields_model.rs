@@ -262,6 +262,15 @@ impl FieldsModel {
         dir.join(FIELDS_FILE).is_file()
     }
 
+    /// Write into the model directory `out` after claiming it
+    /// ([`collop_io::OutputDir::claim`] with [`FIELDS_MODEL`]: another
+    /// writer, or a model already there without
+    /// [`collop_io::Existing::Overwrite`], is refused).
+    pub fn write_dir(&self, out: &Path, existing: collop_io::Existing) -> Result<()> {
+        let mut dir = collop_io::OutputDir::claim(out, &FIELDS_MODEL, existing)?;
+        self.save_into(&mut dir)
+    }
+
     /// Write into the output directory `out`, claimed with
     /// [`FIELDS_MODEL`]: a model it held under `--overwrite` is removed
     /// first (see [`collop_io::OutputDir::clear_replaced`]).
