@@ -436,7 +436,19 @@ impl DatasetMeta {
             .map_err(|e| IoError::bad_key(path, "v_range", format!("gives an invalid grid ({e})")))?;
         let v_range_c = match m.remove("v_range_c") {
             None | Some(MetaValue::Null) => None,
-            Some(v) => Some(four(path, "v_range_c", Some(v), "[x_min, x_max, y_min, y_max] in c")?),
+            Some(v) => {
+                let c = four(path, "v_range_c", Some(v), "[x_min, x_max, y_min, y_max] in c")?;
+                if c[1] <= c[0] || c[3] <= c[2] {
+                    return Err(IoError::bad_key(
+                        path,
+                        "v_range_c",
+                        format!(
+                            "is {c:?}; it must be [x_min, x_max, y_min, y_max] in c with max > min on both axes"
+                        ),
+                    ));
+                }
+                Some(c)
+            }
         };
         let t_start = match m.remove("t_start") {
             None | Some(MetaValue::Null) => i_start as f64 * dt,
