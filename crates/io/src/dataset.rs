@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use collop_core::PhaseSpaceSeries;
-use ndarray::{Array3, ArrayView2, Axis, Ix2};
+use ndarray::{Array3, ArrayView2, Ix2};
 
 use crate::npy::decode_npy_f64;
 use crate::{DatasetMeta, IoError};
@@ -146,7 +146,9 @@ pub(crate) fn check_frame_values(path: &Path, frame: ArrayView2<'_, f64>) -> Res
 
 fn read_frames(meta: &DatasetMeta, files: &[PathBuf]) -> Result<Array3<f64>, IoError> {
     let (nx, ny) = meta.grid.shape();
-    let mut frames = Array3::<f64>::zeros((files.len(), nx, ny));
+    // Grown frame by frame, not reserved from `n_bins`: the memory taken is
+    // what the frame files hold, whatever size args.yaml declares.
+    let mut values: Vec<f64> = Vec::new();
     let mut first: Option<(&PathBuf, Vec<usize>)> = None;
     for (k, file) in files.iter().enumerate() {
         let bytes = fs::read(file).map_err(|e| IoError::io(file, "reading", e))?;
@@ -178,9 +180,12 @@ fn read_frames(meta: &DatasetMeta, files: &[PathBuf]) -> Result<Array3<f64>, IoE
             reason: format!("unexpected array layout: {e}"),
         })?;
         check_frame_values(file, frame.view())?;
-        frames.index_axis_mut(Axis(0), k).assign(&frame);
+        values.extend(frame.iter());
     }
-    Ok(frames)
+    Array3::from_shape_vec((files.len(), nx, ny), values).map_err(|e| IoError::Npy {
+        path: files.first().cloned().unwrap_or_default(),
+        reason: format!("unexpected frame layout: {e}"),
+    })
 }
 
 fn read_with(path: &Path, normalise: bool) -> Result<Dataset, IoError> {

@@ -810,3 +810,32 @@ fn an_inverted_v_range_c_is_refused_on_reading() {
     let e = DatasetMeta::from_yaml_str(&text, Path::new("data/args.yaml")).unwrap_err().to_string();
     assert!(e.contains("data/args.yaml") && e.contains("v_range_c") && e.contains("max > min"), "{e}");
 }
+
+/// An `args.yaml` declaring a huge grid next to small frames: the reader
+/// reserved `frames x nx x ny` values from `n_bins` before reading a frame
+/// (a panic when the product overflows, else gigabytes); now the frames
+/// are read first, and refused as not on the declared grid.
+#[test]
+fn a_huge_declared_grid_reserves_no_memory() {
+    let f = fixtures();
+    for n_bins in ["4294967296", "[100000, 100000]", "[6, 1000000000000]"] {
+        let folder = scratch().join("huge-grid");
+        if folder.exists() {
+            std::fs::remove_dir_all(&folder).unwrap();
+        }
+        std::fs::create_dir_all(&folder).unwrap();
+        let mut args = f.args.clone();
+        args.iter_mut().find(|(k, _)| k == "n_bins").unwrap().1 = n_bins.into();
+        let text: String = args.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+        write(&folder.join(collop_io::ARGS_FILE), text.as_bytes());
+        let mut total = text.len();
+        for (dump, b) in &f.frames {
+            write(&folder.join(collop_io::frame_file_name(*dump)), b);
+            total += b.len();
+        }
+        let (out, peak) = peak_during(|| read_dataset(&folder));
+        let e = out.unwrap_err();
+        assert!(matches!(e, IoError::GridMismatch { .. }), "{n_bins}: {e:?}");
+        assert!(peak <= bound(total, 0), "{n_bins}: {peak} bytes");
+    }
+}
