@@ -150,7 +150,7 @@ fn read_frames(meta: &DatasetMeta, files: &[PathBuf]) -> Result<Array3<f64>, IoE
     // what the frame files hold, whatever size args.yaml declares.
     let mut values: Vec<f64> = Vec::new();
     let mut first: Option<(&PathBuf, Vec<usize>)> = None;
-    for (k, file) in files.iter().enumerate() {
+    for file in files {
         let bytes = fs::read(file).map_err(|e| IoError::io(file, "reading", e))?;
         let array = decode_npy_f64(file, &bytes)?;
         let shape = array.shape().to_vec();
