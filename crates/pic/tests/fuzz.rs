@@ -30,8 +30,11 @@ use proptest::sample::Index;
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-/// Cases per property in CI (each checkpoint case resumes a tiny run).
+/// Cases per deck property in CI.
 const CI_CASES: u32 = 96;
+
+/// Cases per checkpoint property in CI (each resumes a tiny run).
+const CHECKPOINT_CASES: u32 = 32;
 
 /// Fixed allowance of a parse: the TOML machinery, buffered readers, the
 /// zip reader's directory, error messages.
@@ -245,7 +248,7 @@ fn scratch() -> PathBuf {
 }
 
 proptest! {
-    #![proptest_config(collop_fuzz::config(CI_CASES))]
+    #![proptest_config(collop_fuzz::config(CHECKPOINT_CASES))]
 
     /// Resuming from a mutated checkpoint: refused naming the file, or a
     /// run that goes to its end.
@@ -271,5 +274,124 @@ proptest! {
                 prop_assert!(e.to_string().contains(CHECKPOINT_FILE), "the error names the file: {e}");
             }
         }
+    }
+
+    /// Resuming from a checkpoint whose values were changed behind a
+    /// correct CRC-32 (as a program writing a bad state would): particle
+    /// positions outside the box, NaN or infinite momenta and fields,
+    /// counters past the run, ids and tags of any value. The checks before
+    /// the resume must refuse what the kernels cannot take: never a panic
+    /// in the run.
+    #[test]
+    fn checkpoint_values_changed_behind_a_valid_crc(
+        changes in prop::collection::vec((any::<Index>(), any::<Index>(), value_bytes()), 1..4),
+    ) {
+        let i = interrupted();
+        let mut members = zip::members(&i.checkpoint).expect("the writer's archive");
+        for (member, at, value) in &changes {
+            let m = member.get_mut(&mut members);
+            // The values follow the .npy header (version 1: its length at 8..10).
+            let header = 10 + usize::from(u16::from_le_bytes([m.data[8], m.data[9]]));
+            let n = m.data.len().saturating_sub(header);
+            if n == 0 {
+                continue;
+            }
+            // Aligned to 4 bytes: the start of a float32 / uint32 value,
+            // and of a float64 / uint64 one at every other position.
+            let k = header + at.index(n) / 4 * 4;
+            let end = (k + value.len()).min(m.data.len());
+            m.data[k..end].copy_from_slice(&value[..end - k]);
+            m.crc = zip::crc32(&m.data);
+        }
+        let input = zip::write(&members);
+        let dir = scratch().join("run");
+        lay_out(&dir, &i.files, &input);
+        let deck = Deck::from_toml(DECK).unwrap();
+        let (out, peak) = peak_during(|| run(&deck, &dir, &opts(true), &mut Silent));
+        check_peak("run (resume)", peak, i.resume_peak + BASE + 16 * input.len())?;
+        match out {
+            Ok(summary) => {
+                prop_assert!(summary.finished);
+                prop_assert_eq!(summary.dumps, i.dumps);
+            }
+            // A state the checks accept may still be absurd (momenta of
+            // 1e150 c): the simulation then refuses its own non-finite
+            // energy, which is not the reader's concern.
+            Err(PicError::Run(m)) if m.starts_with("energy is") => {}
+            Err(e) => {
+                prop_assert!(matches!(e, PicError::Checkpoint(_)), "a checkpoint error, not {e:?}");
+                prop_assert!(e.to_string().contains(CHECKPOINT_FILE), "the error names the file: {e}");
+            }
+        }
+    }
+}
+
+/// Values written over a checkpoint's values: as float64, float32, uint64
+/// and uint32, little-endian.
+fn value_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let f64s = prop::sample::select(vec![
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -1.0,
+        -1e-300,
+        8.0,
+        7.999_999_999_999_999,
+        1e300,
+        0.0,
+        f64::MAX,
+    ])
+    .prop_map(|v| v.to_le_bytes().to_vec());
+    let f32s = prop::sample::select(vec![f32::NAN, f32::INFINITY, -1.0f32, 1e30])
+        .prop_map(|v| v.to_le_bytes().to_vec());
+    let u64s = prop::sample::select(vec![0u64, 1, 2, 3, 23, 24, 25, 1 << 32, u64::MAX])
+        .prop_map(|v| v.to_le_bytes().to_vec());
+    let u32s = prop::sample::select(vec![0u32, 1, 0xff, u32::MAX]).prop_map(|v| v.to_le_bytes().to_vec());
+    prop_oneof![4 => f64s, 1 => f32s, 2 => u64s, 1 => u32s]
+}
+// Regressions found by the properties above, kept as fixed cases.
+
+/// A momentum or a field finite but so large that its energy overflows
+/// was resumed from, and the run then failed with "energy is NaN" without
+/// naming the checkpoint; now refused on reading, naming the file.
+#[test]
+fn values_whose_energy_overflows_are_refused_on_resuming() {
+    let i = interrupted();
+    for (member, what) in
+        [("species_0_ux.npy", "Lorentz factor overflows"), ("field_ex.npy", "energy overflows")]
+    {
+        let mut members = zip::members(&i.checkpoint).unwrap();
+        let m = members.iter_mut().find(|m| m.name == member.as_bytes()).unwrap();
+        let header = 10 + usize::from(u16::from_le_bytes([m.data[8], m.data[9]]));
+        // The high half of the first float64 made 0x7fc00000: about 2.2e307.
+        m.data[header + 4..header + 8].copy_from_slice(&[0, 0, 192, 127]);
+        m.crc = zip::crc32(&m.data);
+        let dir = scratch().join("run");
+        lay_out(&dir, &i.files, &zip::write(&members));
+        let e = run(&Deck::from_toml(DECK).unwrap(), &dir, &opts(true), &mut Silent).unwrap_err();
+        assert!(matches!(e, PicError::Checkpoint(_)), "{e:?}");
+        assert!(e.to_string().contains(CHECKPOINT_FILE) && e.to_string().contains(what), "{e}");
+    }
+}
+
+/// A NaN track time or energy in a checkpoint was resumed from; the run
+/// failed only at its end, writing tracks.npz (or wrote NaN energies);
+/// now refused on reading, naming the file.
+#[test]
+fn non_finite_track_times_and_energies_are_refused_on_resuming() {
+    let i = interrupted();
+    for (member, what) in
+        [("tracks_0_times.npy", "times must be finite"), ("energy.npy", "energies must be finite")]
+    {
+        let mut members = zip::members(&i.checkpoint).unwrap();
+        let m = members.iter_mut().find(|m| m.name == member.as_bytes()).unwrap();
+        let header = 10 + usize::from(u16::from_le_bytes([m.data[8], m.data[9]]));
+        m.data[header..header + 8].copy_from_slice(&f64::NAN.to_le_bytes());
+        m.crc = zip::crc32(&m.data);
+        let dir = scratch().join("run");
+        lay_out(&dir, &i.files, &zip::write(&members));
+        let e = run(&Deck::from_toml(DECK).unwrap(), &dir, &opts(true), &mut Silent).unwrap_err();
+        assert!(matches!(e, PicError::Checkpoint(_)), "{e:?}");
+        assert!(e.to_string().contains(CHECKPOINT_FILE) && e.to_string().contains(what), "{e}");
     }
 }
