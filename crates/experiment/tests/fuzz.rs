@@ -65,7 +65,42 @@ fn scratch() -> PathBuf {
     DIR.with(|d| d.path().to_path_buf())
 }
 
-/// The shipped configs, as text.
+/// A config of format 1 (read by the format-1 reader and converted).
+const FORMAT_1: &str = r#"seed = 5
+
+[data]
+folders = ["d0", "d1"]
+validation_fraction = 0.1
+
+[model]
+kind = "fp-par-perp"
+symmetry = "none"
+n_radial = 8
+time_nodes = -1
+lambda1 = 0.001
+lambda2 = 0.0
+kernel_size = 3
+difference = "forward"
+kernel_transpose = false
+smoothness_order = 2
+hidden = [16, 16]
+
+[numerics]
+scheme = "reference"
+edges = "one-sided"
+substeps = 1
+clamp_f = true
+clamp_d = false
+
+[evaluation]
+scheme = "conservative"
+edges = "guard"
+substeps = 0
+clamp_f = true
+clamp_d = true
+"#;
+
+/// The shipped configs and a config of format 1, as text.
 fn shipped_configs() -> &'static Vec<String> {
     static C: OnceLock<Vec<String>> = OnceLock::new();
     C.get_or_init(|| {
@@ -78,6 +113,14 @@ fn shipped_configs() -> &'static Vec<String> {
             .collect();
         texts.sort();
         assert!(texts.len() >= 5, "the shipped configs");
+        texts.push(FORMAT_1.to_string());
+        for t in &texts {
+            assert!(
+                TrainConfig::from_toml(t, "valid").is_ok(),
+                "{t}: {:?}",
+                TrainConfig::from_toml(t, "valid").err()
+            );
+        }
         texts
     })
 }

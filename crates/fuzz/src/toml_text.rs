@@ -152,6 +152,21 @@ pub fn mutations(max: usize) -> impl Strategy<Value = Vec<TomlMutation>> {
     prop::collection::vec(mutation(), 1..=max.max(1))
 }
 
+/// Whether a value is an integer above 2^31 in size (a size or count that
+/// no run can hold).
+pub fn is_huge_integer(w: &Weird) -> bool {
+    matches!(w, Weird::Int(i) if i.unsigned_abs() > 1 << 31)
+}
+
+/// One to `max` mutations whose values are not [huge integers](is_huge_integer).
+pub fn mutations_without_huge_integers(max: usize) -> impl Strategy<Value = Vec<TomlMutation>> {
+    let m = mutation().prop_filter("no huge integer", |m| match m {
+        TomlMutation::Set { value, .. } | TomlMutation::Add { value, .. } => !is_huge_integer(value),
+        TomlMutation::Remove { .. } => true,
+    });
+    prop::collection::vec(m, 1..=max.max(1))
+}
+
 /// `text` (a valid TOML document) with `changes` applied, as TOML text.
 pub fn mutate(text: &str, changes: &[TomlMutation]) -> String {
     let Ok(table) = text.parse::<Table>() else { return text.to_string() };
