@@ -200,7 +200,19 @@ fn read_with(path: &Path, normalise: bool) -> Result<Dataset, IoError> {
         if !(sum > 0.0 && sum.is_finite()) {
             return Err(IoError::ZeroFirstFrame { path: files[0].clone(), sum });
         }
-        series.normalise_to_first().map_err(|source| IoError::Core { path: folder.clone(), source })?
+        let norm =
+            series.normalise_to_first().map_err(|source| IoError::Core { path: folder.clone(), source })?;
+        // Finite values divided by a tiny first-frame sum can overflow.
+        if let Some(((k, i, j), v)) = series.frames.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(IoError::Core {
+                path: files[k].clone(),
+                source: collop_core::CoreError::InvalidArgument(format!(
+                    "cell ({i}, {j}) divided by the first used frame's sum {norm:e} is {v}: the first frame holds \
+                     far less than this one; check `i_start` and the frames, or read without normalisation"
+                )),
+            });
+        }
+        norm
     } else {
         1.0
     };

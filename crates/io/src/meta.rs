@@ -5,8 +5,10 @@ use std::path::Path;
 
 use collop_core::{PhaseSpaceSeries, VelocityGrid};
 use serde::{Deserialize, Serialize};
+use yaml_rust2::parser::{MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
 use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
+use yaml_rust2::{Event, Yaml, YamlEmitter, YamlLoader};
 
 use crate::IoError;
 
@@ -458,9 +460,65 @@ impl DatasetMeta {
     }
 }
 
+/// Counts the values a YAML text holds once its aliases are expanded,
+/// without expanding them: the loader copies an anchored value at every
+/// alias (`*name`), so aliases of aliases grow exponentially (a few hundred
+/// bytes can hold billions of values).
+#[derive(Default)]
+struct ExpandedSize {
+    /// Values so far, aliases counted as the values they stand for.
+    values: u64,
+    /// Values of each anchored node, by anchor id.
+    anchors: std::collections::HashMap<usize, u64>,
+    /// Open collections: their anchor id and the count at their start.
+    open: Vec<(usize, u64)>,
+}
+
+impl MarkedEventReceiver for ExpandedSize {
+    fn on_event(&mut self, event: Event, _mark: Marker) {
+        match event {
+            Event::Scalar(_, _, anchor, _) => {
+                self.values = self.values.saturating_add(1);
+                if anchor > 0 {
+                    self.anchors.insert(anchor, 1);
+                }
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.open.push((anchor, self.values));
+                self.values = self.values.saturating_add(1);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, start)) = self.open.pop()
+                    && anchor > 0
+                {
+                    self.anchors.insert(anchor, self.values - start);
+                }
+            }
+            Event::Alias(id) => {
+                self.values = self.values.saturating_add(self.anchors.get(&id).copied().unwrap_or(1));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Parses YAML text that must hold one mapping.
 pub(crate) fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, MetaValue>, IoError> {
     let yaml_error = |reason: String| IoError::Yaml { path: path.to_path_buf(), reason };
+    // Aliases may repeat a value (PyYAML writes one for a list used twice),
+    // but not hold many more values than the text: refused before loading.
+    let mut size = ExpandedSize::default();
+    if Parser::new_from_str(text).load(&mut size, true).is_ok() {
+        let most = 4 * text.len() as u64 + 1000;
+        if size.values > most {
+            return Err(yaml_error(format!(
+                "its aliases (`*name`) expand to {} values, far more than its {} bytes hold; write the values \
+                 out instead of repeating aliases of aliases",
+                size.values,
+                text.len()
+            )));
+        }
+    }
     let docs = YamlLoader::load_from_str(text).map_err(|e| yaml_error(e.to_string()))?;
     let doc = match docs.as_slice() {
         [] => return Err(yaml_error("the file is empty".into())),

@@ -283,6 +283,12 @@ proptest! {
     }
 }
 
+/// Whether two arrays have the same shape and the same values bit for bit
+/// (so that NaN equals NaN).
+fn same_bits(a: &ArrayD<f64>, b: &ArrayD<f64>) -> bool {
+    a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
 /// Runs every archive reader on the archive at `p` and checks what each
 /// returns; `original` are the arrays when the archive is unchanged.
 fn check_archive(
@@ -321,12 +327,12 @@ fn check_archive(
         check_peak("read_npz_array", peak, limit)?;
         if let Ok(a) = &one {
             prop_assert!(limit >= BASE + 8 * a.len());
-            // The same member read whole agrees.
+            // The same member read whole agrees (bit for bit: NaN included).
             if let Ok(arrays) = &whole
                 && let Some((_, w)) = arrays.iter().find(|(n, _)| n == name)
                 && arrays.iter().filter(|(n, _)| n == name).count() == 1
             {
-                prop_assert_eq!(a, w);
+                prop_assert!(same_bits(a, w), "{a:?} != {w:?}");
             }
             if let Some(o) = original {
                 prop_assert_eq!(Some(a), o.iter().find(|(n, _)| n == name).map(|(_, a)| a));
@@ -838,4 +844,48 @@ fn a_huge_declared_grid_reserves_no_memory() {
         assert!(matches!(e, IoError::GridMismatch { .. }), "{n_bins}: {e:?}");
         assert!(peak <= bound(total, 0), "{n_bins}: {peak} bytes");
     }
+}
+
+/// An `args.yaml` whose aliases nest (`b: [*a, *a, ...]`, `c: [*b, ...]`):
+/// the YAML loader copies the anchored value at every alias, so a few
+/// hundred bytes expanded to millions of values (ten levels: billions, all
+/// memory); now the expansion is counted before loading and refused.
+#[test]
+fn nested_yaml_aliases_are_refused_before_expanding() {
+    let f = fixtures();
+    let mut text: String = f.args.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+    text.push_str("l0: &l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n");
+    for level in 1..6 {
+        let prev = format!("*l{}", level - 1);
+        text.push_str(&format!("l{level}: &l{level} [{}]\n", vec![prev; 10].join(", ")));
+    }
+    let (out, peak) = peak_during(|| DatasetMeta::from_yaml_str(&text, Path::new("data/args.yaml")));
+    let e = out.map(|_| ()).expect_err("refused").to_string();
+    assert!(e.contains("data/args.yaml") && e.contains("aliases"), "{e}");
+    assert!(peak <= bound(text.len(), 0), "{peak} bytes from {} bytes of text", text.len());
+
+    // A few aliases of small values, as PyYAML writes for a list used
+    // twice, still read.
+    let mut text: String = f.args.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+    text.push_str("window: &id001 [-5.0, 5.0]\nsame_window: *id001\nalso: *id001\n");
+    let m = DatasetMeta::from_yaml_str(&text, Path::new("data/args.yaml")).unwrap();
+    assert_eq!(m.extra["also"], m.extra["window"]);
+}
+
+/// A first frame of tiny values (here, float64 read as big-endian) next to
+/// ordinary frames: dividing by its sum overflowed to infinity and the
+/// dataset was returned with infinite values; now refused naming the frame.
+#[test]
+fn a_normalisation_that_overflows_is_refused() {
+    let folder = scratch().join("tiny-first");
+    if folder.exists() {
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+    let grid = VelocityGrid::new(6, 5, [-3.0, 3.0], [-2.0, 2.0]).unwrap();
+    let frames = Array3::from_shape_fn((3, 6, 5), |(k, _, _)| if k == 0 { 1e-310 } else { 1e10 });
+    collop_io::write_dataset(&folder, &DatasetMeta::new(grid, 0.5, 0, 0.0), frames.view()).unwrap();
+    let e = read_dataset(&folder).unwrap_err().to_string();
+    assert!(e.contains("000001.npy") && e.contains("divided by the first used frame's sum"), "{e}");
+    // Without normalisation the stored values are read as they are.
+    assert_eq!(read_dataset_raw(&folder).unwrap().series.frames, frames);
 }
