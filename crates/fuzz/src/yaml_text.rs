@@ -49,6 +49,12 @@ pub fn weird_values() -> Vec<String> {
     v.push(format!("'{}'", "x".repeat(100_000)));
     v.push(format!("{}1{}", "[".repeat(3000), "]".repeat(3000)));
     v.push(format!("{}{}", "{a: ".repeat(3000), "1}".repeat(3000)));
+    // Aliases of aliases in one value: 8^6 values once expanded.
+    let mut bomb = vec!["&l0 [1, 1, 1, 1, 1, 1, 1, 1]".to_string()];
+    for level in 1..6 {
+        bomb.push(format!("&l{level} [{}]", vec![format!("*l{}", level - 1); 8].join(", ")));
+    }
+    v.push(format!("[{}]", bomb.join(", ")));
     v
 }
 
