@@ -468,6 +468,8 @@ impl DatasetMeta {
 struct ExpandedSize {
     /// Values so far, aliases counted as the values they stand for.
     values: u64,
+    /// Values written out so far (aliases not counted).
+    written: u64,
     /// Values of each anchored node, by anchor id.
     anchors: std::collections::HashMap<usize, u64>,
     /// Open collections: their anchor id and the count at their start.
@@ -479,6 +481,7 @@ impl MarkedEventReceiver for ExpandedSize {
         match event {
             Event::Scalar(_, _, anchor, _) => {
                 self.values = self.values.saturating_add(1);
+                self.written += 1;
                 if anchor > 0 {
                     self.anchors.insert(anchor, 1);
                 }
@@ -486,6 +489,7 @@ impl MarkedEventReceiver for ExpandedSize {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 self.open.push((anchor, self.values));
                 self.values = self.values.saturating_add(1);
+                self.written += 1;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some((anchor, start)) = self.open.pop()
@@ -506,18 +510,17 @@ impl MarkedEventReceiver for ExpandedSize {
 pub(crate) fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, MetaValue>, IoError> {
     let yaml_error = |reason: String| IoError::Yaml { path: path.to_path_buf(), reason };
     // Aliases may repeat a value (PyYAML writes one for a list used twice),
-    // but not hold many more values than the text: refused before loading.
+    // but not multiply the values written out: refused before loading. A
+    // syntax error stops the count where it stops the loader, which
+    // reports it.
     let mut size = ExpandedSize::default();
-    if Parser::new_from_str(text).load(&mut size, true).is_ok() {
-        let most = 4 * text.len() as u64 + 1000;
-        if size.values > most {
-            return Err(yaml_error(format!(
-                "its aliases (`*name`) expand to {} values, far more than its {} bytes hold; write the values \
-                 out instead of repeating aliases of aliases",
-                size.values,
-                text.len()
-            )));
-        }
+    let _ = Parser::new_from_str(text).load(&mut size, true);
+    if size.values > 2 * size.written + 1000 {
+        return Err(yaml_error(format!(
+            "its aliases (`*name`) expand to {} values from {} written out; write the values out instead of \
+             repeating aliases of aliases",
+            size.values, size.written
+        )));
     }
     let docs = YamlLoader::load_from_str(text).map_err(|e| yaml_error(e.to_string()))?;
     let doc = match docs.as_slice() {

@@ -127,6 +127,20 @@ pub fn npz_members(path: impl AsRef<Path>) -> Result<Vec<NpzMember>, IoError> {
     Ok(out)
 }
 
+/// The uncompressed size of a member as far as it can be trusted: the size
+/// in the archive's directory, capped by what the member's stored bytes,
+/// which lie in the file, can hold (deflate expands at most 1032 times),
+/// so that a corrupt size does not reserve memory.
+fn trusted_size<R: Read>(path: &Path, member: &zip::read::ZipFile<'_, R>) -> u64 {
+    let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let stored = member.compressed_size().min(file_len);
+    let most = match member.compression() {
+        zip::CompressionMethod::Stored => stored,
+        _ => stored.saturating_mul(1032),
+    };
+    member.size().min(most)
+}
+
 /// The bytes of the `.npy` member `entry` (array `name`) of an open
 /// archive, read to the end so that the zip reader checks the member's
 /// CRC-32.
@@ -137,17 +151,8 @@ pub(crate) fn read_member(
     name: &str,
 ) -> Result<Vec<u8>, IoError> {
     let mut member = archive.by_name(entry).map_err(|e| damaged_member(path, name, e))?;
-    // The size comes from the archive's directory: a hint, trusted only as
-    // far as the member's stored bytes, which lie in the file, can hold it
-    // (deflate expands at most 1032 times), so that a corrupt size does not
-    // reserve memory.
-    let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
-    let stored = member.compressed_size().min(file_len);
-    let most = match member.compression() {
-        zip::CompressionMethod::Stored => stored,
-        _ => stored.saturating_mul(1032),
-    };
-    let mut bytes = Vec::with_capacity(usize::try_from(member.size().min(most)).unwrap_or(0).min(1 << 30));
+    let hint = trusted_size(path, &member);
+    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0).min(1 << 30));
     member.read_to_end(&mut bytes).map_err(|e| damaged_member(path, name, e))?;
     Ok(bytes)
 }
@@ -294,7 +299,8 @@ pub fn for_each_npz_row<E: From<IoError>>(
         let source = match element {
             Some(element) => {
                 // A corrupt shape must not allocate more than the member holds.
-                let promised = row_len.checked_mul(element.size()).filter(|b| (*b as u64) <= reader.size());
+                let most = trusted_size(path, &reader);
+                let promised = row_len.checked_mul(element.size()).filter(|b| (*b as u64) <= most);
                 let Some(row_bytes) = promised else {
                     return Err(npz_error(
                         path,

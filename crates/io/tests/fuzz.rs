@@ -889,3 +889,40 @@ fn a_normalisation_that_overflows_is_refused() {
     // Without normalisation the stored values are read as they are.
     assert_eq!(read_dataset_raw(&folder).unwrap().series.frames, frames);
 }
+
+/// The same nested aliases followed by a syntax error: the loader expanded
+/// the aliases before it reached the error (43 MB for 1 KB of text).
+#[test]
+fn nested_yaml_aliases_before_a_syntax_error_are_refused_before_expanding() {
+    let f = fixtures();
+    let mut text = String::from("dt: [&l0 [1, 1, 1, 1, 1, 1, 1, 1]");
+    for level in 1..6 {
+        text.push_str(&format!(", &l{level} [{}]", vec![format!("*l{}", level - 1); 8].join(", ")));
+    }
+    text.push_str("]\ni_end: *undefined\n");
+    text.extend(f.args.iter().skip(2).map(|(k, v)| format!("{k}: {v}\n")));
+    let (out, peak) = peak_during(|| DatasetMeta::from_yaml_str(&text, Path::new("data/args.yaml")));
+    let e = out.map(|_| ()).expect_err("refused").to_string();
+    assert!(e.contains("data/args.yaml") && e.contains("aliases"), "{e}");
+    assert!(peak <= bound(text.len(), 0), "{peak} bytes from {} bytes of text", text.len());
+}
+
+/// A member whose header declares rows of a million values and whose
+/// directory entry a size of 2 GiB: the row reader trusted the directory's
+/// size and reserved the row (8 MB for a file of 1 KB); now the size is
+/// trusted only as far as the member's bytes in the file can hold it.
+#[test]
+fn a_declared_row_beyond_the_members_bytes_reserves_no_memory() {
+    let mut members = zip::members(&fixtures().stored).unwrap();
+    let x = members.iter_mut().find(|m| m.name == b"x.npy").unwrap();
+    x.data = npy::NpyMutation::Shape("(1000000, 1000000)".into()).apply(&x.data);
+    x.crc = zip::crc32(&x.data);
+    x.size = 0x7fff_ffff;
+    let input = zip::write(&members);
+    let p = scratch().join("rows.npz");
+    write(&p, &input);
+    let (out, peak) = peak_during(|| collop_io::for_each_npz_row::<IoError>(&p, &["x"], |_, _| Ok(())));
+    let e = out.unwrap_err().to_string();
+    assert!(e.contains("array `x`") && e.contains("does not fit the member's size"), "{e}");
+    assert!(peak <= bound(input.len(), 0), "{peak} bytes for a file of {}", input.len());
+}
