@@ -153,9 +153,9 @@ pub fn mutations(max: usize) -> impl Strategy<Value = Vec<TomlMutation>> {
 }
 
 /// Whether a value is an integer above 2^31 in size (a size or count that
-/// no run can hold).
+/// no run can hold), 2^64 - 1 included.
 pub fn is_huge_integer(w: &Weird) -> bool {
-    matches!(w, Weird::Int(i) if i.unsigned_abs() > 1 << 31)
+    matches!(w, Weird::Int(i) if i.unsigned_abs() > 1 << 31) || matches!(w, Weird::U64Max)
 }
 
 /// One to `max` mutations whose values are not [huge integers](is_huge_integer).
