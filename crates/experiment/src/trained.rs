@@ -629,6 +629,19 @@ impl TrainedRun {
             // Format 1 stored no grid: the training data's, if still there.
             None => config.data.folders.first().and_then(|f| collop_io::read_meta(f).ok()).map(|m| m.grid),
         };
+        if let Some(grid) = grid {
+            // The operator of condition 0 must fit the model on its grid:
+            // a `theta` of another length belongs to another run.
+            OperatorParams::new(grid, config.model.operator_shape(), theta.clone()).map_err(|e| {
+                ExperimentError::artefact(
+                    &model_path,
+                    format!(
+                        "`theta` does not fit the model of config.toml ({e}); the file is damaged or belongs to \
+                         another run: restore it from a copy, or train the run again"
+                    ),
+                )
+            })?;
+        }
         let run_json = dir.join(RUN_JSON);
         let info =
             match std::fs::read_to_string(&run_json) {

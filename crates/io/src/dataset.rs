@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use collop_core::PhaseSpaceSeries;
-use ndarray::{Array3, ArrayView2, Axis, Ix2};
+use ndarray::{Array3, ArrayView2, Ix2};
 
 use crate::npy::decode_npy_f64;
 use crate::{DatasetMeta, IoError};
@@ -146,9 +146,11 @@ pub(crate) fn check_frame_values(path: &Path, frame: ArrayView2<'_, f64>) -> Res
 
 fn read_frames(meta: &DatasetMeta, files: &[PathBuf]) -> Result<Array3<f64>, IoError> {
     let (nx, ny) = meta.grid.shape();
-    let mut frames = Array3::<f64>::zeros((files.len(), nx, ny));
+    // Grown frame by frame, not reserved from `n_bins`: the memory taken is
+    // what the frame files hold, whatever size args.yaml declares.
+    let mut values: Vec<f64> = Vec::new();
     let mut first: Option<(&PathBuf, Vec<usize>)> = None;
-    for (k, file) in files.iter().enumerate() {
+    for file in files {
         let bytes = fs::read(file).map_err(|e| IoError::io(file, "reading", e))?;
         let array = decode_npy_f64(file, &bytes)?;
         let shape = array.shape().to_vec();
@@ -178,9 +180,12 @@ fn read_frames(meta: &DatasetMeta, files: &[PathBuf]) -> Result<Array3<f64>, IoE
             reason: format!("unexpected array layout: {e}"),
         })?;
         check_frame_values(file, frame.view())?;
-        frames.index_axis_mut(Axis(0), k).assign(&frame);
+        values.extend(frame.iter());
     }
-    Ok(frames)
+    Array3::from_shape_vec((files.len(), nx, ny), values).map_err(|e| IoError::Npy {
+        path: files.first().cloned().unwrap_or_default(),
+        reason: format!("unexpected frame layout: {e}"),
+    })
 }
 
 fn read_with(path: &Path, normalise: bool) -> Result<Dataset, IoError> {
@@ -195,7 +200,19 @@ fn read_with(path: &Path, normalise: bool) -> Result<Dataset, IoError> {
         if !(sum > 0.0 && sum.is_finite()) {
             return Err(IoError::ZeroFirstFrame { path: files[0].clone(), sum });
         }
-        series.normalise_to_first().map_err(|cause| IoError::Core { path: folder.clone(), cause })?
+        let norm =
+            series.normalise_to_first().map_err(|cause| IoError::Core { path: folder.clone(), cause })?;
+        // Finite values divided by a tiny first-frame sum can overflow.
+        if let Some(((k, i, j), v)) = series.frames.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(IoError::Core {
+                path: files[k].clone(),
+                cause: collop_core::CoreError::InvalidArgument(format!(
+                    "cell ({i}, {j}) divided by the first used frame's sum {norm:e} is {v}: the first frame holds \
+                     far less than this one; check `i_start` and the frames, or read without normalisation"
+                )),
+            });
+        }
+        norm
     } else {
         1.0
     };

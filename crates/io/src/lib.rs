@@ -91,7 +91,13 @@
 //!
 //! ## Errors
 //!
-//! Nothing here panics on user input. Every failure is an [`IoError`] whose
+//! Nothing here panics on user input, and nothing reserves memory for a
+//! size a file declares before checking it against the bytes the file
+//! holds: an `.npy` header's length (at most numpy's 10000 bytes) and
+//! shape, an archive member's size, the `n_bins` of `args.yaml` (frames
+//! are gathered as they are read), YAML aliases (their expansion is
+//! counted first). The fuzz tests (`tests/fuzz.rs`) check this with a
+//! counting allocator. Every failure is an [`IoError`] whose
 //! variant says what is wrong, which carries the path of the file or folder at
 //! fault ([`IoError::path`]), and whose message names the file, the key or
 //! the cell and says what to do, e.g.

@@ -5,8 +5,10 @@ use std::path::Path;
 
 use collop_core::{PhaseSpaceSeries, VelocityGrid};
 use serde::{Deserialize, Serialize};
+use yaml_rust2::parser::{MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
 use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
+use yaml_rust2::{Event, Yaml, YamlEmitter, YamlLoader};
 
 use crate::IoError;
 
@@ -436,7 +438,19 @@ impl DatasetMeta {
             .map_err(|e| IoError::bad_key(path, "v_range", format!("gives an invalid grid ({e})")))?;
         let v_range_c = match m.remove("v_range_c") {
             None | Some(MetaValue::Null) => None,
-            Some(v) => Some(four(path, "v_range_c", Some(v), "[x_min, x_max, y_min, y_max] in c")?),
+            Some(v) => {
+                let c = four(path, "v_range_c", Some(v), "[x_min, x_max, y_min, y_max] in c")?;
+                if c[1] <= c[0] || c[3] <= c[2] {
+                    return Err(IoError::bad_key(
+                        path,
+                        "v_range_c",
+                        format!(
+                            "is {c:?}; it must be [x_min, x_max, y_min, y_max] in c with max > min on both axes"
+                        ),
+                    ));
+                }
+                Some(c)
+            }
         };
         let t_start = match m.remove("t_start") {
             None | Some(MetaValue::Null) => i_start as f64 * dt,
@@ -446,9 +460,68 @@ impl DatasetMeta {
     }
 }
 
+/// Counts the values a YAML text holds once its aliases are expanded,
+/// without expanding them: the loader copies an anchored value at every
+/// alias (`*name`), so aliases of aliases grow exponentially (a few hundred
+/// bytes can hold billions of values).
+#[derive(Default)]
+struct ExpandedSize {
+    /// Values so far, aliases counted as the values they stand for.
+    values: u64,
+    /// Values written out so far (aliases not counted).
+    written: u64,
+    /// Values of each anchored node, by anchor id.
+    anchors: std::collections::HashMap<usize, u64>,
+    /// Open collections: their anchor id and the count at their start.
+    open: Vec<(usize, u64)>,
+}
+
+impl MarkedEventReceiver for ExpandedSize {
+    fn on_event(&mut self, event: Event, _mark: Marker) {
+        match event {
+            Event::Scalar(_, _, anchor, _) => {
+                self.values = self.values.saturating_add(1);
+                self.written += 1;
+                if anchor > 0 {
+                    self.anchors.insert(anchor, 1);
+                }
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.open.push((anchor, self.values));
+                self.values = self.values.saturating_add(1);
+                self.written += 1;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, start)) = self.open.pop()
+                    && anchor > 0
+                {
+                    self.anchors.insert(anchor, self.values - start);
+                }
+            }
+            Event::Alias(id) => {
+                self.values = self.values.saturating_add(self.anchors.get(&id).copied().unwrap_or(1));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Parses YAML text that must hold one mapping.
 pub(crate) fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, MetaValue>, IoError> {
     let yaml_error = |reason: String| IoError::Yaml { path: path.to_path_buf(), reason };
+    // Aliases may repeat a value (PyYAML writes one for a list used twice),
+    // but not multiply the values written out: refused before loading. A
+    // syntax error stops the count where it stops the loader, which
+    // reports it.
+    let mut size = ExpandedSize::default();
+    let _ = Parser::new_from_str(text).load(&mut size, true);
+    if size.values > 2 * size.written + 1000 {
+        return Err(yaml_error(format!(
+            "its aliases (`*name`) expand to {} values from {} written out; write the values out instead of \
+             repeating aliases of aliases",
+            size.values, size.written
+        )));
+    }
     let docs = YamlLoader::load_from_str(text).map_err(|e| yaml_error(e.to_string()))?;
     let doc = match docs.as_slice() {
         [] => return Err(yaml_error("the file is empty".into())),

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, Dimension};
@@ -79,14 +80,59 @@ pub(crate) fn decode_npy_f64(path: &Path, bytes: &[u8]) -> Result<ArrayD<f64>, I
     finish_decode(path, decode_any(|k| candidate_types!(k, attempt(bytes))))
 }
 
+/// The longest `.npy` header read, in bytes: numpy's own limit
+/// (`np.load(max_header_size=10000)`); the headers numpy and collop write
+/// take 128 bytes or a few more.
+pub(crate) const MAX_HEADER_LEN: usize = 10_000;
+
+/// Reads a `.npy` header from `reader`, refusing a header length field
+/// above [`MAX_HEADER_LEN`] before anything is allocated for it (a
+/// corrupt length must not exhaust memory). The reason of a failure is
+/// worded for the user.
+pub(crate) fn read_npy_header(reader: &mut impl Read) -> Result<Header, String> {
+    let mut prefix = [0u8; 12];
+    let mut got = 0;
+    // Magic (6 bytes), version (2), header length (2 in version 1, 4 after).
+    while got < 10 {
+        match reader.read(&mut prefix[got..10]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("error reading the header: {e}")),
+        }
+    }
+    let declared = match (got, prefix[6]) {
+        (10, 1) => usize::from(u16::from_le_bytes([prefix[8], prefix[9]])),
+        (10, 2 | 3) => {
+            reader
+                .read_exact(&mut prefix[10..12])
+                .map_err(|e| format!("error reading the header length: {e}"))?;
+            got = 12;
+            u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]) as usize
+        }
+        // Too short or an unknown version: numpy's parser words the error.
+        _ => 0,
+    };
+    if declared > MAX_HEADER_LEN {
+        return Err(format!(
+            "error parsing header: the header declares {declared} bytes, more than the {MAX_HEADER_LEN} \
+             numpy reads; the file is corrupt"
+        ));
+    }
+    let mut header = prefix[..got].to_vec();
+    reader
+        .take(declared as u64)
+        .read_to_end(&mut header)
+        .map_err(|e| format!("error reading the header: {e}"))?;
+    Header::from_reader(&mut header.as_slice()).map_err(|e| format!("error parsing header: {e}"))
+}
+
 /// Refuses a header that promises more values than the file has bytes, before
 /// anything is allocated for them (a corrupt shape must not exhaust memory).
 pub(crate) fn check_promised_size(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     let mut rest = bytes;
-    let header = Header::from_reader(&mut rest).map_err(|e| IoError::Npy {
-        path: path.to_path_buf(),
-        reason: format!("error parsing header: {e}"),
-    })?;
+    let header =
+        read_npy_header(&mut rest).map_err(|reason| IoError::Npy { path: path.to_path_buf(), reason })?;
     let values = header.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     match values {
         Some(n) if n <= rest.len() => Ok(()),

@@ -37,7 +37,7 @@ use ndarray_npy::npy::header::Header;
 use zip::ZipArchive;
 
 use crate::IoError;
-use crate::npy::decode_npy_f64;
+use crate::npy::{decode_npy_f64, read_npy_header};
 
 /// One member of an `.npz` archive, as its `.npy` header describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +100,7 @@ fn descr_of(header: &Header) -> String {
 }
 
 fn read_header(path: &Path, name: &str, reader: &mut impl Read) -> Result<Header, IoError> {
-    Header::from_reader(reader).map_err(|e| {
+    read_npy_header(reader).map_err(|e| {
         npz_error(path, format!("array `{name}` has an unreadable .npy header ({e}); regenerate it"))
     })
 }
@@ -127,6 +127,20 @@ pub fn npz_members(path: impl AsRef<Path>) -> Result<Vec<NpzMember>, IoError> {
     Ok(out)
 }
 
+/// The uncompressed size of a member as far as it can be trusted: the size
+/// in the archive's directory, capped by what the member's stored bytes,
+/// which lie in the file, can hold (deflate expands at most 1032 times),
+/// so that a corrupt size does not reserve memory.
+fn trusted_size<R: Read>(path: &Path, member: &zip::read::ZipFile<'_, R>) -> u64 {
+    let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let stored = member.compressed_size().min(file_len);
+    let most = match member.compression() {
+        zip::CompressionMethod::Stored => stored,
+        _ => stored.saturating_mul(1032),
+    };
+    member.size().min(most)
+}
+
 /// The bytes of the `.npy` member `entry` (array `name`) of an open
 /// archive, read to the end so that the zip reader checks the member's
 /// CRC-32.
@@ -137,8 +151,8 @@ pub(crate) fn read_member(
     name: &str,
 ) -> Result<Vec<u8>, IoError> {
     let mut member = archive.by_name(entry).map_err(|e| damaged_member(path, name, e))?;
-    // The size comes from the archive's directory: a hint, not trusted.
-    let mut bytes = Vec::with_capacity(usize::try_from(member.size()).unwrap_or(0).min(1 << 30));
+    let hint = trusted_size(path, &member);
+    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0).min(1 << 30));
     member.read_to_end(&mut bytes).map_err(|e| damaged_member(path, name, e))?;
     Ok(bytes)
 }
@@ -270,12 +284,23 @@ pub fn for_each_npz_row<E: From<IoError>>(
                 npz_error(path, format!("array `{name}` is a scalar; rows need at least one axis")).into()
             );
         };
-        let row_len: usize = rest.iter().product();
+        let Some(row_len) = rest.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) else {
+            return Err(npz_error(
+                path,
+                format!(
+                    "array `{name}`: shape {:?} has more values than memory can address; the file is corrupt: \
+                     regenerate it",
+                    header.shape
+                ),
+            )
+            .into());
+        };
         let element = Element::parse(&descr_of(&header)).filter(|_| !header.layout.is_fortran());
         let source = match element {
             Some(element) => {
                 // A corrupt shape must not allocate more than the member holds.
-                let promised = row_len.checked_mul(element.size()).filter(|b| (*b as u64) <= reader.size());
+                let most = trusted_size(path, &reader);
+                let promised = row_len.checked_mul(element.size()).filter(|b| (*b as u64) <= most);
                 let Some(row_bytes) = promised else {
                     return Err(npz_error(
                         path,

@@ -197,7 +197,8 @@ fn check_shapes(
                 format!("(dumps, particles) = ({dumps}, {particles}) from the lengths of `t` and `ids`"),
             ));
         }
-        if matches!(m, TrackMember::VThC | TrackMember::FormatVersion) && shape.iter().product::<usize>() != 1
+        if matches!(m, TrackMember::VThC | TrackMember::FormatVersion)
+            && shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) != Some(1)
         {
             return Err(shape_error(m, shape, "a single value, shape (1,)".into()));
         }

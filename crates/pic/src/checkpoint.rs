@@ -334,6 +334,17 @@ impl Checkpoint {
                     format!("field `{name}` is {} at index {k}; fields must be finite", a[k]),
                 ));
             }
+            // Finite values whose energy overflows (near 1e154 and above).
+            if !a.iter().map(|v| v * v).sum::<f64>().is_finite() {
+                let k = a.iter().position(|v| !(v * v).is_finite()).unwrap_or(0);
+                return Err(refuse(
+                    path,
+                    format!(
+                        "field `{name}` is {} at index {k}; its energy overflows, fields must be far smaller",
+                        a[k]
+                    ),
+                ));
+            }
             fields.push(a);
         }
 
@@ -343,6 +354,15 @@ impl Checkpoint {
         for (k, pop) in diag.pops.iter().enumerate() {
             let times = r.vector::<f64>(&format!("tracks_{k}_times"))?;
             let data = r.vector::<f64>(&format!("tracks_{k}_data"))?;
+            if let Some(j) = times.iter().position(|t| !t.is_finite()) {
+                return Err(refuse(
+                    path,
+                    format!(
+                        "the tracks of `{}` are at time {} at dump {j}; times must be finite",
+                        pop.name, times[j]
+                    ),
+                ));
+            }
             let expected = times.len() * pop.tracks.ids.len() * pop.tracks.width();
             if times.len() > next_dump || data.len() != expected {
                 return Err(refuse(
@@ -462,6 +482,18 @@ fn check_particles(path: &Path, species: &str, p: &Particles, nx: f64, ny: f64) 
             return Err(refuse(path, format!("particle {k} of `{species}` has {axis} = {}", v[k])));
         }
     }
+    // Finite components whose Lorentz factor overflows (|u| near 1e154 c
+    // and above) would make the first step's energy infinite.
+    let u2 = |k: usize| p.ux[k] * p.ux[k] + p.uy[k] * p.uy[k] + p.uz[k] * p.uz[k];
+    if let Some(k) = (0..p.ux.len().min(p.uy.len()).min(p.uz.len())).find(|&k| !u2(k).is_finite()) {
+        return Err(refuse(
+            path,
+            format!(
+                "particle {k} of `{species}` has momentum u = ({}, {}, {}), whose Lorentz factor overflows",
+                p.ux[k], p.uy[k], p.uz[k]
+            ),
+        ));
+    }
     if let Some(k) = p.u0.iter().position(|u| !(u[0].is_finite() && u[1].is_finite())) {
         return Err(refuse(path, format!("particle {k} of `{species}` has initial momentum {:?}", p.u0[k])));
     }
@@ -486,6 +518,15 @@ fn read_energy(r: &mut Reader, n_species: usize, step: u64) -> Result<Vec<Energy
             r.path(),
             format!("energy record {k} is at step {}, after the checkpoint's {step}", steps[k]),
         ));
+    }
+    // The run refuses a non-finite energy when it records one.
+    for (name, v, width) in [("energy", &values, 4), ("energy_kinetic", &kinetic, n_species)] {
+        if let Some(j) = v.iter().position(|x| !x.is_finite()) {
+            return Err(refuse(
+                r.path(),
+                format!("`{name}` holds {} in record {}; energies must be finite", v[j], j / width.max(1)),
+            ));
+        }
     }
     Ok(steps
         .iter()
