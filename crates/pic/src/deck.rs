@@ -1412,7 +1412,7 @@ impl Deck {
         let n_dumps = t.n_steps / t.dump_every + 1;
         // A dataset is read from dump i_start on and a rollout needs two
         // frames: refused here, not after the whole run.
-        if ps.i_start + 1 >= n_dumps {
+        if ps.i_start.saturating_add(1) >= n_dumps {
             return refuse(format!(
                 "[phase_space] i_start = {} leaves fewer than 2 of the run's {n_dumps} dumps (0 to {}) for the \
                  datasets; lower i_start below {}, or run longer ([time] n_steps = {} with dump_every = {})",
