@@ -25,6 +25,7 @@ mod moments;
 mod radial;
 mod series;
 pub mod shells;
+pub mod temp_name;
 
 pub use error::CoreError;
 pub use fields::{FIELD_NAMES, FpFields};

@@ -8,16 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::IoError;
 
-/// Marker inside the names of our temporary files, `.NAME.collop-tmp-PID-N`.
-const TEMP_MARKER: &str = ".collop-tmp-";
-
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Whether `name` is one of the temporary files [`write_atomically`] creates
-/// (left behind only if the process was killed between create and rename).
-pub(crate) fn is_temp_name(name: &str) -> bool {
-    name.starts_with('.') && name.contains(TEMP_MARKER)
-}
+/// Whether `name` is one of the temporary files [`write_atomically`] (or
+/// any collop writer) creates, left behind only if the process was killed
+/// between create and rename.
+pub(crate) use collop_core::temp_name::is_temp_name;
 
 fn parent_of(path: &Path) -> &Path {
     match path.parent() {
@@ -69,7 +65,7 @@ where
         )
     })?;
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp: PathBuf = folder.join(format!(".{name}{TEMP_MARKER}{}-{n}", std::process::id()));
+    let temp: PathBuf = folder.join(collop_core::temp_name::temp_name(name, std::process::id(), n));
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)

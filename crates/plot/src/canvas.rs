@@ -206,11 +206,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotErro
         .file_name()
         .ok_or_else(|| PlotError::InvalidInput(format!("{} does not name a file", path.display())))?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
+    // The name every collop writer gives its temporary files: one left by
+    // a killed process is removed by the next owner of the directory.
+    let tmp = dir.join(collop_core::temp_name::temp_name(
+        &name.to_string_lossy(),
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
+        COUNTER.fetch_add(1, Ordering::Relaxed),
     ));
     let written = File::create(&tmp).and_then(|file| {
         let mut w = BufWriter::new(file);
