@@ -163,5 +163,10 @@ def test_training_errors(published, tmp_path):
     cfg["data"]["folders"] = [str(tmp_path / "nowhere")]
     with pytest.raises(FileNotFoundError):
         collop.train(cfg, tmp_path / "run")
-    with pytest.raises(ValueError, match="no checkpoint"):
-        collop.train(short_config(published), tmp_path / "fresh", resume=True)
+    # Resuming a run killed before its first checkpoint (here: never
+    # started) trains from the start; one with another config is refused.
+    fresh = tmp_path / "fresh"
+    collop.train(short_config(published, epochs=(2, 1)), fresh, resume=True)
+    assert (fresh / "model.npz").is_file()
+    with pytest.raises(ValueError, match="another config"):
+        collop.train(short_config(published, epochs=(3, 1)), fresh, resume=True)
