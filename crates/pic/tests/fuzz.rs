@@ -16,6 +16,8 @@
 //! Cases: a fixed number in CI; `PROPTEST_CASES=100000 cargo test
 //! --release -p collop-pic --test fuzz` for a long run.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -137,7 +139,7 @@ proptest! {
 /// A tiny electrostatic run with a test species (tracks), a selection
 /// (tags) and a reweighting (initial momenta), so that its checkpoint
 /// holds every kind of member; a checkpoint every dump.
-const DECK: &str = r#"
+const TABLES: &str = r#"
 seed = 11
 [grid]
 nx = 8
@@ -157,19 +159,6 @@ checkpoint_every_dumps = 1
 [phase_space]
 bins = 9
 v_max = 4.0
-[[species]]
-name = "electrons"
-charge = -1.0
-mass = 1.0
-density = 1.0
-ppc = 2
-distribution = { kind = "maxwellian", u_th = 0.1 }
-[[species]]
-name = "ions"
-charge = 1.0
-mass = 1836.0
-density = 1.0
-mobile = false
 [[sub_populations]]
 name = "hot_test"
 species = "electrons"
@@ -188,6 +177,11 @@ species = "electrons"
 method = "reweighting"
 target = { kind = "maxwellian", u_th = 0.5, drift = [-1.0, 0.0, 0.0] }
 "#;
+
+/// The deck: [`TABLES`] and its species.
+fn deck_text() -> String {
+    format!("{TABLES}{}", common::electrons_over_ions(2, r#"{ kind = "maxwellian", u_th = 0.1 }"#))
+}
 
 fn opts(resume: bool) -> RunOptions {
     RunOptions { threads: 1, resume, progress_every: 0, ..RunOptions::default() }
@@ -231,7 +225,7 @@ fn interrupted() -> &'static Interrupted {
     static I: OnceLock<Interrupted> = OnceLock::new();
     I.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let deck = Deck::from_toml(DECK).unwrap();
+        let deck = Deck::from_toml(&deck_text()).unwrap();
         let s =
             run(&deck, dir.path(), &RunOptions { stop_after: Some(9), ..opts(false) }, &mut Silent).unwrap();
         assert!(!s.finished);
@@ -268,7 +262,7 @@ proptest! {
         let input = zip::mutate(&i.checkpoint, &members, &changes);
         let dir = scratch().join("run");
         lay_out(&dir, &i.files, &input);
-        let deck = Deck::from_toml(DECK).unwrap();
+        let deck = Deck::from_toml(&deck_text()).unwrap();
         let (out, peak) = peak_during(|| run(&deck, &dir, &opts(true), &mut Silent));
         // An ordinary resume, plus what the checkpoint's bytes justify
         // (read, decoded, a growing buffer's copy: 16 bytes per byte).
@@ -316,7 +310,7 @@ proptest! {
         let input = zip::write(&members);
         let dir = scratch().join("run");
         lay_out(&dir, &i.files, &input);
-        let deck = Deck::from_toml(DECK).unwrap();
+        let deck = Deck::from_toml(&deck_text()).unwrap();
         let (out, peak) = peak_during(|| run(&deck, &dir, &opts(true), &mut Silent));
         check_peak("run (resume)", peak, i.resume_peak + BASE + 16 * input.len())?;
         match out {
@@ -378,7 +372,7 @@ fn values_whose_energy_overflows_are_refused_on_resuming() {
         m.crc = zip::crc32(&m.data);
         let dir = scratch().join("run");
         lay_out(&dir, &i.files, &zip::write(&members));
-        let e = run(&Deck::from_toml(DECK).unwrap(), &dir, &opts(true), &mut Silent).unwrap_err();
+        let e = run(&Deck::from_toml(&deck_text()).unwrap(), &dir, &opts(true), &mut Silent).unwrap_err();
         assert!(matches!(e, PicError::Checkpoint(_)), "{e:?}");
         assert!(e.to_string().contains(CHECKPOINT_FILE) && e.to_string().contains(what), "{e}");
     }
@@ -400,7 +394,7 @@ fn non_finite_track_times_and_energies_are_refused_on_resuming() {
         m.crc = zip::crc32(&m.data);
         let dir = scratch().join("run");
         lay_out(&dir, &i.files, &zip::write(&members));
-        let e = run(&Deck::from_toml(DECK).unwrap(), &dir, &opts(true), &mut Silent).unwrap_err();
+        let e = run(&Deck::from_toml(&deck_text()).unwrap(), &dir, &opts(true), &mut Silent).unwrap_err();
         assert!(matches!(e, PicError::Checkpoint(_)), "{e:?}");
         assert!(e.to_string().contains(CHECKPOINT_FILE) && e.to_string().contains(what), "{e}");
     }
