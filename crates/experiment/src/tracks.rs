@@ -75,15 +75,20 @@ impl TrackSettings {
     /// Refuses settings no estimate can be made with, before any file is
     /// read: `min_count` below 2 (a standard error needs two intervals).
     pub fn check(&self) -> Result<()> {
-        if self.min_count < 2 {
-            return Err(ExperimentError::Data(format!(
-                "min_count = {} (--min-count): a bin needs at least 2 intervals for a mean and its standard \
-                 error; give 2 or more (the default, 10, keeps bins whose error is itself reliable)",
-                self.min_count
-            )));
-        }
-        Ok(())
+        check_min_count(self.min_count)
     }
+}
+
+/// Refuses a minimum below 2 intervals per bin (a standard error needs
+/// two), for every estimate from tracks (`collop tracks`, the comparison).
+pub(crate) fn check_min_count(min_count: usize) -> Result<()> {
+    if min_count < 2 {
+        return Err(ExperimentError::Data(format!(
+            "min_count = {min_count} (--min-count): a bin needs at least 2 intervals for a mean and its standard \
+             error; give 2 or more (the default, 10, keeps bins whose error is itself reliable)"
+        )));
+    }
+    Ok(())
 }
 
 /// The record of a track model (`run.json`, `source = "tracks"`).

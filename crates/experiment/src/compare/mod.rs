@@ -764,13 +764,7 @@ pub fn compare(
     if a.windows.contains(&0) {
         bail!("windows: a track time window must hold at least one dump");
     }
-    if a.min_count < 2 {
-        bail!(
-            "min_count = {} (--min-count): a bin needs at least 2 intervals for a mean and its standard error; \
-             give 2 or more (the default is 10)",
-            a.min_count
-        );
-    }
+    crate::tracks::check_min_count(a.min_count)?;
     for (key, w) in [("lambda1", a.time_regularisation.lambda1), ("lambda2", a.time_regularisation.lambda2)] {
         if !(w.is_finite() && w >= 0.0) {
             bail!("{key} = {w}: a time-regularisation weight must be a finite number >= 0");
