@@ -49,6 +49,7 @@
 mod batch;
 mod error;
 pub mod fokker_planck;
+pub mod jump_moments;
 pub mod kernel;
 pub mod metrics;
 pub mod numerics;
@@ -59,6 +60,7 @@ pub mod stencil;
 pub use batch::BatchState;
 pub use error::FpError;
 pub use fokker_planck::{Edges, FokkerPlanck, Scheme};
+pub use jump_moments::JumpMoments;
 pub use kernel::{Difference, KernelOperator, kernels_from_fp};
 pub use metrics::{FrameErrors, RolloutErrors};
 pub use numerics::{MAX_SUBSTEPS, Numerics};
