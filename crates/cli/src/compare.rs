@@ -30,8 +30,10 @@ pub struct CompareArgs {
     /// `tensor` (free grid tensor), `par-perp` (linear radial profiles),
     /// `parperp-mlp` (one 2 x 64 network per radial profile), `mlp` (one
     /// 2 x 64 network per field), `kernel` (k = 2 kernels, forward
-    /// differences); time-dependent: `tensor-tN` / `par-perp-tN` (N >= 2
-    /// time nodes), `tensor-tdump` / `par-perp-tdump` (one operator per
+    /// differences), `kernel-kN` / `kernel-bN` / `kernel-cN` (size N,
+    /// forward / backward / centred differences), `kernel-mlp-kN` (a
+    /// network giving the kernels); time-dependent: `tensor-tN` / `par-perp-tN` (N >= 2
+    /// time nodes; also `kernel-k2-tN`), `tensor-tdump` / `par-perp-tdump` (one operator per
     /// dump step), `parperp-mlp-t` / `mlp-t` (the dump time as a network
     /// input); `none` for only the `--config` models.
     #[arg(long, value_delimiter = ',', default_value = "tensor,par-perp")]

@@ -41,6 +41,11 @@ pub struct SweepArgs {
     /// Random subsets per size.
     #[arg(long, default_value_t = 1)]
     pub seeds: usize,
+    /// Trainings of every variant, with training seeds 0 .. N (the
+    /// validation windows and the networks' initial weights): the spread
+    /// of the optimisation on the same data.
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
     /// Multiply the epochs of every training stage (e.g. 0.1 for a quick look).
     #[arg(long, default_value_t = 1.0)]
     pub epochs_scale: f64,
@@ -75,6 +80,7 @@ impl SweepArgs {
                 .collect(),
             train_counts: self.train_counts.clone(),
             seeds: self.seeds,
+            repeats: self.repeats,
             epochs_scale: self.epochs_scale,
             substeps: self.substeps,
             resume: self.resume,
@@ -87,8 +93,8 @@ pub fn render(s: &Sweep) -> Result<String> {
     let mut text = String::new();
     writeln!(
         text,
-        "{:<16} {:>9} {:>9} {:>7} {:<24} {:>6} {:>11} {:>11} {:>11}",
-        "model", "lambda1", "lambda2", "n_train", "held out", "seeds", "MAE mean", "min", "max"
+        "{:<18} {:>9} {:>9} {:>9} {:>7} {:<24} {:>6} {:>11} {:>11} {:>11}",
+        "model", "params", "lambda1", "lambda2", "n_train", "held out", "runs", "MAE mean", "min", "max"
     )?;
     for r in s.summary() {
         let reg = r.regularisation;
@@ -98,8 +104,9 @@ pub fn render(s: &Sweep) -> Result<String> {
         };
         writeln!(
             text,
-            "{:<16} {:>9} {:>9} {:>7} {:<24} {:>6} {m:>11} {lo:>11} {hi:>11}",
+            "{:<18} {:>9} {:>9} {:>9} {:>7} {:<24} {:>6} {m:>11} {lo:>11} {hi:>11}",
             r.model,
+            r.n_params,
             format!("{:e}", reg.lambda1),
             format!("{:e}", reg.lambda2),
             r.n_train,

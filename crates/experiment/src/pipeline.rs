@@ -51,7 +51,7 @@ pub fn demo_settings(run: &Path) -> Result<CompareSettings> {
             BuiltinModel::TENSOR,
             BuiltinModel::PAR_PERP,
             BuiltinModel::PARPERP_MLP,
-            BuiltinModel::Kernel,
+            BuiltinModel::KERNEL,
         ],
         epochs_scale: 0.3,
         ..CompareSettings::new(run)

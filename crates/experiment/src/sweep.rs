@@ -67,6 +67,12 @@ pub struct SweepSettings {
     pub train_counts: Vec<usize>,
     /// Random subsets per size (one when the size is the whole pool).
     pub seeds: usize,
+    /// Trainings of every variant with training seeds `0 .. repeats`
+    /// (the config's `seed`: the validation windows and the networks'
+    /// initial weights), for the spread of the optimisation on the same
+    /// data.
+    #[serde(default = "one")]
+    pub repeats: usize,
     /// Multiply the epochs of every training stage.
     pub epochs_scale: f64,
     /// Sub-steps per dump, in training and evaluation alike.
@@ -87,6 +93,7 @@ impl SweepSettings {
             regularisations: vec![TimeRegularisation::default()],
             train_counts: Vec::new(),
             seeds: 1,
+            repeats: 1,
             epochs_scale: 1.0,
             substeps: 1,
             resume: false,
@@ -107,6 +114,13 @@ pub struct SweepRow {
     pub n_train: usize,
     /// Seed of the subset.
     pub seed: usize,
+    /// Training seed (the config's `seed`).
+    #[serde(default)]
+    pub train_seed: usize,
+    /// Trained parameters of the model (network weights, or every free
+    /// operator value of a linear model).
+    #[serde(default)]
+    pub n_params: usize,
     /// The sub-populations trained on.
     pub train: Vec<String>,
     /// The held-out sub-population scored.
@@ -136,7 +150,12 @@ struct Variant {
     model: BuiltinModel,
     reg: TimeRegularisation,
     seed: usize,
+    train_seed: usize,
     train: Vec<String>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// The variants of `s` over `pool`, in order: model, regularisation, size, seed.
@@ -157,7 +176,10 @@ fn variants(s: &SweepSettings, pool: &[String]) -> Vec<Variant> {
                         name += &format!("-l1_{:e}-l2_{:e}", reg.lambda1, reg.lambda2);
                     }
                     name += &format!("-n{n}-s{seed}");
-                    out.push(Variant { name, model, reg, seed, train });
+                    for train_seed in 0..s.repeats.max(1) {
+                        let name = if s.repeats > 1 { format!("{name}-r{train_seed}") } else { name.clone() };
+                        out.push(Variant { name, model, reg, seed, train_seed, train: train.clone() });
+                    }
                 }
             }
         }
@@ -240,6 +262,9 @@ pub fn sweep(
     if s.seeds == 0 {
         bail!("seeds = 0: a sweep needs at least one subset per size");
     }
+    if s.repeats == 0 {
+        bail!("repeats = 0: a sweep trains every variant at least once");
+    }
     for r in &s.regularisations {
         for (key, w) in [("lambda1", r.lambda1), ("lambda2", r.lambda2)] {
             if !(w.is_finite() && w >= 0.0) {
@@ -300,7 +325,7 @@ pub fn sweep(
         let max_unroll = Dataset::load_all(&folders)?.iter().map(|d| d.steps()).max().unwrap_or(1).max(1);
         let (_, spec) = v.model.spec(v.reg).expect("not `none`");
         let cfg = TrainConfig {
-            seed: 0,
+            seed: v.train_seed as u64,
             data: DataConfig::folders(folders),
             model: spec,
             numerics: Numerics::training().with_substeps(s.substeps)?,
@@ -344,12 +369,14 @@ pub fn sweep(
             crate::trained::train(&cfg, &dir, TrainOptions { resume, plots: false }, observers).map(|o| o.run)
         };
         let run = match trained {
-            Ok(r) => AnyModel::Trained(Box::new(r)),
+            Ok(r) => r,
             Err(e) => {
                 record.failures.push(format!("{}: {e}", v.name));
                 continue;
             }
         };
+        let n_params = run.phi.as_ref().map_or(run.theta.len(), Vec::len);
+        let run = AnyModel::Trained(Box::new(run));
         for (name, ds) in s.test.iter().zip(&held) {
             let result = match run.evaluate_on(ds, &numerics, Extrapolation::Refuse, None, false) {
                 Ok((_, e)) => match e.score {
@@ -364,6 +391,8 @@ pub fn sweep(
                 regularisation: v.reg,
                 n_train: v.train.len(),
                 seed: v.seed,
+                train_seed: v.train_seed,
+                n_params,
                 train: v.train.clone(),
                 pop: name.clone(),
                 result,
@@ -397,6 +426,8 @@ pub struct SummaryRow {
     pub regularisation: TimeRegularisation,
     /// Training subset size.
     pub n_train: usize,
+    /// Trained parameters of the model (the largest of the group's runs).
+    pub n_params: usize,
     /// Held-out sub-population.
     pub pop: String,
     /// Seeds that scored, and seeds that did not (diverged or failed).
@@ -454,6 +485,7 @@ impl Sweep {
                             model: r.model.clone(),
                             regularisation: r.regularisation,
                             n_train: r.n_train,
+                            n_params: 0,
                             pop: r.pop.clone(),
                             scored: 0,
                             unscored: 0,
@@ -464,6 +496,7 @@ impl Sweep {
                     out.len() - 1
                 }
             };
+            out[k].0.n_params = out[k].0.n_params.max(r.n_params);
             match &r.result {
                 Ok(e) => {
                     out[k].0.scored += 1;
@@ -482,19 +515,22 @@ impl Sweep {
 
     /// Write `sweep.csv` and `summary.csv` into `dir`.
     pub fn write_tables(&self, dir: &Path) -> Result<()> {
-        let mut s =
-            String::from("variant,model,lambda1,lambda2,n_train,seed,train,subpopulation,mae,l1,error\n");
+        let mut s = String::from(
+            "variant,model,lambda1,lambda2,n_train,seed,train_seed,n_params,train,subpopulation,mae,l1,error\n",
+        );
         for r in &self.rows {
             let reg = r.regularisation;
             write!(
                 s,
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
                 r.variant,
                 r.model,
                 reg.lambda1,
                 reg.lambda2,
                 r.n_train,
                 r.seed,
+                r.train_seed,
+                r.n_params,
                 r.train.join(" "),
                 r.pop
             )?;
@@ -505,14 +541,14 @@ impl Sweep {
         }
         collop_io::write_text(dir.join("sweep.csv"), &s)?;
         let mut s = String::from(
-            "model,lambda1,lambda2,n_train,subpopulation,seeds_scored,seeds_unscored,mae_mean,mae_min,mae_max,mae_std\n",
+            "model,n_params,lambda1,lambda2,n_train,subpopulation,seeds_scored,seeds_unscored,mae_mean,mae_min,mae_max,mae_std\n",
         );
         for r in self.summary() {
             let reg = r.regularisation;
             write!(
                 s,
-                "{},{},{},{},{},{},{}",
-                r.model, reg.lambda1, reg.lambda2, r.n_train, r.pop, r.scored, r.unscored
+                "{},{},{},{},{},{},{},{}",
+                r.model, r.n_params, reg.lambda1, reg.lambda2, r.n_train, r.pop, r.scored, r.unscored
             )?;
             match r.mae {
                 Some([m, lo, hi, sd]) => writeln!(s, ",{m:e},{lo:e},{hi:e},{sd:e}")?,
@@ -599,9 +635,85 @@ impl Sweep {
                     failures.push(format!("{}: {e}", path.display()));
                 }
             }
+            if let Err(e) = kernel_figures(dir, pop, &rows) {
+                failures.push(e);
+            }
         }
         self.failures.extend(failures);
     }
+}
+
+/// The kernel study's pictures of one held-out sub-population (arXiv
+/// 2601.13377, its Pareto curve), when the sweep trained kernel models of
+/// more than one size: the error against the kernel size, one curve per
+/// family (outer difference, tensor or network, time nodes) with the
+/// spread over seeds as thin min and max curves and the other models as
+/// flat lines, and the error against the number of trained parameters
+/// (log10), every model. Returns the message of a picture that could not
+/// be drawn.
+fn kernel_figures(dir: &Path, pop: &str, rows: &[&SummaryRow]) -> std::result::Result<(), String> {
+    type Series = Vec<(String, Vec<(f64, f64)>)>;
+    fn push(set: &mut Series, label: String, p: (f64, f64)) {
+        match set.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, v)) => v.push(p),
+            None => set.push((label, vec![p])),
+        }
+    }
+    let n_max = rows.iter().map(|r| r.n_train).max().unwrap_or(0);
+    let rows: Vec<&&SummaryRow> = rows.iter().filter(|r| r.n_train == n_max).collect();
+    let mut by_k: Series = Vec::new();
+    let mut baselines: Vec<(String, f64)> = Vec::new();
+    let mut by_params: Series = Vec::new();
+    for r in &rows {
+        let [mean, lo, hi, _] = r.mae.expect("only scored rows");
+        let model: Option<BuiltinModel> = r.model.parse().ok();
+        let family = match model {
+            Some(BuiltinModel::Kernel { k, difference, time }) => {
+                let t = BuiltinModel::Kernel { k: 1, difference, time }.name();
+                Some((k, format!("kernel tensor, {difference} ({})", t.replacen("1", "N", 1))))
+            }
+            Some(BuiltinModel::KernelMlp { k, difference, time }) => {
+                let t = BuiltinModel::KernelMlp { k: 1, difference, time }.name();
+                Some((k, format!("kernel network, {difference} ({})", t.replacen("1", "N", 1))))
+            }
+            _ => None,
+        };
+        let x = (r.n_params.max(1) as f64).log10();
+        match family {
+            Some((k, label)) => {
+                push(&mut by_k, label.clone(), (k as f64, mean));
+                if r.scored > 1 {
+                    push(&mut by_k, format!("{label} min"), (k as f64, lo));
+                    push(&mut by_k, format!("{label} max"), (k as f64, hi));
+                }
+                push(&mut by_params, label, (x, mean));
+            }
+            None => {
+                baselines.push((r.model.clone(), mean));
+                push(&mut by_params, r.model.clone(), (x, mean));
+            }
+        }
+    }
+    let sizes: Vec<f64> = by_k.iter().flat_map(|(_, v)| v.iter().map(|p| p.0)).collect();
+    let (k_lo, k_hi) =
+        sizes.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &k| (a.min(k), b.max(k)));
+    if sizes.is_empty() || k_lo >= k_hi {
+        return Ok(());
+    }
+    for (label, mae) in baselines {
+        by_k.push((label, vec![(k_lo, mae), (k_hi, mae)]));
+    }
+    for set in [&mut by_k, &mut by_params] {
+        set.iter_mut().for_each(|(_, v)| v.sort_by(|a, b| a.0.total_cmp(&b.0)));
+    }
+    let path = dir.join(format!("error_vs_kernel_size_{pop}.png"));
+    let title = format!("held-out MAE on {pop} against the kernel size");
+    collop_plot::line_chart(&path, &by_k, "kernel size k", "MAE", true, &title)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let path = dir.join(format!("error_vs_parameters_{pop}.png"));
+    let title = format!("held-out MAE on {pop} against the number of trained parameters");
+    collop_plot::line_chart(&path, &by_params, "log10(trained parameters)", "MAE", true, &title)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl SweepSettings {
@@ -629,6 +741,9 @@ impl SweepSettings {
             " --seeds {} --epochs-scale {} --substeps {}",
             self.seeds, self.epochs_scale, self.substeps
         );
+        if self.repeats > 1 {
+            c += &format!(" --repeats {}", self.repeats);
+        }
         c
     }
 }
@@ -686,6 +801,31 @@ mod tests {
                 .filter(|x| x.model == BuiltinModel::TENSOR)
                 .all(|x| x.reg == TimeRegularisation::default())
         );
+    }
+
+    /// Repeats train every variant once per training seed, on the same
+    /// subset, under names that tell them apart; kernel models of several
+    /// sizes and differences are distinct variants.
+    #[test]
+    fn repeats_multiply_every_variant_with_its_training_seed() {
+        use collop_fp::Difference;
+        let kernels: Vec<BuiltinModel> =
+            [(2, Difference::Forward), (3, Difference::Backward), (3, Difference::Centred)]
+                .into_iter()
+                .map(|(k, difference)| BuiltinModel::Kernel { k, difference, time: TimeDependence::Constant })
+                .collect();
+        let mut s = SweepSettings::new("run", vec!["held".into()], kernels);
+        s.repeats = 3;
+        let v = variants(&s, &pool(4));
+        assert_eq!(v.len(), 3 * 3);
+        let names: Vec<&str> = v.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(&names[..3], ["kernel-k2-n4-s0-r0", "kernel-k2-n4-s0-r1", "kernel-k2-n4-s0-r2"]);
+        assert!(names.contains(&"kernel-c3-n4-s0-r2") && names.contains(&"kernel-b3-n4-s0-r0"));
+        assert_eq!(v.iter().map(|v| v.train_seed).collect::<Vec<_>>(), [0, 1, 2, 0, 1, 2, 0, 1, 2]);
+        assert!(v.iter().all(|x| x.train == pool(4)));
+        // One repeat keeps the names of earlier sweeps (resumable).
+        s.repeats = 1;
+        assert_eq!(variants(&s, &pool(4))[0].name, "kernel-k2-n4-s0");
     }
 
     /// Subsets of one size are distinct across seeds; when there are no

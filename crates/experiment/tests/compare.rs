@@ -44,7 +44,7 @@ fn every_model_on_every_subpopulation_and_the_report_shows_them() {
         lags: vec![1, 2],
         epochs_scale: 0.003,
         substeps: 2,
-        models: vec![BuiltinModel::TENSOR, BuiltinModel::PAR_PERP, BuiltinModel::Kernel],
+        models: vec![BuiltinModel::TENSOR, BuiltinModel::PAR_PERP, BuiltinModel::KERNEL],
         ..CompareSettings::new(&run)
     };
     let mut lines = Vec::new();

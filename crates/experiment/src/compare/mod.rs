@@ -89,7 +89,7 @@ pub mod time_resolved;
 use std::path::{Path, PathBuf};
 
 use collop_core::{FpFields, VelocityGrid};
-use collop_fp::{FrameErrors, Numerics};
+use collop_fp::{Difference, FrameErrors, Numerics};
 use collop_learn::tracks::TrackEstimate;
 use collop_learn::{Observer, reference_schedule};
 use ndarray::Array2;
@@ -187,7 +187,8 @@ impl CompareSettings {
 /// | `par-perp`, `par-perp-tN`, `par-perp-tdump` | linear radial profiles, constant or with time nodes |
 /// | `parperp-mlp`, `parperp-mlp-t` | one 2 x 64 network per radial profile, of `|v|` (and the dump time) |
 /// | `mlp`, `mlp-t` | one 2 x 64 network per field, of `(v_x, v_y)` (and the dump time) |
-/// | `kernel` | free kernels of size 2 with forward differences (advection-diffusion) |
+/// | `kernel-kN`, `kernel-bN`, `kernel-cN` | free kernels `K_x, K_y` of size `N` per cell with forward, backward or centred outer differences (arXiv 2601.13377); `kernel` is `kernel-k2`, the advection-diffusion operator; a suffix `-tN` / `-tdump` adds time nodes |
+/// | `kernel-mlp-kN`, `-bN`, `-cN` | one 2 x 64 network of `(v_x, v_y)` giving both kernels; `-t`: the dump time is an input |
 /// | `none` | no built-in model (only the `--config` ones) |
 ///
 /// The time-dependent linear models carry the time regularisation of
@@ -203,8 +204,24 @@ pub enum BuiltinModel {
     ParperpMlp(bool),
     /// One network per field; `true`: the dump time is an input.
     Mlp(bool),
-    /// Free kernels of size 2 with forward differences (advection-diffusion).
-    Kernel,
+    /// Free kernels of size `k` per cell with an outer difference.
+    Kernel {
+        /// Kernel size.
+        k: usize,
+        /// Outer difference.
+        difference: Difference,
+        /// Time dependence.
+        time: TimeDependence,
+    },
+    /// One network of `(v_x, v_y)` giving the kernels of size `k`.
+    KernelMlp {
+        /// Kernel size.
+        k: usize,
+        /// Outer difference.
+        difference: Difference,
+        /// Whether the dump time is an input.
+        time: bool,
+    },
     /// No built-in model (only the `--config` ones).
     None,
 }
@@ -229,6 +246,19 @@ impl BuiltinModel {
     pub const PARPERP_MLP: Self = Self::ParperpMlp(false);
     /// The field networks of `(v_x, v_y)` alone.
     pub const MLP: Self = Self::Mlp(false);
+    /// The constant free kernels of size 2 with forward differences
+    /// (advection-diffusion).
+    pub const KERNEL: Self =
+        Self::Kernel { k: 2, difference: Difference::Forward, time: TimeDependence::Constant };
+
+    /// The letter of an outer difference in a kernel model's name.
+    fn difference_letter(d: Difference) -> char {
+        match d {
+            Difference::Forward => 'k',
+            Difference::Backward => 'b',
+            Difference::Centred => 'c',
+        }
+    }
 
     /// The name (also the run folder under `models/`), as `--models` takes it.
     pub fn name(self) -> String {
@@ -243,7 +273,12 @@ impl BuiltinModel {
             Self::ParPerp(t) => format!("par-perp{}", time(t)),
             Self::ParperpMlp(t) => format!("parperp-mlp{}", flag(t)),
             Self::Mlp(t) => format!("mlp{}", flag(t)),
-            Self::Kernel => "kernel-k2".into(),
+            Self::Kernel { k, difference, time: t } => {
+                format!("kernel-{}{k}{}", Self::difference_letter(difference), time(t))
+            }
+            Self::KernelMlp { k, difference, time: t } => {
+                format!("kernel-mlp-{}{k}{}", Self::difference_letter(difference), flag(t))
+            }
             Self::None => "none".into(),
         }
     }
@@ -265,7 +300,20 @@ impl BuiltinModel {
             Self::ParPerp(t) => ModelSpec::par_perp().with_time(t, reg.lambda1, reg.lambda2),
             Self::ParperpMlp(t) => net(true, t),
             Self::Mlp(t) => net(false, t),
-            Self::Kernel => ModelSpec::kernel(2),
+            Self::Kernel { k, difference, time } => {
+                let mut spec = ModelSpec::kernel(k).with_time(time, reg.lambda1, reg.lambda2);
+                if let ModelSpec::KernelTensor { difference: d, .. } = &mut spec {
+                    *d = difference;
+                }
+                spec
+            }
+            Self::KernelMlp { k, difference, time } => ModelSpec::KernelMlp {
+                kernel_size: k,
+                difference,
+                transpose: false,
+                hidden: vec![64, 64],
+                conditioners: if time { vec![Conditioner::Time] } else { Vec::new() },
+            },
             Self::None => return None,
         };
         Some((self.name(), spec))
@@ -274,9 +322,9 @@ impl BuiltinModel {
     /// Whether the model changes in time.
     pub fn is_time_dependent(self) -> bool {
         match self {
-            Self::Tensor(t) | Self::ParPerp(t) => !t.is_constant(),
-            Self::ParperpMlp(t) | Self::Mlp(t) => t,
-            Self::Kernel | Self::None => false,
+            Self::Tensor(t) | Self::ParPerp(t) | Self::Kernel { time: t, .. } => !t.is_constant(),
+            Self::ParperpMlp(t) | Self::Mlp(t) | Self::KernelMlp { time: t, .. } => t,
+            Self::None => false,
         }
     }
 }
@@ -298,7 +346,7 @@ impl TryFrom<String> for BuiltinModel {
 impl std::str::FromStr for BuiltinModel {
     type Err = ExperimentError;
 
-    /// Parse a name of the table of [`BuiltinModel`] (`kernel-k2` is taken for `kernel`).
+    /// Parse a name of the table of [`BuiltinModel`] (`kernel` is taken for `kernel-k2`).
     fn from_str(s: &str) -> Result<Self> {
         let time = |rest: &str| -> Option<TimeDependence> {
             match rest {
@@ -314,7 +362,30 @@ impl std::str::FromStr for BuiltinModel {
             "-t" => Some(true),
             _ => None,
         };
-        let parsed = if let Some(r) = s.strip_prefix("parperp-mlp") {
+        // `kernel-mlp-<d><k>[-t]`, `kernel-<d><k>[-tN|-tdump]`: the
+        // difference letter, the size, the rest.
+        let kernel = |r: &str| -> Option<(Difference, usize, String)> {
+            let difference = match r.chars().next()? {
+                'k' => Difference::Forward,
+                'b' => Difference::Backward,
+                'c' => Difference::Centred,
+                _ => return None,
+            };
+            let digits: String = r[1..].chars().take_while(char::is_ascii_digit).collect();
+            let k = digits.parse::<usize>().ok().filter(|&k| k >= 1)?;
+            Some((difference, k, r[1 + digits.len()..].to_string()))
+        };
+        let parsed = if s == "kernel" {
+            Some(Self::KERNEL)
+        } else if let Some(r) = s.strip_prefix("kernel-mlp-") {
+            kernel(r).and_then(|(difference, k, rest)| {
+                flag(&rest).map(|time| Self::KernelMlp { k, difference, time })
+            })
+        } else if let Some(r) = s.strip_prefix("kernel-") {
+            kernel(r).and_then(|(difference, k, rest)| {
+                time(&rest).map(|time| Self::Kernel { k, difference, time })
+            })
+        } else if let Some(r) = s.strip_prefix("parperp-mlp") {
             flag(r).map(Self::ParperpMlp)
         } else if let Some(r) = s.strip_prefix("par-perp") {
             time(r).map(Self::ParPerp)
@@ -324,7 +395,6 @@ impl std::str::FromStr for BuiltinModel {
             flag(r).map(Self::Mlp)
         } else {
             match s {
-                "kernel" | "kernel-k2" => Some(Self::Kernel),
                 "none" => Some(Self::None),
                 _ => None,
             }
@@ -332,7 +402,9 @@ impl std::str::FromStr for BuiltinModel {
         parsed.ok_or_else(|| {
             ExperimentError::Config(format!(
                 "model `{s}`: not a built-in model; use tensor, tensor-tN (N >= 2 time nodes), tensor-tdump, \
-                 par-perp, par-perp-tN, par-perp-tdump, parperp-mlp, parperp-mlp-t, mlp, mlp-t, kernel or none"
+                 par-perp, par-perp-tN, par-perp-tdump, parperp-mlp, parperp-mlp-t, mlp, mlp-t, kernel, \
+                 kernel-kN / -bN / -cN (size N, forward / backward / centred differences; -tM for time nodes), \
+                 kernel-mlp-kN (-bN, -cN; -t) or none"
             ))
         })
     }
@@ -713,7 +785,7 @@ impl CompareSettings {
             c += &format!(" --test {}", self.test.join(" "));
         }
         let models: Vec<String> = self.models.iter().map(|m| m.name()).collect();
-        c += &format!(" --models {}", models.join(",").replace("kernel-k2", "kernel"));
+        c += &format!(" --models {}", models.join(","));
         let reg = self.time_regularisation;
         if reg.lambda1 != 0.0 {
             c += &format!(" --lambda1 {}", reg.lambda1);
@@ -1150,6 +1222,7 @@ fn theory_models(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::OperatorShape;
 
     /// Every name of the table parses back to the model it came from, and
     /// the time dependence is read from the suffix.
@@ -1165,17 +1238,38 @@ mod tests {
             BuiltinModel::ParperpMlp(true),
             BuiltinModel::MLP,
             BuiltinModel::Mlp(true),
-            BuiltinModel::Kernel,
+            BuiltinModel::KERNEL,
+            BuiltinModel::Kernel { k: 5, difference: Difference::Centred, time: TimeDependence::Nodes(3) },
+            BuiltinModel::Kernel { k: 3, difference: Difference::Backward, time: TimeDependence::PerDump },
+            BuiltinModel::KernelMlp { k: 2, difference: Difference::Forward, time: false },
+            BuiltinModel::KernelMlp { k: 4, difference: Difference::Backward, time: true },
             BuiltinModel::None,
         ];
         for m in all {
             assert_eq!(m.name().parse::<BuiltinModel>().unwrap(), m, "{}", m.name());
         }
-        assert_eq!("kernel".parse::<BuiltinModel>().unwrap(), BuiltinModel::Kernel);
+        assert_eq!("kernel".parse::<BuiltinModel>().unwrap(), BuiltinModel::KERNEL);
+        assert_eq!(BuiltinModel::KERNEL.name(), "kernel-k2");
+        let (_, spec) =
+            "kernel-c3-t4".parse::<BuiltinModel>().unwrap().spec(TimeRegularisation::default()).unwrap();
+        assert_eq!(spec.operator_shape(), OperatorShape::Kernel { k: 3, difference: Difference::Centred });
+        spec.validate().unwrap();
         assert!(BuiltinModel::Tensor(TimeDependence::Nodes(25)).is_time_dependent());
         assert!(!BuiltinModel::TENSOR.is_time_dependent());
         // One node is a constant model under another name; a typo is not a model.
-        for bad in ["tensor-t1", "tensor-t0", "tensor-tx", "par-perp-t", "mlp-t2", "tensors"] {
+        for bad in [
+            "tensor-t1",
+            "tensor-t0",
+            "tensor-tx",
+            "par-perp-t",
+            "mlp-t2",
+            "tensors",
+            "kernel-k0",
+            "kernel-x2",
+            "kernel-k",
+            "kernel-mlp-k2-t3",
+            "kernel-k2-t",
+        ] {
             let e = bad.parse::<BuiltinModel>().unwrap_err().to_string();
             assert!(e.contains(bad) && e.contains("tensor-tN"), "{e}");
         }
