@@ -9,6 +9,7 @@ mod demo;
 mod fields;
 mod info;
 mod model;
+mod moments;
 mod output;
 mod pic;
 mod rollout;
@@ -51,6 +52,10 @@ enum Command {
     /// The drift and diffusion fields of a trained run under any condition
     /// (a dataset, or given PIC parameters), written as a fields model.
     Fields(fields::FieldsArgs),
+    /// The Kramers-Moyal moments of a model's operator (drift, diffusion
+    /// and the higher, non-Fokker-Planck terms) over the cells a dataset
+    /// populates, and a kernel model's kernels at chosen velocities.
+    Moments(moments::MomentsArgs),
     /// Run the 2D particle-in-cell code from a deck: datasets of tagged
     /// sub-populations, tracks, energy history.
     Pic(pic::PicArgs),
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
         Command::Config(a) => config::run(&a),
         Command::Test(a) => train::run_test(&a),
         Command::Fields(a) => fields::run(&a),
+        Command::Moments(a) => moments::run(&a),
         Command::Pic(a) => pic::run(&a),
         Command::Theory(a) => theory::run(&a),
         Command::Tracks(a) => tracks::run(&a),

@@ -25,6 +25,7 @@ pub mod dataset;
 pub mod evaluate;
 pub mod fields_model;
 pub mod legacy;
+pub mod operator_moments;
 pub mod params;
 pub mod pictures;
 pub mod pipeline;

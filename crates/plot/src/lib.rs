@@ -21,6 +21,8 @@
 //! - [`phase_space_snapshots`], [`phase_space_rows`]: PIC histograms beside
 //!   the predicted ones and their difference.
 //! - [`loss_curves`], [`error_vs_time`]: training losses and rollout errors.
+//! - [`maps`]: any maps over velocity space ([`MapPanel`]), each with its
+//!   own grid and colour bar (an operator's jump moments, a kernel's taps).
 //!
 //! Shapes are drawn by plotters' bitmap backend; text is set by this crate
 //! with `ab_glyph` in DejaVu Sans embedded in the binary (from the `dejavu`
@@ -52,6 +54,7 @@ mod font;
 mod heatmap;
 mod history;
 mod legend;
+mod maps;
 mod radial;
 mod snapshot;
 mod style;
@@ -61,6 +64,7 @@ pub use error::PlotError;
 pub use history::{
     error_vs_time, error_vs_time_png, line_chart, line_chart_png, loss_curves, loss_curves_png,
 };
+pub use maps::{MapPanel, maps, maps_png};
 pub use radial::{
     Profile, RadialCurve, radial_binned, radial_binned_where, radial_profiles, radial_profiles_png,
 };

@@ -729,16 +729,7 @@ fn configs(
 
 /// Cells holding at least 0.1 % of the peak time-averaged density of some sub-population.
 fn populated(pops: &[&Pop], grid: &VelocityGrid) -> Array2<bool> {
-    let mut keep = Array2::from_elem(grid.shape(), false);
-    for p in pops {
-        let s = &p.ds.series;
-        let mean = s.frames.mean_axis(ndarray::Axis(0)).expect("at least one frame");
-        let peak = mean.iter().fold(0.0_f64, |m, &v| m.max(v));
-        for (k, &v) in keep.iter_mut().zip(mean.iter()) {
-            *k |= peak > 0.0 && v >= 1e-3 * peak;
-        }
-    }
-    keep
+    crate::operator_moments::cell_weights(pops.iter().map(|p| &p.ds.series), grid).1
 }
 
 /// The evaluation settings of every rollout: the reference's, with the sub-steps.
