@@ -14,6 +14,7 @@ mod output;
 mod pic;
 mod rollout;
 mod sweep;
+mod synthesise;
 mod theory;
 mod tracks;
 mod train;
@@ -56,6 +57,9 @@ enum Command {
     /// and the higher, non-Fokker-Planck terms) over the cells a dataset
     /// populates, and a kernel model's kernels at chosen velocities.
     Moments(moments::MomentsArgs),
+    /// Synthetic data like a dataset: a model rolled out from its first
+    /// frame, each frame drawn as the histogram of N particles.
+    Synthesise(synthesise::SynthesiseArgs),
     /// Run the 2D particle-in-cell code from a deck: datasets of tagged
     /// sub-populations, tracks, energy history.
     Pic(pic::PicArgs),
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Test(a) => train::run_test(&a),
         Command::Fields(a) => fields::run(&a),
         Command::Moments(a) => moments::run(&a),
+        Command::Synthesise(a) => synthesise::run(&a),
         Command::Pic(a) => pic::run(&a),
         Command::Theory(a) => theory::run(&a),
         Command::Tracks(a) => tracks::run(&a),

@@ -33,6 +33,7 @@ pub mod report;
 pub mod spec;
 pub mod sweep;
 pub mod synthetic_demo;
+pub mod synthetic_like;
 pub mod theory;
 pub mod tracks;
 pub mod trained;

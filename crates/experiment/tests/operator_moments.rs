@@ -107,3 +107,59 @@ fn bad_input_is_refused_before_writing() {
         assert!(!out.join("moments.json").exists());
     }
 }
+
+/// Synthetic data like a dataset: integer counts of N particles per frame,
+/// the original's dumps and keys plus the provenance, and with very many
+/// particles the model's own rollout (relative counting noise
+/// `1 / sqrt(N p)`, below 1e-4 for N = 10^12 on cells holding 1e-4 of the
+/// particles or more).
+#[test]
+fn synthetic_data_are_the_model_rollout_drawn_as_particles() {
+    use collop_experiment::synthetic_like::{SynthesisSettings, synthesise_like};
+    use collop_experiment::{AnyModel, Dataset, EvalOptions, evaluate};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("blob");
+    common::write_dataset(&data, 5, 0.2, &[("ppc", 4.0)]);
+    let model = tmp.path().join("ou");
+    ou_model(&model, 0.05);
+    let few = tmp.path().join("few");
+    let s = SynthesisSettings { model: model.clone(), like: data.clone(), particles: 1000, seed: 3 };
+    assert_eq!(synthesise_like(&s, &few).unwrap(), 5);
+    let raw = collop_io::read_dataset(&few).unwrap();
+    assert_eq!(raw.meta.i_start, 3);
+    let args = std::fs::read_to_string(few.join("args.yaml")).unwrap();
+    assert!(args.contains("synthetic_particles") && args.contains("ppc"), "{args}");
+    let e = synthesise_like(&s, &few).unwrap_err().to_string();
+    assert!(e.contains("already holds"), "a second write into the folder: {e}");
+    let bad = SynthesisSettings { particles: 0, ..s.clone() };
+    assert!(synthesise_like(&bad, &tmp.path().join("none")).unwrap_err().to_string().contains("--particles"));
+
+    let many = tmp.path().join("many");
+    synthesise_like(&SynthesisSettings { particles: 1_000_000_000_000, ..s }, &many).unwrap();
+    let got = Dataset::load(&many).unwrap();
+    let ds = Dataset::load(&data).unwrap();
+    let m = AnyModel::open(&model.to_string_lossy()).unwrap();
+    let (params, _) = m.params_for(&ds, collop_experiment::conditioning::Extrapolation::Refuse).unwrap();
+    let eval = evaluate(
+        &params,
+        &ds,
+        &m.evaluation_numerics(),
+        EvalOptions { keep_frames: true, ..Default::default() },
+    )
+    .unwrap();
+    let want = eval.frames.unwrap();
+    for k in 0..5 {
+        let (w, g) = (want.slice(ndarray::s![k, 0, .., ..]), got.series.frame(k));
+        let (tw, tg) = (w.sum(), g.sum());
+        for (a, b) in w.iter().zip(g.iter()) {
+            // Six standard deviations of a cell's fraction, sqrt(p / N):
+            // over the ~600 cells a false alarm has odds below 1e-6.
+            let p = a / tw;
+            assert!(
+                (p - b / tg).abs() <= 6.0 * (p / 1e12).sqrt() + 1e-15,
+                "frame {k}: {} against {p}",
+                b / tg
+            );
+        }
+    }
+}
