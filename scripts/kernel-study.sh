@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The kernel study (docs/kernel-study.md): the integro-differential operator
+# of arXiv 2601.13377 trained with kernel sizes 1-5 and forward, backward
+# and centred outer differences, beside the Fokker-Planck baselines, on the
+# published data, on Fokker-Planck synthetic data made like them (the noise
+# floor), on the collision study's set 1 and on the relaxing waterbag of the
+# time-dependent study; then the Kramers-Moyal moments of what was learned.
+# Every table and figure of the document is a file these commands write.
+#
+#   scripts/kernel-study.sh [OUT] [STEP...]
+#
+# OUT (default runs/kernel-study) receives one folder per step; STEP is any
+# of published, synthetic, moments, set1, waterbag (default: the first
+# three, which take about an hour on 2 cores; set1 and waterbag each run a
+# PIC simulation and take several hours). Steps are resumed where they
+# stopped. COLLOP names the binary (default: the release build of this
+# checkout, built if missing); DATA the published data (default:
+# ../shared/data/carvalho2026 beside the checkout). Wall times go to
+# OUT/times.txt.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-runs/kernel-study}
+shift || true
+steps=("$@")
+[[ ${#steps[@]} -eq 0 ]] && steps=(published synthetic moments)
+collop=${COLLOP:-$root/target/release/collop}
+data=${DATA:-$root/../shared/data/carvalho2026}
+if [[ ! -x $collop ]]; then
+    cargo build --release -p collop-cli --manifest-path "$root/Cargo.toml"
+fi
+mkdir -p "$out"
+
+timed() {
+    local name=$1
+    shift
+    local start
+    start=$(date +%s)
+    "$@"
+    echo "$name $(($(date +%s) - start)) s" >>"$out/times.txt"
+}
+
+# Kernel sizes 1-5 with each outer difference, the kernel network at k = 2,
+# and the Fokker-Planck baselines; three training seeds each.
+kernels=$(for d in k b c; do for k in 1 2 3 4 5; do printf 'kernel-%s%s,' $d $k; done; done)
+models=tensor,par-perp,${kernels}kernel-mlp-k2
+# The noise floor needs the forward kernels only.
+floor_models=tensor,kernel-k1,kernel-k2,kernel-k3,kernel-k4,kernel-k5
+pops=(normal_-2_0 ring_normal_2_0.2)
+other() { [[ $1 == "${pops[0]}" ]] && echo "${pops[1]}" || echo "${pops[0]}"; }
+
+for step in "${steps[@]}"; do
+    case $step in
+    published)
+        # Trained on one published sub-population, scored on the other.
+        for test in "${pops[@]}"; do
+            timed "published-$test" "$collop" sweep "$data" -o "$out/published-$test" --test "$test" \
+                --models "$models" --repeats 3 --resume
+        done
+        ;;
+    synthetic)
+        # Fokker-Planck data like the published ones: the free tensor learned
+        # from the blob, rolled out from each sub-population's first frame,
+        # drawn as histograms of 300,000 particles (the data's count).
+        tensor=$out/published-${pops[1]}/runs/tensor-n1-s0-r0
+        for p in "${pops[@]}"; do
+            if [[ ! -e $out/synthetic/$p/f/args.yaml ]]; then
+                rm -rf "$out/synthetic/$p/f"
+                "$collop" synthesise "$tensor" --like "$data/$p/f" -o "$out/synthetic/$p/f" --particles 300000 --seed 1
+            fi
+        done
+        for test in "${pops[@]}"; do
+            timed "synthetic-$test" "$collop" sweep "$out/synthetic" -o "$out/synthetic-$test" --test "$test" \
+                --models "$floor_models" --repeats 3 --resume
+        done
+        ;;
+    moments)
+        # What the kernels learned from the blob: on the PIC data and on the
+        # Fokker-Planck data made like them.
+        cells=(--cell=-2,0 --cell=-1,0 --cell=0,0 --cell=1,1)
+        for source in published synthetic; do
+            for m in kernel-k2 kernel-k3 kernel-k5 kernel-b3 kernel-c3 tensor; do
+                run=$out/$source-${pops[1]}/runs/$m-n1-s0-r0
+                [[ -d $run ]] || continue
+                "$collop" moments "$run" --data "$data/${pops[0]}/f" -o "$out/moments/$source-$m" \
+                    "${cells[@]}" --overwrite
+            done
+        done
+        ;;
+    set1)
+        [[ -e $out/s1/run.json ]] || timed pic-s1 "$collop" pic "$root/crates/pic/decks/study/s1-ppc4-dx1-o1.toml" -o "$out/s1"
+        timed sweep-s1 "$collop" sweep "$out/s1" -o "$out/set1" --test heldout_blob_0_-1.5 heldout_ring_1.5 \
+            --substeps 2 --models "$models" --repeats 3 --resume
+        ;;
+    waterbag)
+        [[ -e $out/waterbag/run.json ]] ||
+            timed pic-waterbag "$collop" pic "$root/crates/pic/decks/time-varying/sim1.toml" -o "$out/waterbag"
+        timed sweep-waterbag "$collop" sweep "$out/waterbag" -o "$out/waterbag-kernels" \
+            --test heldout_blob_0_-1 heldout_ring_1.5_2_lower \
+            --models tensor-t25,kernel-k2-t25,kernel-k3-t25,kernel-b3-t25,kernel-c3-t25,tensor,kernel-k2,kernel-k3 \
+            --repeats 3 --resume
+        ;;
+    *)
+        echo "unknown step $step: use published, synthetic, moments, set1 or waterbag" >&2
+        exit 2
+        ;;
+    esac
+done
