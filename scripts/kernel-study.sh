@@ -59,14 +59,16 @@ for step in "${steps[@]}"; do
         done
         ;;
     synthetic)
-        # Fokker-Planck data like the published ones: the free tensor learned
-        # from the blob, rolled out from each sub-population's first frame,
-        # drawn as histograms of 300,000 particles (the data's count).
-        tensor=$out/published-${pops[1]}/runs/tensor-n1-s0-r0
+        # Fokker-Planck data like the published ones: the par/perp operator
+        # learned from the blob (defined at every speed, unlike the free
+        # tensor, which the blob leaves at zero where it never went), rolled
+        # out from each sub-population's first frame, drawn as histograms of
+        # 300,000 particles (the data's count).
+        truth=$out/published-${pops[1]}/runs/par-perp-n1-s0-r0
         for p in "${pops[@]}"; do
             if [[ ! -e $out/synthetic/$p/f/args.yaml ]]; then
                 rm -rf "$out/synthetic/$p/f"
-                "$collop" synthesise "$tensor" --like "$data/$p/f" -o "$out/synthetic/$p/f" --particles 300000 --seed 1
+                "$collop" synthesise "$truth" --like "$data/$p/f" -o "$out/synthetic/$p/f" --particles 300000 --seed 1
             fi
         done
         for test in "${pops[@]}"; do
