@@ -105,6 +105,63 @@ fn the_product_is_trained_and_scored_on_the_held_out_subpopulation() {
     assert_eq!(again.rows, record.rows);
 }
 
+/// The kernel study's sweep: kernels of two sizes and two differences
+/// beside the tensor, each trained with two training seeds; the counts of
+/// trained parameters are the models' (`2 k^2` per cell for kernels, 5 per
+/// cell for the tensor, on the 15 x 15 grid), the repeats differ only in
+/// their seed (their validation windows), and the error-against-size and
+/// error-against-parameters pictures are drawn.
+#[test]
+fn kernel_sizes_and_differences_with_repeats() {
+    use collop_fp::Difference;
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    common::run_pic(&common::es_deck(5, THREE_POPULATIONS), &run);
+    let out = dir.path().join("sweep");
+    let kernel = |k, difference| BuiltinModel::Kernel { k, difference, time: TimeDependence::Constant };
+    let s = SweepSettings {
+        repeats: 2,
+        epochs_scale: 0.003,
+        ..SweepSettings::new(
+            &run,
+            vec!["ring".into()],
+            vec![
+                BuiltinModel::TENSOR,
+                kernel(2, Difference::Forward),
+                kernel(3, Difference::Forward),
+                kernel(3, Difference::Centred),
+            ],
+        )
+    };
+    let record = sweep(&s, &out, &mut |_| {}, &mut []).unwrap();
+    assert!(record.failures.is_empty(), "{:?}", record.failures);
+    assert_eq!(record.rows.len(), 4 * 2);
+    let cells = 15 * 15;
+    for r in &record.rows {
+        let want = match r.model.as_str() {
+            "tensor" => 5 * cells,
+            "kernel-k2" => 2 * 4 * cells,
+            "kernel-k3" | "kernel-c3" => 2 * 9 * cells,
+            other => panic!("unexpected model {other}"),
+        };
+        assert_eq!(r.n_params, want, "{}", r.variant);
+        assert!(r.variant.ends_with(&format!("-r{}", r.train_seed)), "{}", r.variant);
+        let cfg = std::fs::read_to_string(out.join("runs").join(&r.variant).join("config.toml")).unwrap();
+        assert!(cfg.contains(&format!("seed = {}", r.train_seed)), "{cfg}");
+    }
+    let summary = record.summary();
+    assert_eq!(summary.len(), 4);
+    assert!(summary.iter().all(|r| r.scored == 2 && r.unscored == 0));
+    for f in ["error_vs_kernel_size_ring.png", "error_vs_parameters_ring.png", "summary.csv"] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let table = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(
+        table.starts_with("model,n_params,") && table.contains(&format!("kernel-c3,{}", 18 * cells)),
+        "{table}"
+    );
+}
+
 #[test]
 fn bad_settings_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
@@ -116,6 +173,7 @@ fn bad_settings_are_refused_before_anything_is_written() {
         (SweepSettings { test: vec!["nope".into()], ..settings(&run) }, "not in the run"),
         (SweepSettings { train_counts: vec![3], ..settings(&run) }, "sizes run from 1"),
         (SweepSettings { seeds: 0, ..settings(&run) }, "seeds = 0"),
+        (SweepSettings { repeats: 0, ..settings(&run) }, "repeats = 0"),
         (SweepSettings { models: vec![BuiltinModel::None], ..settings(&run) }, "learned model"),
         (
             SweepSettings {
