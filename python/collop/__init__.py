@@ -26,7 +26,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -60,9 +60,11 @@ __all__ = [
     "load_dataset",
     "load_model",
     "load_run",
+    "operator_moments",
     "rollout",
     "run_pic",
     "static_theory",
+    "synthesise",
     "theory",
     "tracks",
     "tracks_from_arrays",
@@ -472,3 +474,33 @@ def compare(
 def load_comparison(path: PathLike) -> Comparison:
     """The comparison written into ``path`` by ``collop compare``."""
     return Comparison(_collop.load_comparison(os.fspath(path)))
+
+
+def operator_moments(
+    model: PathLike,
+    data: Sequence[PathLike],
+    out: PathLike,
+    *,
+    scale: float = 1.0,
+    cells: Sequence[Tuple[float, float]] = (),
+    overwrite: bool = False,
+) -> Dict[str, Any]:
+    """The Kramers-Moyal moments of ``model``'s operator (a trained run or
+    a fields model) over the cells the datasets ``data`` populate, as
+    ``collop moments``: drift ``M_1`` (v_th omega_p), diffusion ``M_2``
+    (v_th^2 omega_p), the higher ``M_3``, ``M_4`` and the share of each
+    term of the expansion on the velocity scale ``scale`` (v_th), per time
+    slot; for kernel models the kernels at ``cells`` ((v_x, v_y) in v_th).
+    Writes the tables and maps into ``out``; returns ``moments.json``."""
+    return _collop.operator_moments(
+        os.fspath(model), [os.fspath(d) for d in data], os.fspath(out), scale=scale,
+        cells=[(float(x), float(y)) for x, y in cells], overwrite=overwrite,
+    )
+
+
+def synthesise(model: PathLike, like: PathLike, out: PathLike, particles: int, *, seed: int = 0) -> int:
+    """Write into ``out`` the dataset ``model`` would give from the first
+    frame of the dataset ``like`` (its grid, dumps and args.yaml), each
+    frame drawn as the histogram of ``particles`` particles, as ``collop
+    synthesise``; returns the number of frames."""
+    return _collop.synthesise(os.fspath(model), os.fspath(like), os.fspath(out), particles, seed=seed)

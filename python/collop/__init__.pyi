@@ -269,3 +269,13 @@ def compare(
     resume: bool = False,
 ) -> Comparison: ...
 def load_comparison(path: PathLike) -> Comparison: ...
+def operator_moments(
+    model: PathLike,
+    data: Sequence[PathLike],
+    out: PathLike,
+    *,
+    scale: float = 1.0,
+    cells: Sequence[Tuple[float, float]] = (),
+    overwrite: bool = False,
+) -> Dict[str, Any]: ...
+def synthesise(model: PathLike, like: PathLike, out: PathLike, particles: int, *, seed: int = 0) -> int: ...

@@ -11,6 +11,7 @@ mod data;
 mod error;
 mod interrupt;
 mod model;
+mod moments;
 mod pic;
 mod rollout;
 mod train;
@@ -38,5 +39,7 @@ fn _collop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pic::run_pic, m)?)?;
     m.add_function(wrap_pyfunction!(compare::compare, m)?)?;
     m.add_function(wrap_pyfunction!(compare::load_comparison, m)?)?;
+    m.add_function(wrap_pyfunction!(moments::operator_moments, m)?)?;
+    m.add_function(wrap_pyfunction!(moments::synthesise, m)?)?;
     Ok(())
 }

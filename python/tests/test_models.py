@@ -1,5 +1,7 @@
 """Models: theory from PIC parameters, track estimates, fields and radial profiles."""
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,37 @@ def test_fields_model_saved_and_loaded(tmp_path):
         m.save(tmp_path / "th")
     m.save(tmp_path / "th", overwrite=True)
     assert collop.frozen().kind == "frozen" and collop.load_model("frozen").kind == "frozen"
+
+
+def test_moments_of_a_theory_model_are_its_fields_and_synthetic_data(tmp_path, published):
+    """The Kramers-Moyal moments of a Fokker-Planck model are its drift and
+    diffusion at every interior cell (to round-off; the library's tests
+    derive this), and its higher terms stay within its discretisation's
+    share, dv^2 / 6 on the scale of 1 v_th. Synthetic data like a
+    published dataset keep its dumps and grid and count the particles."""
+    ds = collop.load_dataset(published / "normal_-2_0" / "f")
+    m = collop.static_theory(ds.grid, 0.034)
+    m.save(tmp_path / "th")
+    r = collop.operator_moments(tmp_path / "th", [ds.folder], tmp_path / "mom")
+    assert r["kernel"] is None and len(r["slots"]) == 1
+    dv = 10.0 / 51
+    assert 0.0 < r["slots"][0]["higher_share"][3] <= dv * dv / 6 * (1 + 1e-9)
+    rows = list(csv.DictReader(open(tmp_path / "mom" / "moments_slot0.csv")))
+    fields = m.fields()
+    nx = ds.grid.nx
+    for k, row in enumerate(rows):
+        if row["interior"] == "1":
+            i, j = divmod(k, nx)
+            assert abs(float(row["a_x"]) - fields["A_x"][0, i, j]) < 1e-12
+            assert abs(float(row["d_yy"]) - fields["D_yy"][0, i, j]) < 1e-12
+    with pytest.raises(ValueError, match="--overwrite"):
+        collop.operator_moments(tmp_path / "th", [ds.folder], tmp_path / "mom")
+    with pytest.raises(ValueError, match="off the grid"):
+        collop.operator_moments(tmp_path / "th", [ds.folder], tmp_path / "m2", cells=[(9.0, 0.0)])
+
+    n = collop.synthesise(tmp_path / "th", ds.folder, tmp_path / "syn", 300_000, seed=2)
+    assert n == len(ds.times)
+    syn = collop.load_dataset(tmp_path / "syn")
+    np.testing.assert_array_equal(syn.times, ds.times)
+    with pytest.raises(ValueError, match="--particles"):
+        collop.synthesise(tmp_path / "th", ds.folder, tmp_path / "syn2", 0)
