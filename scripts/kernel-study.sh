@@ -88,6 +88,20 @@ for step in "${steps[@]}"; do
                     "${cells[@]}" --overwrite
             done
         done
+        # The table of the document: the term shares of each analysis.
+        python3 - "$out/moments" >"$out/moments/table.md" <<'PY'
+import json, pathlib, sys
+print("| analysis | cells | drift | diffusion | third | fourth | higher share: mean | median | p90 |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for d in sorted(pathlib.Path(sys.argv[1]).iterdir()):
+    f = d / "moments.json"
+    if f.is_file():
+        s = json.loads(f.read_text())["slots"][0]
+        t, h = s["term_shares"], s["higher_share"]
+        print(f"| {d.name} | {s['cells']} | " + " | ".join(f"{x:.4f}" for x in t) + " | "
+              + " | ".join(f"{x:.2e}" for x in h[:3]) + " |")
+PY
+        cat "$out/moments/table.md"
         ;;
     set1)
         [[ -e $out/s1/run.json ]] || timed pic-s1 "$collop" pic "$root/crates/pic/decks/study/s1-ppc4-dx1-o1.toml" -o "$out/s1"
