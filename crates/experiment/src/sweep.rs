@@ -647,72 +647,88 @@ impl Sweep {
 /// 2601.13377, its Pareto curve), when the sweep trained kernel models of
 /// more than one size: the error against the kernel size, one curve per
 /// family (outer difference, tensor or network, time nodes) with the
-/// spread over seeds as thin min and max curves and the other models as
-/// flat lines, and the error against the number of trained parameters
+/// spread over seeds as a shaded band and the other models as flat lines, and the error against the number of trained parameters
 /// (log10), every model. Returns the message of a picture that could not
 /// be drawn.
 fn kernel_figures(dir: &Path, pop: &str, rows: &[&SummaryRow]) -> std::result::Result<(), String> {
-    type Series = Vec<(String, Vec<(f64, f64)>)>;
-    fn push(set: &mut Series, label: String, p: (f64, f64)) {
-        match set.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, v)) => v.push(p),
-            None => set.push((label, vec![p])),
+    use collop_plot::BandedSeries;
+    fn push(set: &mut Vec<BandedSeries>, label: String, p: (f64, f64), band: Option<(f64, f64)>) {
+        let k = match set.iter().position(|s| s.label == label) {
+            Some(k) => k,
+            None => {
+                set.push(BandedSeries { label, points: Vec::new(), band: Some(Vec::new()) });
+                set.len() - 1
+            }
+        };
+        set[k].points.push(p);
+        // One point without a spread (a single seed) drops the band.
+        match (band, &mut set[k].band) {
+            (Some(b), Some(v)) => v.push(b),
+            _ => set[k].band = None,
         }
     }
     let n_max = rows.iter().map(|r| r.n_train).max().unwrap_or(0);
     let rows: Vec<&&SummaryRow> = rows.iter().filter(|r| r.n_train == n_max).collect();
-    let mut by_k: Series = Vec::new();
-    let mut baselines: Vec<(String, f64)> = Vec::new();
-    let mut by_params: Series = Vec::new();
+    let mut by_k: Vec<BandedSeries> = Vec::new();
+    let mut baselines: Vec<(String, f64, Option<(f64, f64)>)> = Vec::new();
+    let mut by_params: Vec<BandedSeries> = Vec::new();
     for r in &rows {
         let [mean, lo, hi, _] = r.mae.expect("only scored rows");
+        let spread = (r.scored > 1).then_some((lo, hi));
         let model: Option<BuiltinModel> = r.model.parse().ok();
         let family = match model {
             Some(BuiltinModel::Kernel { k, difference, time }) => {
                 let t = BuiltinModel::Kernel { k: 1, difference, time }.name();
-                Some((k, format!("kernel tensor, {difference} ({})", t.replacen("1", "N", 1))))
+                Some((k, format!("kernel tensor, {difference} ({})", t.replacen('1', "N", 1))))
             }
             Some(BuiltinModel::KernelMlp { k, difference, time }) => {
                 let t = BuiltinModel::KernelMlp { k: 1, difference, time }.name();
-                Some((k, format!("kernel network, {difference} ({})", t.replacen("1", "N", 1))))
+                Some((k, format!("kernel network, {difference} ({})", t.replacen('1', "N", 1))))
             }
             _ => None,
         };
         let x = (r.n_params.max(1) as f64).log10();
         match family {
             Some((k, label)) => {
-                push(&mut by_k, label.clone(), (k as f64, mean));
-                if r.scored > 1 {
-                    push(&mut by_k, format!("{label} min"), (k as f64, lo));
-                    push(&mut by_k, format!("{label} max"), (k as f64, hi));
-                }
-                push(&mut by_params, label, (x, mean));
+                push(&mut by_k, label.clone(), (k as f64, mean), spread);
+                push(&mut by_params, label, (x, mean), spread);
             }
             None => {
-                baselines.push((r.model.clone(), mean));
-                push(&mut by_params, r.model.clone(), (x, mean));
+                baselines.push((r.model.clone(), mean, spread));
+                push(&mut by_params, r.model.clone(), (x, mean), spread);
             }
         }
     }
-    let sizes: Vec<f64> = by_k.iter().flat_map(|(_, v)| v.iter().map(|p| p.0)).collect();
+    let sizes: Vec<f64> = by_k.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
     let (k_lo, k_hi) =
         sizes.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &k| (a.min(k), b.max(k)));
     if sizes.is_empty() || k_lo >= k_hi {
         return Ok(());
     }
-    for (label, mae) in baselines {
-        by_k.push((label, vec![(k_lo, mae), (k_hi, mae)]));
+    for (label, mae, spread) in baselines {
+        by_k.push(BandedSeries {
+            label,
+            points: vec![(k_lo, mae), (k_hi, mae)],
+            band: spread.map(|b| vec![b, b]),
+        });
     }
     for set in [&mut by_k, &mut by_params] {
-        set.iter_mut().for_each(|(_, v)| v.sort_by(|a, b| a.0.total_cmp(&b.0)));
+        for s in set.iter_mut() {
+            let mut order: Vec<usize> = (0..s.points.len()).collect();
+            order.sort_by(|&a, &b| s.points[a].0.total_cmp(&s.points[b].0));
+            s.points = order.iter().map(|&k| s.points[k]).collect();
+            if let Some(b) = &s.band {
+                s.band = Some(order.iter().map(|&k| b[k]).collect());
+            }
+        }
     }
     let path = dir.join(format!("error_vs_kernel_size_{pop}.png"));
-    let title = format!("held-out MAE on {pop} against the kernel size");
-    collop_plot::line_chart(&path, &by_k, "kernel size k", "MAE", true, &title)
+    let title = format!("held-out MAE on {pop} against the kernel size (band: min-max over seeds)");
+    collop_plot::banded_chart(&path, &by_k, "kernel size k", "MAE", true, &title)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let path = dir.join(format!("error_vs_parameters_{pop}.png"));
     let title = format!("held-out MAE on {pop} against the number of trained parameters");
-    collop_plot::line_chart(&path, &by_params, "log10(trained parameters)", "MAE", true, &title)
+    collop_plot::banded_chart(&path, &by_params, "log10(trained parameters)", "MAE", true, &title)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -111,6 +111,51 @@ pub fn line_chart<S: AsRef<str>>(
     canvas::write_atomically(path.as_ref(), &line_chart_png(series, x_label, y_label, log_y, title)?)
 }
 
+/// A curve of [`banded_chart`]: points `(x, y)` and, if given, a shaded
+/// band `(low, high)` at each point (e.g. the spread over seeds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandedSeries {
+    /// Legend label.
+    pub label: String,
+    /// The curve.
+    pub points: Vec<(f64, f64)>,
+    /// `(low, high)` at each point, or no band.
+    pub band: Option<Vec<(f64, f64)>>,
+}
+
+/// [`line_chart`] with a shaded band around the curves that have one,
+/// in the curve's colour: e.g. the mean over seeds with their minimum and
+/// maximum. Returns the bytes of the PNG file.
+///
+/// Errors: those of [`line_chart`], a band whose length is not its
+/// curve's or with a non-finite (or, on a log axis, non-positive) value.
+pub fn banded_chart_png(
+    series: &[BandedSeries],
+    x_label: &str,
+    y_label: &str,
+    log_y: bool,
+    title: &str,
+) -> Result<Vec<u8>, PlotError> {
+    let plain: Vec<(&str, Vec<(f64, f64)>)> =
+        series.iter().map(|s| (s.label.as_str(), s.points.clone())).collect();
+    let bands: Vec<Option<Vec<(f64, f64)>>> = series.iter().map(|s| s.band.clone()).collect();
+    draw_banded(&plain, &bands, x_label, y_label, log_y, &[], title)
+}
+
+/// [`banded_chart_png`] written to `path`.
+///
+/// Errors: those of [`banded_chart_png`] and writing.
+pub fn banded_chart(
+    path: impl AsRef<Path>,
+    series: &[BandedSeries],
+    x_label: &str,
+    y_label: &str,
+    log_y: bool,
+    title: &str,
+) -> Result<(), PlotError> {
+    canvas::write_atomically(path.as_ref(), &banded_chart_png(series, x_label, y_label, log_y, title)?)
+}
+
 /// Pixel size of a history picture with this legend.
 fn size(legend: &LegendLayout) -> (u32, u32) {
     (PANEL.0, TITLE_BAND + PANEL.1 + legend.height())
@@ -145,7 +190,44 @@ fn draw_history<S: AsRef<str>>(
     vertical_lines: &[(f64, String)],
     title: &str,
 ) -> Result<Vec<u8>, PlotError> {
+    draw_banded(series, &[], x_desc, y_desc, log_y, vertical_lines, title)
+}
+
+/// [`draw_history`] with a band `(low, high)` per point for the series
+/// whose entry of `bands` is `Some` (`bands` may be shorter than `series`).
+fn draw_banded<S: AsRef<str>>(
+    series: &[(S, Vec<(f64, f64)>)],
+    bands: &[Option<Vec<(f64, f64)>>],
+    x_desc: &str,
+    y_desc: &str,
+    log_y: bool,
+    vertical_lines: &[(f64, String)],
+    title: &str,
+) -> Result<Vec<u8>, PlotError> {
     check(series, log_y)?;
+    let band_columns: Vec<Option<(Vec<f64>, Vec<f64>)>> = (0..series.len())
+        .map(|k| {
+            bands
+                .get(k)
+                .and_then(Option::as_ref)
+                .map(|b| (b.iter().map(|p| p.0).collect(), b.iter().map(|p| p.1).collect()))
+        })
+        .collect();
+    for (k, b) in band_columns.iter().enumerate() {
+        if let Some((lo, hi)) = b {
+            let label = series[k].0.as_ref();
+            if lo.len() != series[k].1.len() {
+                return Err(PlotError::InvalidInput(format!(
+                    "series '{label}' has {} points and {} band values",
+                    series[k].1.len(),
+                    lo.len()
+                )));
+            }
+            if let Some(v) = lo.iter().chain(hi).find(|v| !v.is_finite() || (log_y && **v <= 0.0)) {
+                return Err(PlotError::NonFinite(format!("series '{label}' has the band value {v}")));
+            }
+        }
+    }
     let style = |n: usize| if n > MARKER_LIMIT { CurveStyle::Line } else { CurveStyle::LineMarkers };
     let columns: Vec<(Vec<f64>, Vec<f64>)> = series
         .iter()
@@ -159,7 +241,7 @@ fn draw_history<S: AsRef<str>>(
             label: label.as_ref(),
             colour: series_colour(k),
             style: style(p.len()),
-            band: false,
+            band: band_columns[k].is_some(),
         })
         .collect();
     let legend = LegendLayout::new(&entries, PANEL.0)?;
@@ -169,7 +251,13 @@ fn draw_history<S: AsRef<str>>(
         let curves: Vec<Curve<'_>> = columns
             .iter()
             .enumerate()
-            .map(|(k, (x, y))| Curve { x, y, band: None, colour: series_colour(k), style: style(x.len()) })
+            .map(|(k, (x, y))| Curve {
+                x,
+                y,
+                band: band_columns[k].as_ref().map(|(lo, hi)| (lo.as_slice(), hi.as_slice())),
+                colour: series_colour(k),
+                style: style(x.len()),
+            })
             .collect();
         let frame = Frame { caption: None, x_desc, y_desc, log_y, zero_line: false, vertical_lines };
         draw_chart(&canvas::sub(&body, (0, 0), PANEL), &frame, &curves)?;

@@ -62,7 +62,8 @@ mod style;
 pub use coefficient_map::{coefficient_maps, coefficient_maps_png};
 pub use error::PlotError;
 pub use history::{
-    error_vs_time, error_vs_time_png, line_chart, line_chart_png, loss_curves, loss_curves_png,
+    BandedSeries, banded_chart, banded_chart_png, error_vs_time, error_vs_time_png, line_chart,
+    line_chart_png, loss_curves, loss_curves_png,
 };
 pub use maps::{MapPanel, maps, maps_png};
 pub use radial::{

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use collop_core::{FpFields, VelocityGrid};
 use collop_plot::{
-    CurveStyle, PlotError, Profile, RadialCurve, SnapshotRow, coefficient_maps, coefficient_maps_png,
-    error_vs_time, error_vs_time_png, loss_curves, loss_curves_png, phase_space_rows, phase_space_rows_png,
-    phase_space_snapshots, phase_space_snapshots_png, radial_binned, radial_profiles, radial_profiles_png,
+    BandedSeries, CurveStyle, PlotError, Profile, RadialCurve, SnapshotRow, banded_chart, coefficient_maps,
+    coefficient_maps_png, error_vs_time, error_vs_time_png, loss_curves, loss_curves_png, phase_space_rows,
+    phase_space_rows_png, phase_space_snapshots, phase_space_snapshots_png, radial_binned, radial_profiles,
+    radial_profiles_png,
 };
 use collop_theory::{RadialCoefficients, fields_from_radial_fn};
 use ndarray::Array2;
@@ -389,4 +390,31 @@ fn in_memory_pictures_are_the_files_byte_for_byte() {
     assert!(matches!(e, PlotError::InvalidInput(_)), "{e}");
     let e = error_vs_time_png(&[("zero", vec![(0.0, 0.0)])], "MAE", true, "log").unwrap_err();
     assert!(e.to_string().contains("log axis"), "{e}");
+}
+
+/// Curves with shaded bands (a mean over seeds with its minimum and
+/// maximum) beside one without: drawn, and bands that do not fit their
+/// curve or hold a value a log axis cannot show are refused, nothing written.
+#[test]
+fn banded_charts_draw_bands_and_refuse_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pareto.png");
+    let mean = decay(5, 1.0);
+    let band: Vec<(f64, f64)> = mean.iter().map(|p| (0.8 * p.1, 1.3 * p.1)).collect();
+    let series = vec![
+        BandedSeries { label: "with band".into(), points: mean.clone(), band: Some(band.clone()) },
+        BandedSeries { label: "without".into(), points: decay(5, 2.0), band: None },
+    ];
+    banded_chart(&path, &series, "k", "MAE", true, "bands").unwrap();
+    let (w, _, colours) = png_summary(&path);
+    assert_eq!(w, 1100);
+    assert!(colours > 10, "{colours} colours");
+    let short = vec![BandedSeries { band: Some(band[..3].to_vec()), ..series[0].clone() }];
+    let e = banded_chart(dir.path().join("a.png"), &short, "k", "MAE", true, "t").unwrap_err();
+    assert!(e.to_string().contains("band values"), "{e}");
+    let mut zero = band.clone();
+    zero[2].0 = 0.0;
+    let bad = vec![BandedSeries { band: Some(zero), ..series[0].clone() }];
+    assert!(banded_chart(dir.path().join("b.png"), &bad, "k", "MAE", true, "t").is_err());
+    assert_eq!(only_file(dir.path()), "pareto.png");
 }
