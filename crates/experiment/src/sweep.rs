@@ -670,7 +670,9 @@ fn kernel_figures(dir: &Path, pop: &str, rows: &[&SummaryRow]) -> std::result::R
     let n_max = rows.iter().map(|r| r.n_train).max().unwrap_or(0);
     let rows: Vec<&&SummaryRow> = rows.iter().filter(|r| r.n_train == n_max).collect();
     let mut by_k: Vec<BandedSeries> = Vec::new();
-    let mut baselines: Vec<(String, f64, Option<(f64, f64)>)> = Vec::new();
+    // The other models: (name, mean, spread over seeds).
+    type Baseline = (String, f64, Option<(f64, f64)>);
+    let mut baselines: Vec<Baseline> = Vec::new();
     let mut by_params: Vec<BandedSeries> = Vec::new();
     for r in &rows {
         let [mean, lo, hi, _] = r.mae.expect("only scored rows");
