@@ -725,11 +725,11 @@ fn kernel_figures(dir: &Path, pop: &str, rows: &[&SummaryRow]) -> std::result::R
         }
     }
     let path = dir.join(format!("error_vs_kernel_size_{pop}.png"));
-    let title = format!("held-out MAE on {pop} against the kernel size (band: min-max over seeds)");
+    let title = format!("held-out MAE on {pop} by kernel size (bands: seeds' min-max)");
     collop_plot::banded_chart(&path, &by_k, "kernel size k", "MAE", true, &title)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let path = dir.join(format!("error_vs_parameters_{pop}.png"));
-    let title = format!("held-out MAE on {pop} against the number of trained parameters");
+    let title = format!("held-out MAE on {pop} by trained parameters");
     collop_plot::banded_chart(&path, &by_params, "log10(trained parameters)", "MAE", true, &title)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
