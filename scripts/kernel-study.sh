@@ -77,29 +77,38 @@ for step in "${steps[@]}"; do
         done
         ;;
     moments)
-        # What the kernels learned from the blob: on the PIC data and on the
-        # Fokker-Planck data made like them.
+        # What the kernels learned from the blob, for each training seed:
+        # on the PIC data and on the Fokker-Planck data made like them.
         cells=(--cell=-2,0 --cell=-1,0 --cell=0,0 --cell=1,1)
         for source in published synthetic; do
             for m in kernel-k2 kernel-k3 kernel-k5 kernel-b3 kernel-c3 tensor; do
-                run=$out/$source-${pops[1]}/runs/$m-n1-s0-r0
-                [[ -d $run ]] || continue
-                "$collop" moments "$run" --data "$data/${pops[0]}/f" -o "$out/moments/$source-$m" \
-                    "${cells[@]}" --overwrite
+                for r in 0 1 2; do
+                    run=$out/$source-${pops[1]}/runs/$m-n1-s0-r$r
+                    [[ -d $run ]] || continue
+                    "$collop" moments "$run" --data "$data/${pops[0]}/f" -o "$out/moments/$source-$m-r$r" \
+                        "${cells[@]}" --overwrite >/dev/null
+                done
             done
         done
-        # The table of the document: the term shares of each analysis.
+        # The table of the document: the term shares of each analysis, the
+        # mean over the training seeds with their minimum and maximum.
         python3 - "$out/moments" >"$out/moments/table.md" <<'PY'
 import json, pathlib, sys
-print("| analysis | cells | drift | diffusion | third | fourth | higher share: mean | median | p90 |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+groups = {}
 for d in sorted(pathlib.Path(sys.argv[1]).iterdir()):
     f = d / "moments.json"
     if f.is_file():
-        s = json.loads(f.read_text())["slots"][0]
-        t, h = s["term_shares"], s["higher_share"]
-        print(f"| {d.name} | {s['cells']} | " + " | ".join(f"{x:.4f}" for x in t) + " | "
-              + " | ".join(f"{x:.2e}" for x in h[:3]) + " |")
+        name = d.name.rsplit("-r", 1)[0]
+        groups.setdefault(name, []).append(json.loads(f.read_text())["slots"][0])
+print("| analysis | seeds | cells | drift | diffusion | third | fourth | higher share, mean [min, max] over seeds | p90 |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for name, slots in groups.items():
+    n = len(slots)
+    shares = [sum(s["term_shares"][k] for s in slots) / n for k in range(4)]
+    h = [s["higher_share"][0] for s in slots]
+    p90 = sum(s["higher_share"][2] for s in slots) / n
+    print(f"| {name} | {n} | {slots[0]['cells']} | " + " | ".join(f"{x:.4f}" for x in shares)
+          + f" | {sum(h) / n:.3e} [{min(h):.3e}, {max(h):.3e}] | {p90:.2e} |")
 PY
         cat "$out/moments/table.md"
         ;;
