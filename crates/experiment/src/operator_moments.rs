@@ -251,7 +251,11 @@ pub fn analyse(s: &MomentSettings, out: &Path, existing: collop_io::Existing) ->
         record.slots.push(summarise(slot, &m, s.scale, &weight, &keep));
         if slot == 0 || slot == last {
             write_cells(out, slot, &m, s.scale, &weight, &keep)?;
-            if let Err(e) = moment_maps(out, slot, &m, s.scale, &keep, &record.model) {
+            let name = s
+                .model
+                .file_name()
+                .map_or_else(|| record.model.clone(), |n| n.to_string_lossy().into_owned());
+            if let Err(e) = moment_maps(out, slot, &m, s.scale, &keep, &name) {
                 failures.push(e);
             }
             if let Some((k, _)) = kernel
@@ -346,7 +350,12 @@ fn moment_maps(
     let panels = [
         panel(&m.drift[0], "drift A_x = M_1x", "v_th ω_p", true),
         panel(&m.drift[1], "drift A_y = M_1y", "v_th ω_p", true),
-        panel(&m.higher_share(scale), "higher terms' share", "(3rd + 4th) / all", false),
+        panel(
+            &m.higher_share(scale),
+            &format!("higher terms' share (scale {scale} v_th)"),
+            "(3rd + 4th) / all",
+            false,
+        ),
         panel(&m.diffusion[0], "diffusion D_xx = M_2xx", "v_th² ω_p", true),
         panel(&m.diffusion[2], "diffusion D_yy = M_2yy", "v_th² ω_p", true),
         panel(&m.diffusion[1], "diffusion D_xy = M_2xy", "v_th² ω_p", true),
@@ -355,8 +364,7 @@ fn moment_maps(
         panel(&terms[1], "|M_2| / 2 (diffusion term)", "v_th² ω_p", false),
     ];
     let path = out.join(format!("moments_slot{slot}.png"));
-    let title =
-        format!("Kramers-Moyal moments of {model}, time slot {slot} (populated cells; scale {scale} v_th)");
+    let title = format!("Kramers-Moyal moments of {model}, time slot {slot}");
     collop_plot::maps(&path, &panels, 3, &title).map_err(|e| format!("{}: {e}", path.display()))
 }
 
