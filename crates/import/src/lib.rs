@@ -1,0 +1,44 @@
+//! # collop-import: datasets from the PIC codes physicists run
+//!
+//! Turns the output of OSIRIS, openPMD codes (WarpX, PIConGPU, FBPIC) and
+//! Smilei into collop datasets (velocity histograms of sub-populations,
+//! `<out>/<name>/f/NNNNNN.npy` + `args.yaml`) and track files
+//! (`<out>/<name>/tracks.npz`), streaming one dump (one chunk of a dump) at
+//! a time.
+//!
+//! - [`openpmd`]: openPMD particle records (HDF5), Smilei track files;
+//! - [`pipeline`]: selection of sub-populations at the first dump with the
+//!   shared specification of `collop pic` ([`collop_core::population`],
+//!   [`spec::ImportSpec`]), binning ([`bin`]), tracks, `--resume`.
+//!
+//! ## Momentum convention
+//!
+//! As `collop pic`: histogram velocities are `u = gamma v` (momentum per
+//! mass) in units of the species' `v_th`, the rms of `u_x` about its mean
+//! at the first imported dump; see [`pipeline`].
+//!
+//! ## Reading HDF5
+//!
+//! With the pure-Rust reader `hdf5-reader` (no libhdf5 to install): it
+//! reads superblocks 0-3, old and new style groups, contiguous and chunked
+//! datasets with the deflate (gzip) and shuffle filters, fixed and variable
+//! length string attributes, and hyperslabs of chunked datasets (so a dump
+//! is read one chunk of particles at a time). The tests check it on files
+//! written by h5py and by the openPMD-api. ADIOS2 output is refused with
+//! the conversion command ([`ImportError::Adios2`]).
+
+pub mod bin;
+mod error;
+pub mod h5;
+pub mod openpmd;
+pub mod pipeline;
+pub mod source;
+pub mod spec;
+
+pub use error::ImportError;
+pub use pipeline::{
+    DEFAULT_CHUNK, IMPORT_FILE, IMPORT_RUN, ImportObserver, ImportOptions, ImportReport, PopulationReport,
+    Silent, import_particles,
+};
+pub use source::{Chunk, DumpInfo, ParticleSource};
+pub use spec::ImportSpec;

@@ -1,0 +1,65 @@
+//! What every particle reader hands the import: dumps in time order, each
+//! read chunk by chunk.
+
+use std::path::Path;
+
+use crate::ImportError;
+
+/// Particles of one chunk of one dump. Momenta are `u / c = gamma v / c`
+/// of one real particle (collop pic's convention, OSIRIS' `p1, p2, p3`);
+/// `w` the macro-particle weights (any common unit: only ratios matter).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Chunk {
+    /// `u_x / c`.
+    pub ux: Vec<f64>,
+    /// `u_y / c`.
+    pub uy: Vec<f64>,
+    /// `u_z / c` (zeros when the file has no third component).
+    pub uz: Vec<f64>,
+    /// Macro-particle weights (> 0).
+    pub w: Vec<f64>,
+    /// Particle ids, when the file has them.
+    pub id: Option<Vec<u64>>,
+}
+
+impl Chunk {
+    /// Particles in the chunk.
+    pub fn len(&self) -> usize {
+        self.ux.len()
+    }
+
+    /// Whether the chunk holds no particle.
+    pub fn is_empty(&self) -> bool {
+        self.ux.is_empty()
+    }
+}
+
+/// One diagnostic dump of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DumpInfo {
+    /// The code's iteration (time step) number.
+    pub iteration: u64,
+    /// Time, `1/omega_p`.
+    pub time: f64,
+}
+
+/// A PIC code's particle output for one species, dump by dump.
+pub trait ParticleSource {
+    /// The file or directory read (for messages).
+    fn path(&self) -> &Path;
+
+    /// The dumps, in increasing iteration.
+    fn dumps(&self) -> &[DumpInfo];
+
+    /// Whether the particles carry ids (needed to follow them).
+    fn has_ids(&self) -> bool;
+
+    /// Particles of dump `k` (an index into [`dumps`](Self::dumps)) handed to
+    /// `f` in chunks of at most `chunk_len`.
+    fn read_dump(
+        &self,
+        k: usize,
+        chunk_len: usize,
+        f: &mut dyn FnMut(&Chunk) -> Result<(), ImportError>,
+    ) -> Result<(), ImportError>;
+}
