@@ -284,3 +284,14 @@ fn widen_f64(h5: &H5, ds: &Dataset, sel: &SliceInfo) -> Result<Vec<f64>, ImportE
         }
     })
 }
+
+/// Rows `[start, start + count)` of a 2-D numeric dataset as `f64`, row-major.
+pub fn read_rows_f64(h5: &H5, ds: &Dataset, start: u64, count: u64) -> Result<Vec<f64>, ImportError> {
+    let sel = SliceInfo {
+        selections: vec![
+            SliceInfoElem::Slice { start, end: start + count, step: 1 },
+            SliceInfoElem::Slice { start: 0, end: u64::MAX, step: 1 },
+        ],
+    };
+    widen_f64(h5, ds, &sel)
+}

@@ -31,6 +31,7 @@ pub mod bin;
 mod error;
 pub mod h5;
 pub mod openpmd;
+pub mod osiris;
 pub mod pipeline;
 pub mod source;
 pub mod spec;

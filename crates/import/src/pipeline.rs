@@ -399,6 +399,7 @@ pub fn import_particles(
         missing_parameters: Vec::new(),
     };
     let mut written = 0usize;
+    let mut missing = std::collections::BTreeSet::new();
     for (species, src) in &sources {
         let src = src.as_ref();
         let first = opts.first_dump;
@@ -420,10 +421,23 @@ pub fn import_particles(
         select(src, first, opts.chunk_len, spec.seed, inv, w_ref, &background, &mut pops)?;
 
         // The datasets, checked all before the first is created.
+        // The files' cell size with the measured v_th: lambda_D = v_th / omega_p
+        // is `vth_c` in c/omega_p (the species' own Debye length, omega_p
+        // being the plasma frequency of the time unit).
+        let mut species_pic = opts.pic.clone();
+        if species_pic.dx_over_debye.is_none()
+            && let Some([dx, dy]) = src.cell_size()
+        {
+            species_pic.dx_over_debye = Some(dx / vth_c);
+            species_pic.dy_over_debye = Some(dy / vth_c);
+        }
+        if species_pic.dx_over_debye.is_none() {
+            missing.insert("dx_over_debye");
+        }
         let metas: Vec<DatasetMeta> = pops
             .iter()
             .map(|p| {
-                let mut pic = opts.pic.clone();
+                let mut pic = species_pic.clone();
                 pic.vth_c = Some(vth_c);
                 pic.species = Some(species.clone());
                 pic.method = Some(p.method.name().to_string());
@@ -552,11 +566,8 @@ pub fn import_particles(
         }
     }
     let pic = &opts.pic;
-    for (key, present) in [
-        ("ppc", pic.ppc.is_some()),
-        ("dx_over_debye", pic.dx_over_debye.is_some()),
-        ("shape_order", pic.shape_order.is_some()),
-    ] {
+    report.missing_parameters.extend(missing);
+    for (key, present) in [("ppc", pic.ppc.is_some()), ("shape_order", pic.shape_order.is_some())] {
         if !present {
             report.missing_parameters.push(key);
         }

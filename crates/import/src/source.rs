@@ -54,6 +54,12 @@ pub trait ParticleSource {
     /// Whether the particles carry ids (needed to follow them).
     fn has_ids(&self) -> bool;
 
+    /// The cell size `[dx, dy]` in `c/omega_p`, when the files say it
+    /// (with `v_th / c` it gives `dx_over_debye`: `lambda_D = v_th / omega_p`).
+    fn cell_size(&self) -> Option<[f64; 2]> {
+        None
+    }
+
     /// Particles of dump `k` (an index into [`dumps`](Self::dumps)) handed to
     /// `f` in chunks of at most `chunk_len`.
     fn read_dump(
