@@ -161,6 +161,31 @@ impl OpenPmdSource {
     }
 }
 
+/// Smilei's track file of `species`: `path` is the file
+/// `TrackParticlesDisordered_<species>.h5` or the results directory holding it.
+pub fn open_smilei_tracks(path: &Path, species: &str, mass: f64) -> Result<OpenPmdSource, ImportError> {
+    let file = if path.is_dir() {
+        path.join(format!("TrackParticlesDisordered_{species}.h5"))
+    } else {
+        path.to_path_buf()
+    };
+    if !file.is_file() {
+        return Err(ImportError::input(
+            &file,
+            format!(
+                "does not exist: no track diagnostic of species `{species}`; add a DiagTrackParticles block with \
+                 species = \"{species}\" and attributes [\"px\", \"py\", \"pz\", \"w\"] to the namelist"
+            ),
+        ));
+    }
+    if !(mass.is_finite() && mass > 0.0) {
+        return Err(ImportError::Spec(format!(
+            "--mass {mass} must be > 0 (the species' mass in electron masses)"
+        )));
+    }
+    OpenPmdSource::open(&file, species, Units::Smilei { mass })
+}
+
 /// The files of the series `path` points into.
 fn series_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
     if !path.exists() {
@@ -215,10 +240,14 @@ fn series_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
 }
 
 /// A record component at `path` (dataset or constant group).
-fn component(h5: &H5, path: &str) -> Result<Component, ImportError> {
+/// `unitSI` is applied only with `si` (Smilei's files carry the factors
+/// of its reference units, which its normalised numbers must not get).
+fn component(h5: &H5, path: &str, si: bool) -> Result<Component, ImportError> {
+    let unit =
+        |attrs: &[hdf5_reader::Attribute]| if si { attr_f64(attrs, "unitSI").unwrap_or(1.0) } else { 1.0 };
     if h5.has_dataset(path) {
         let ds = h5.dataset(path)?;
-        let unit_si = attr_f64(&ds.attributes(), "unitSI").unwrap_or(1.0);
+        let unit_si = unit(&ds.attributes());
         return Ok(Component::Data { ds: Box::new(ds), unit_si });
     }
     let attrs = h5.group_attributes(path)?;
@@ -228,7 +257,7 @@ fn component(h5: &H5, path: &str) -> Result<Component, ImportError> {
             format!("`{path}` is neither a dataset nor a constant record (no `value`)"),
         )
     })?;
-    Ok(Component::Constant(value * attr_f64(&attrs, "unitSI").unwrap_or(1.0)))
+    Ok(Component::Constant(value * unit(&attrs)))
 }
 
 /// `(macroWeighted, weightingPower)` of the record at `path`.
@@ -292,7 +321,8 @@ impl ParticleSource for OpenPmdSource {
         let sp = &e.species_path;
         let mom = format!("{sp}/momentum");
         let n = particle_count(&h5, &format!("{mom}/x"))?;
-        let comp = |name: &str| component(&h5, &format!("{mom}/{name}"));
+        let si = matches!(self.units, Units::Si { .. });
+        let comp = |name: &str| component(&h5, &format!("{mom}/{name}"), si);
         let (cx, cy) = (comp("x")?, comp("y")?);
         let has_z = h5.has_dataset(&format!("{mom}/z")) || h5.has_group(&format!("{mom}/z"));
         let cz = if has_z { Some(comp("z")?) } else { None };
@@ -301,8 +331,11 @@ impl ParticleSource for OpenPmdSource {
             Units::Smilei { .. } => "weight",
         };
         let wpath = format!("{sp}/{weight_name}");
-        let cw =
-            if h5.has_dataset(&wpath) || h5.has_group(&wpath) { Some(component(&h5, &wpath)?) } else { None };
+        let cw = if h5.has_dataset(&wpath) || h5.has_group(&wpath) {
+            Some(component(&h5, &wpath, si)?)
+        } else {
+            None
+        };
         let (p_macro, p_power) = weighting_of(&h5, &mom);
         let (mass, m_macro, m_power) = match self.units {
             Units::Si { .. } => {
@@ -317,7 +350,7 @@ impl ParticleSource for OpenPmdSource {
                     ));
                 }
                 let (mm, mp) = weighting_of(&h5, &mpath);
-                (Some(component(&h5, &mpath)?), mm, mp)
+                (Some(component(&h5, &mpath, si)?), mm, mp)
             }
             Units::Smilei { .. } => (None, false, 0.0),
         };
