@@ -29,6 +29,7 @@
 
 pub mod bin;
 mod error;
+pub mod grid;
 pub mod h5;
 pub mod openpmd;
 pub mod osiris;

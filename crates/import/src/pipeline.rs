@@ -576,7 +576,7 @@ pub fn import_particles(
 }
 
 /// The time between dumps, refusing unequally spaced or repeated ones.
-fn check_spacing(path: &Path, dumps: &[crate::source::DumpInfo]) -> Result<f64, ImportError> {
+pub(crate) fn check_spacing(path: &Path, dumps: &[crate::source::DumpInfo]) -> Result<f64, ImportError> {
     if dumps.len() < 2 {
         return Ok(1.0);
     }

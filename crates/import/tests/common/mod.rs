@@ -119,3 +119,20 @@ pub fn check_against_expected(made: &Path, out: &Path, names: &[&str], dumps: us
         }
     }
 }
+
+/// Asserts that the grid dataset `<out>/<name>/f` holds the generator's
+/// `expected_grid` frames (the code's own histogram, absolute values) on
+/// the range [-0.2, 0.2] x [-0.15, 0.15] c in units of the measured v_th.
+pub fn check_grid(made: &Path, out: &Path, name: &str, vth: f64, dumps: usize) {
+    let meta = collop_io::read_meta(out.join(name).join("f")).expect("args.yaml");
+    assert!(
+        (meta.grid.x_range[1] * vth - 0.2).abs() < 1e-12 && (meta.grid.y_range[0] * vth + 0.15).abs() < 1e-12
+    );
+    assert_eq!(meta.grid.shape(), (40, 30));
+    for k in 0..dumps {
+        let file = collop_io::frame_file_name(k);
+        let got = collop_io::read_npy_f64(out.join(name).join("f").join(&file)).expect("frame");
+        let want = collop_io::read_npy_f64(made.join("expected_grid").join(&file)).expect("expected");
+        assert_eq!(got, want, "{file}: the code's histogram is copied exactly");
+    }
+}

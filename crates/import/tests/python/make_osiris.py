@@ -76,6 +76,8 @@ def main():
             f["ene"] = np.sqrt(1.0 + np.sum(d["u"] ** 2, axis=1)) - 1.0
             f["tag"] = np.stack([np.zeros(n, np.int32), d["id"].astype(np.int32)], axis=1)
         h, _, _ = np.histogram2d(d["u"][:, 0], d["u"][:, 1], bins=PHA_BINS, range=PHA_RANGE, weights=q)
+        os.makedirs(os.path.join(a.out, "expected_grid"), exist_ok=True)
+        np.save(os.path.join(a.out, "expected_grid", "%06d.npy" % k), np.abs(h))
         with h5py.File(os.path.join(pha, "p1p2-electrons-%06d.h5" % (k * EVERY)), "w") as f:
             f.attrs["NAME"] = strings(["p1p2"])
             f.attrs["TYPE"] = strings(["grid"])

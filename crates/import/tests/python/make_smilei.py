@@ -64,6 +64,8 @@ def main():
         f.attrs["time_average"] = np.int32(1)
         for k, d in enumerate(dumps):
             h, _, _ = np.histogram2d(d["u"][:, 0], d["u"][:, 1], bins=BINS, range=RANGE, weights=d["w"])
+            os.makedirs(os.path.join(a.out, "expected_grid"), exist_ok=True)
+            np.save(os.path.join(a.out, "expected_grid", "%06d.npy" % k), np.abs(h))
             f["timestep%08d" % (k * EVERY)] = h
     particles.write_expected(a.out, dumps, {"blob": ((-1.0, 0.0), 0.8), "ring": ((0.0, 0.0), 10.0)})
 
