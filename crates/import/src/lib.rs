@@ -31,6 +31,7 @@ pub mod bin;
 mod error;
 pub mod grid;
 pub mod h5;
+pub mod input;
 pub mod openpmd;
 pub mod osiris;
 pub mod pipeline;
