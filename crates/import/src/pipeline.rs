@@ -735,3 +735,229 @@ fn record(p: &mut Pop, top: &mut TopK, seed: u64, id: Option<u64>, m: f64, wrel:
         top.push(choose_key(seed, stream, id, m), id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::DumpInfo;
+    use collop_core::population::{SubPopulationDeck, choose};
+
+    /// Particles in memory: a deterministic pseudo-random thermal species
+    /// whose order changes at every dump.
+    struct Memory {
+        dumps: Vec<DumpInfo>,
+        data: Vec<Chunk>,
+    }
+
+    impl Memory {
+        fn new(n: usize, dumps: usize) -> Self {
+            let u = |seed: u64, q: u64| {
+                // Box-Muller from two hashed uniforms: a Gaussian of spread 0.05.
+                let (a, b) = (
+                    collop_core::population::uniform_hash(seed, 1, q),
+                    collop_core::population::uniform_hash(seed, 2, q),
+                );
+                0.05 * (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
+            };
+            let mut data = Vec::new();
+            for k in 0..dumps as u64 {
+                let mut c = Chunk::default();
+                let mut ids = Vec::new();
+                for q in 0..n as u64 {
+                    // Another order at every dump: particle p = (q * 7 + k) mod n.
+                    let p = (q * 7 + k) % n as u64;
+                    c.ux.push(u(10 + k, p) + u(1, p));
+                    c.uy.push(u(20 + k, p) + u(2, p));
+                    c.uz.push(u(3, p));
+                    c.w.push(0.5 + (p % 3) as f64 * 0.25);
+                    ids.push(1000 + p);
+                }
+                c.id = Some(ids);
+                data.push(c);
+            }
+            let dumps =
+                (0..dumps).map(|k| DumpInfo { iteration: 10 * k as u64, time: 0.25 * k as f64 }).collect();
+            Self { dumps, data }
+        }
+    }
+
+    impl ParticleSource for Memory {
+        fn path(&self) -> &Path {
+            Path::new("memory")
+        }
+        fn dumps(&self) -> &[DumpInfo] {
+            &self.dumps
+        }
+        fn has_ids(&self) -> bool {
+            true
+        }
+        fn read_dump(
+            &self,
+            k: usize,
+            chunk_len: usize,
+            f: &mut dyn FnMut(&Chunk) -> Result<(), ImportError>,
+        ) -> Result<(), ImportError> {
+            let c = &self.data[k];
+            for s in (0..c.len()).step_by(chunk_len) {
+                let e = (s + chunk_len).min(c.len());
+                f(&Chunk {
+                    ux: c.ux[s..e].to_vec(),
+                    uy: c.uy[s..e].to_vec(),
+                    uz: c.uz[s..e].to_vec(),
+                    w: c.w[s..e].to_vec(),
+                    id: c.id.as_ref().map(|i| i[s..e].to_vec()),
+                })?;
+            }
+            Ok(())
+        }
+    }
+
+    fn spec() -> ImportSpec {
+        let sub = |name: &str, method: Method, region: Option<Region>, target: Option<Distribution>| {
+            SubPopulationDeck {
+                name: name.into(),
+                species: "e".into(),
+                method,
+                target,
+                region,
+                fraction: 0.0,
+                tracks: 25,
+                track_positions: false,
+            }
+        };
+        ImportSpec {
+            seed: 5,
+            phase_space: collop_core::population::PhaseSpaceDeck { bins: 15, v_max: 4.0, i_start: 1 },
+            sub_populations: vec![
+                sub("blob", Method::Region, Some(Region::Blob { centre: [1.0, 0.0], radius: 1.0 }), None),
+                sub("rest", Method::Region, Some(Region::Rest), None),
+                sub(
+                    "sel",
+                    Method::Selection,
+                    None,
+                    Some(Distribution::Maxwellian { u_th: 0.5, drift: [-1.0, 0.0, 0.0] }),
+                ),
+                sub(
+                    "rew",
+                    Method::Reweighting,
+                    None,
+                    Some(Distribution::Maxwellian { u_th: 0.7, drift: [0.0, 1.0, 0.0] }),
+                ),
+                sub("all", Method::All, None, None),
+            ],
+        }
+    }
+
+    fn open_memory(n: usize) -> impl Fn(&str) -> Result<Box<dyn ParticleSource>, ImportError> {
+        move |_: &str| Ok(Box::new(Memory::new(n, 6)) as Box<dyn ParticleSource>)
+    }
+
+    fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("listing").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.file_name().is_some_and(|n| n != collop_io::LOCK_FILE) {
+                    out.push((
+                        p.strip_prefix(dir).expect("inside").to_path_buf(),
+                        std::fs::read(&p).expect("read"),
+                    ));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Regions partition the species and `all` sums the weights: at every
+    /// dump blob + rest = all cell by cell (to round-off), the frames'
+    /// total is the in-window weight sum over the mean weight, and the
+    /// reweighting's effective sample size is below its particle count.
+    #[test]
+    fn regions_partition_and_weights_are_honoured() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let opts = ImportOptions { chunk_len: 333, ..ImportOptions::new(spec()) };
+        let r = import_particles(&open_memory(3000), &out, &opts, &mut Silent).expect("import");
+        assert_eq!(r.dumps, 6);
+        assert!((r.dt - 0.25).abs() < 1e-15);
+        for k in 0..6 {
+            let f = |name: &str| {
+                collop_io::read_npy_f64(out.join(name).join("f").join(frame_file_name(k))).expect("frame")
+            };
+            let (b, rest, all) = (f("blob"), f("rest"), f("all"));
+            for ((x, y), z) in b.iter().zip(rest.iter()).zip(all.iter()) {
+                assert!((x + y - z).abs() < 1e-9, "dump {k}: {x} + {y} != {z}");
+            }
+        }
+        let rew = r.populations.iter().find(|p| p.name == "rew").expect("rew");
+        assert!(rew.effective_sample_size < rew.particles as f64 && rew.effective_sample_size > 10.0);
+        let sel = r.populations.iter().find(|p| p.name == "sel").expect("sel");
+        assert!(sel.particles > 0 && sel.particles < 3000);
+        // Tracked particles: 25 each, followed by id through the reordering.
+        let t = collop_io::TrackFile::open(out.join("blob").join(collop_io::TRACKS_FILE))
+            .expect("tracks")
+            .read_data()
+            .expect("data");
+        assert_eq!(t.ids.len(), 25);
+        assert!(t.vx.iter().all(|v| v.is_finite()));
+    }
+
+    /// An import stopped after two dumps and resumed writes the same bytes
+    /// as one run through; another specification is refused on resume.
+    #[test]
+    fn resume_is_exact() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let whole = dir.path().join("whole");
+        let opts = ImportOptions::new(spec());
+        import_particles(&open_memory(800), &whole, &opts, &mut Silent).expect("whole");
+        let part = dir.path().join("part");
+        let stopped = ImportOptions { stop_after: Some(2), ..opts.clone() };
+        let e = import_particles(&open_memory(800), &part, &stopped, &mut Silent).expect_err("stopped");
+        assert!(matches!(e, ImportError::Interrupted), "{e}");
+        let again = import_particles(&open_memory(800), &part, &opts, &mut Silent).expect_err("refused");
+        assert!(again.to_string().contains("--resume"), "{again}");
+        let mut other = opts.clone();
+        other.existing = Existing::Resume;
+        other.spec.seed = 6;
+        let e = import_particles(&open_memory(800), &part, &other, &mut Silent).expect_err("other spec");
+        assert!(e.to_string().contains("another import"), "{e}");
+        let resumed = ImportOptions { existing: Existing::Resume, ..opts };
+        import_particles(&open_memory(800), &part, &resumed, &mut Silent).expect("resumed");
+        let (a, b) = (files(&whole), files(&part));
+        assert_eq!(a.iter().map(|f| &f.0).collect::<Vec<_>>(), b.iter().map(|f| &f.0).collect::<Vec<_>>());
+        for (x, y) in a.iter().zip(&b) {
+            assert!(x.1 == y.1, "{} differs after the resume", x.0.display());
+        }
+    }
+
+    /// The streaming choice keeps exactly the items `core::population::choose` picks.
+    #[test]
+    fn streaming_choice_equals_choose() {
+        let items: Vec<(u64, f64)> = (0..500u64).map(|i| (i * 13 + 7, 0.1 + (i % 7) as f64)).collect();
+        let mut top = TopK::new(37);
+        for &(id, w) in &items {
+            top.push(choose_key(9, 4000, id, w), id);
+        }
+        assert_eq!(top.ids(), choose(items.into_iter(), 37, 9, 4000));
+    }
+
+    /// Unequally spaced dumps are refused with the dump and the fix.
+    #[test]
+    fn inconsistent_iterations_refused() {
+        let d = |t: f64| DumpInfo { iteration: (t * 10.0) as u64, time: t };
+        assert!(
+            (check_spacing(Path::new("x"), &[d(0.0), d(0.5), d(1.0)]).expect("even") - 0.5).abs() < 1e-15
+        );
+        let e = check_spacing(Path::new("run"), &[d(0.0), d(0.5), d(1.5), d(2.0)])
+            .expect_err("uneven")
+            .to_string();
+        assert!(
+            e.contains("inconsistent iterations") && e.contains("dump 1") && e.contains("--dumps"),
+            "{e}"
+        );
+    }
+}

@@ -141,3 +141,54 @@ impl ImportSpec {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deck's syntax parses; what cannot be imported is refused by name.
+    #[test]
+    fn spec_parses_and_refuses() {
+        let good = r#"
+            seed = 2
+            [phase_space]
+            bins = 31
+            v_max = 4.0
+            [[sub_populations]]
+            name = "blob"
+            species = "electrons"
+            method = "region"
+            region = { kind = "blob", centre = [-2.0, 0.0], radius = 0.6 }
+            tracks = 10
+            [[sub_populations]]
+            name = "tail"
+            species = "electrons"
+            method = "selection"
+            target = { kind = "maxwellian", u_th = 0.5, drift = [2.0, 0.0, 0.0] }
+        "#;
+        let s = ImportSpec::from_toml(good).expect("valid");
+        assert_eq!(s.phase_space.bins, 31);
+        assert_eq!(s.species(), vec!["electrons".to_string()]);
+        assert_eq!(ImportSpec::from_toml(&s.to_toml()).expect("round trip"), s);
+        let bad = |text: &str, want: &str| {
+            let e = ImportSpec::from_toml(text).expect_err(want).to_string();
+            assert!(e.contains(want), "{e}");
+        };
+        bad(
+            "[[sub_populations]]\nname = \"t\"\nspecies = \"e\"\nmethod = \"test_species\"\nfraction = 0.1\n",
+            "method = \"all\"",
+        );
+        bad("[[sub_populations]]\nname = \"s\"\nspecies = \"e\"\nmethod = \"selection\"\n", "needs a target");
+        bad(
+            "[[sub_populations]]\nname = \"r\"\nspecies = \"e\"\nmethod = \"region\"\nregion = { kind = \"rest\" }\n\
+             [[sub_populations]]\nname = \"b\"\nspecies = \"e\"\nmethod = \"region\"\n\
+             region = { kind = \"blob\", radius = 1.0 }\n",
+            "move it last",
+        );
+        bad("sub_populations = []\n", "no sub-population");
+        bad(
+            "[[sub_populations]]\nname = \"a\"\nspecies = \"e\"\nmethod = \"all\"\ncolour = 1\n",
+            "unknown field",
+        );
+    }
+}
