@@ -227,13 +227,16 @@ pub fn read_u64(h5: &H5, ds: &Dataset, start: u64, count: u64) -> Result<Vec<u64
     };
     match ds.dtype() {
         Datatype::FixedPoint { size: 8, signed: false, .. } => {
-            Ok(ds.read_slice::<u64>(&sel).map_err(|e| h5.error(e))?.into_iter().collect())
+            Ok(flat(ds.read_slice::<u64>(&sel).map_err(|e| h5.error(e))?))
         }
         Datatype::FixedPoint { size: 8, signed: true, .. } => {
-            signed_ok(ds.read_slice::<i64>(&sel).map_err(|e| h5.error(e))?.into_iter().collect())
+            signed_ok(flat(ds.read_slice::<i64>(&sel).map_err(|e| h5.error(e))?))
         }
         Datatype::FixedPoint { size: 4, signed: false, .. } => {
-            Ok(ds.read_slice::<u32>(&sel).map_err(|e| h5.error(e))?.into_iter().map(u64::from).collect())
+            Ok(flat(ds.read_slice::<u32>(&sel).map_err(|e| h5.error(e))?)
+                .into_iter()
+                .map(u64::from)
+                .collect())
         }
         Datatype::FixedPoint { size: 4, signed: true, .. } => signed_ok(
             ds.read_slice::<i32>(&sel).map_err(|e| h5.error(e))?.into_iter().map(i64::from).collect(),
@@ -260,14 +263,28 @@ pub fn read_u64(h5: &H5, ds: &Dataset, start: u64, count: u64) -> Result<Vec<u64
     }
 }
 
+/// The elements of an array in logical (C) order, without iterating over a
+/// dynamic-rank array element by element (slow: most of an import's time).
+fn flat<T: Clone>(a: ndarray::ArrayD<T>) -> Vec<T> {
+    if a.is_standard_layout() {
+        let (v, offset) = a.into_raw_vec_and_offset();
+        if offset.unwrap_or(0) == 0 {
+            return v;
+        }
+        // An offset view of a larger buffer: never made by a fresh read, kept for safety.
+        return v[offset.unwrap_or(0)..].to_vec();
+    }
+    a.as_standard_layout().iter().cloned().collect()
+}
+
 fn widen_f64(h5: &H5, ds: &Dataset, sel: &SliceInfo) -> Result<Vec<f64>, ImportError> {
     macro_rules! read_as {
         ($t:ty) => {
-            ds.read_slice::<$t>(sel).map_err(|e| h5.error(e))?.into_iter().map(|x| x as f64).collect()
+            flat(ds.read_slice::<$t>(sel).map_err(|e| h5.error(e))?).into_iter().map(|x| x as f64).collect()
         };
     }
     Ok(match ds.dtype() {
-        Datatype::FloatingPoint { size: 8, .. } => read_as!(f64),
+        Datatype::FloatingPoint { size: 8, .. } => flat(ds.read_slice::<f64>(sel).map_err(|e| h5.error(e))?),
         Datatype::FloatingPoint { size: 4, .. } => read_as!(f32),
         Datatype::FixedPoint { size: 1, signed: true, .. } => read_as!(i8),
         Datatype::FixedPoint { size: 1, signed: false, .. } => read_as!(u8),

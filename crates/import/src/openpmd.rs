@@ -314,6 +314,7 @@ impl ParticleSource for OpenPmdSource {
         &self,
         k: usize,
         chunk_len: usize,
+        with_ids: bool,
         f: &mut dyn FnMut(&Chunk) -> Result<(), ImportError>,
     ) -> Result<(), ImportError> {
         let e = &self.entries[k];
@@ -354,7 +355,7 @@ impl ParticleSource for OpenPmdSource {
             }
             Units::Smilei { .. } => (None, false, 0.0),
         };
-        let id_ds = if self.has_ids { Some(h5.dataset(&format!("{sp}/id"))?) } else { None };
+        let id_ds = if self.has_ids && with_ids { Some(h5.dataset(&format!("{sp}/id"))?) } else { None };
         let chunk_len = chunk_len.max(1) as u64;
         let mut start = 0u64;
         let mut chunk = Chunk::default();

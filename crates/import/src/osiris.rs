@@ -143,6 +143,7 @@ impl ParticleSource for OsirisRaw {
         &self,
         k: usize,
         chunk_len: usize,
+        with_ids: bool,
         f: &mut dyn FnMut(&Chunk) -> Result<(), ImportError>,
     ) -> Result<(), ImportError> {
         let h5 = H5::open(&self.files[k])?;
@@ -151,7 +152,7 @@ impl ParticleSource for OsirisRaw {
         let p2 = h5.dataset("p2")?;
         let p3 = if h5.has_dataset("p3") { Some(h5.dataset("p3")?) } else { None };
         let q = if h5.has_dataset("q") { Some(h5.dataset("q")?) } else { None };
-        let tag = if self.has_ids { Some(h5.dataset("tag")?) } else { None };
+        let tag = if self.has_ids && with_ids { Some(h5.dataset("tag")?) } else { None };
         let mut start = 0;
         let mut chunk = Chunk::default();
         while start < n {
@@ -299,6 +300,7 @@ impl ParticleSource for OsirisTracks {
         &self,
         k: usize,
         _chunk_len: usize,
+        _with_ids: bool,
         f: &mut dyn FnMut(&Chunk) -> Result<(), ImportError>,
     ) -> Result<(), ImportError> {
         f(&self.chunks[k])

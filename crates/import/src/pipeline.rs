@@ -20,7 +20,7 @@
 //!
 //! ## Memory
 //!
-//! One chunk of particles at a time (`chunk_len`, 2^20 by default), plus
+//! One chunk of particles at a time (`chunk_len`, 2^16 by default), plus
 //! per sub-population its histogram, its tracked particles' rows, and the
 //! ids of its members when membership is not `all` (16 bytes per member in
 //! a hash map): a region of 10^6 particles costs tens of MB whatever the
@@ -57,7 +57,7 @@ use crate::spec::ImportSpec;
 pub const IMPORT_FILE: &str = "import.toml";
 
 /// Default particles per chunk.
-pub const DEFAULT_CHUNK: usize = 1 << 20;
+pub const DEFAULT_CHUNK: usize = 1 << 16;
 
 fn holds_import(dir: &Path) -> bool {
     dir.join(IMPORT_FILE).is_file()
@@ -244,35 +244,40 @@ impl TopK {
 struct Moments {
     n: u64,
     sw: f64,
+    /// Sum of squared weights.
+    sww: f64,
     mx: f64,
     my: f64,
     vth_c: f64,
 }
 
 fn moments(src: &dyn ParticleSource, k: usize, chunk_len: usize) -> Result<Moments, ImportError> {
-    // Two passes (mean, then spread about it) for accuracy at small v_th.
-    let (mut n, mut sw, mut sx, mut sy) = (0u64, 0.0, 0.0, 0.0);
-    src.read_dump(k, chunk_len, &mut |c: &Chunk| {
+    // One pass of sums shifted by the first particle's velocity, so that the
+    // variance does not cancel catastrophically when the mean is large
+    // against the spread (Chan, Golub & LeVeque, Am. Stat. 37 (1983) 242).
+    let (mut n, mut sw, mut sww, mut sx, mut sy, mut sxx) = (0u64, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut shift: Option<(f64, f64)> = None;
+    src.read_dump(k, chunk_len, false, &mut |c: &Chunk| {
+        if c.is_empty() {
+            return Ok(());
+        }
+        let (kx, ky) = *shift.get_or_insert((c.ux[0], c.uy[0]));
         n += c.len() as u64;
         for q in 0..c.len() {
-            sw += c.w[q];
-            sx += c.w[q] * c.ux[q];
-            sy += c.w[q] * c.uy[q];
+            let (w, dx) = (c.w[q], c.ux[q] - kx);
+            sw += w;
+            sww += w * w;
+            sx += w * dx;
+            sy += w * (c.uy[q] - ky);
+            sxx += w * dx * dx;
         }
         Ok(())
     })?;
-    if n == 0 || sw <= 0.0 {
+    let Some((kx, ky)) = shift.filter(|_| sw > 0.0) else {
         return Err(ImportError::input(src.path(), format!("dump {k} holds no particle of the species")));
-    }
-    let (mx, my) = (sx / sw, sy / sw);
-    let mut sxx = 0.0;
-    src.read_dump(k, chunk_len, &mut |c: &Chunk| {
-        for q in 0..c.len() {
-            sxx += c.w[q] * (c.ux[q] - mx).powi(2);
-        }
-        Ok(())
-    })?;
-    Ok(Moments { n, sw, mx, my, vth_c: (sxx / sw).sqrt() })
+    };
+    let (dx, dy) = (sx / sw, sy / sw);
+    Ok(Moments { n, sw, sww, mx: kx + dx, my: ky + dy, vth_c: (sxx / sw - dx * dx).max(0.0).sqrt() })
 }
 
 /// Opens the particle source of a species by name.
@@ -418,7 +423,15 @@ pub fn import_particles(
         let inv = 1.0 / vth_c;
         let background = Distribution::Maxwellian { u_th: 1.0, drift: [m.mx * inv, m.my * inv, 0.0] };
         let mut pops = build_pops(spec, species, &background, ps.v_max)?;
-        select(src, first, opts.chunk_len, spec.seed, inv, w_ref, &background, &mut pops)?;
+        if pops.iter().all(|p| matches!(p.rule, Rule::All) && p.tracks_wanted == 0) {
+            // Nothing to decide per particle: the counts are the moments'.
+            for p in &mut pops {
+                p.particles = m.n;
+                (p.s1, p.s2) = (m.sw / w_ref, m.sww / (w_ref * w_ref));
+            }
+        } else {
+            select(src, first, opts.chunk_len, spec.seed, inv, w_ref, &background, &mut pops)?;
+        }
 
         // The datasets, checked all before the first is created.
         // The files' cell size with the measured v_th: lambda_D = v_th / omega_p
@@ -462,6 +475,7 @@ pub fn import_particles(
             writers.push(DatasetWriter::create(f, meta, mode)?);
         }
         let wants_tracks = pops.iter().any(|p| !p.track_ids.is_empty());
+        let needs_ids = wants_tracks || pops.iter().any(|p| !matches!(p.rule, Rule::All));
         let binner = Binner::new(&grid);
         let cells = grid.nx * grid.ny;
         observer.species_started(species, n_dumps);
@@ -485,7 +499,7 @@ pub fn import_particles(
                 let n = p.track_ids.len();
                 p.track_rows.push([vec![f64::NAN; n], vec![f64::NAN; n], vec![f64::NAN; n]]);
             }
-            src.read_dump(first + k, opts.chunk_len, &mut |c: &Chunk| {
+            src.read_dump(first + k, opts.chunk_len, needs_ids, &mut |c: &Chunk| {
                 vx.clear();
                 vy.clear();
                 vx.extend(c.ux.iter().map(|u| u * inv));
@@ -691,7 +705,7 @@ fn select(
         .collect();
     let region_refs: Vec<&Region> = regions.iter().collect();
     let mut tops: Vec<TopK> = pops.iter().map(|p| TopK::new(p.tracks_wanted)).collect();
-    src.read_dump(first, chunk_len, &mut |c: &Chunk| {
+    src.read_dump(first, chunk_len, true, &mut |c: &Chunk| {
         for q in 0..c.len() {
             let (vx, vy) = (c.ux[q] * inv, c.uy[q] * inv);
             let id = c.id.as_ref().map(|ids| ids[q]);
@@ -795,9 +809,11 @@ mod tests {
             &self,
             k: usize,
             chunk_len: usize,
+            with_ids: bool,
             f: &mut dyn FnMut(&Chunk) -> Result<(), ImportError>,
         ) -> Result<(), ImportError> {
             let c = &self.data[k];
+            let _ = with_ids;
             for s in (0..c.len()).step_by(chunk_len) {
                 let e = (s + chunk_len).min(c.len());
                 f(&Chunk {

@@ -61,11 +61,12 @@ pub trait ParticleSource {
     }
 
     /// Particles of dump `k` (an index into [`dumps`](Self::dumps)) handed to
-    /// `f` in chunks of at most `chunk_len`.
+    /// `f` in chunks of at most `chunk_len`; ids are read only `with_ids`.
     fn read_dump(
         &self,
         k: usize,
         chunk_len: usize,
+        with_ids: bool,
         f: &mut dyn FnMut(&Chunk) -> Result<(), ImportError>,
     ) -> Result<(), ImportError>;
 }
