@@ -103,6 +103,10 @@ pub struct ImportArgs {
     /// B-spline order of the particle shape (args.yaml `shape_order`).
     #[arg(long)]
     pub shape_order: Option<usize>,
+    /// The sub-populations' macro-particle charge over the background's (args.yaml `charge_ratio`,
+    /// for a separate test species; 1 for pieces of the background).
+    #[arg(long)]
+    pub charge_ratio: Option<f64>,
     /// Continue an interrupted import (the same options).
     #[arg(long)]
     pub resume: bool,
@@ -241,6 +245,7 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         ppc: a.ppc,
         dx_over_debye: a.dx_over_debye,
         shape_order: a.shape_order,
+        charge_ratio: a.charge_ratio,
         ..PicParameters::default()
     };
     let input_opts = InputOptions {
