@@ -6,10 +6,20 @@
 //! (`<out>/<name>/tracks.npz`), streaming one dump (one chunk of a dump) at
 //! a time.
 //!
-//! - [`openpmd`]: openPMD particle records (HDF5), Smilei track files;
+//! - [`openpmd`]: openPMD particle records (HDF5; WarpX, PIConGPU, FBPIC),
+//!   Smilei's `TrackParticlesDisordered` files;
+//! - [`osiris`]: OSIRIS RAW dumps and TRACKS files;
+//! - [`grid`]: the codes' own phase spaces (OSIRIS `p1p2`, Smilei
+//!   `ParticleBinning`), copied onto their grid in units of `v_th`;
+//! - [`input`]: which code wrote a path, and its reader;
 //! - [`pipeline`]: selection of sub-populations at the first dump with the
 //!   shared specification of `collop pic` ([`collop_core::population`],
 //!   [`spec::ImportSpec`]), binning ([`bin`]), tracks, `--resume`.
+//!
+//! Each reader cites the layout it follows (the codes' own readers:
+//! osirispy / pyVisOS for OSIRIS, happi for Smilei, the openPMD standard
+//! and openPMD-api); the tests write files in those layouts with h5py and
+//! the openPMD-api (`tests/python/`).
 //!
 //! ## Momentum convention
 //!
@@ -19,12 +29,16 @@
 //!
 //! ## Reading HDF5
 //!
-//! With the pure-Rust reader `hdf5-reader` (no libhdf5 to install): it
+//! With the pure-Rust reader `hdf5-reader` (no libhdf5 to install), chosen
+//! after checking it on the files of the tests: it
 //! reads superblocks 0-3, old and new style groups, contiguous and chunked
 //! datasets with the deflate (gzip) and shuffle filters, fixed and variable
 //! length string attributes, and hyperslabs of chunked datasets (so a dump
-//! is read one chunk of particles at a time). The tests check it on files
-//! written by h5py and by the openPMD-api. ADIOS2 output is refused with
+//! is read one chunk of particles at a time); numbers of any width are
+//! widened to `f64` by [`h5`]. The tests check it on files written by h5py
+//! (contiguous, and gzip-chunked for OSIRIS tracks) and by the openPMD-api.
+//! A truncated file is refused with the file named; a file without the
+//! HDF5 signature is refused as possible ADIOS2 output. ADIOS2 output is refused with
 //! the conversion command ([`ImportError::Adios2`]).
 
 pub mod bin;
