@@ -19,6 +19,13 @@ cores); run it by hand:
 It prints the rollout errors (mean absolute error over the dumps) of the
 learned, theory and frozen models on the blob; the learned model must beat
 the frozen one (the blob relaxes), which the script checks.
+
+Run here (FBPIC 0.27.1, 800 steps of 0.05 / omega_p, 64 x 32 cells, 16
+electrons per cell, 40 dumps 1 / omega_p apart; about 8 minutes for the
+PIC run on two shared cores): v_th / c measured 0.0497 (0.05 loaded), the
+blob held 1647 electrons (weights varying with radius: effective sample
+size 1228); rollout mae learned 7.37e-4, theory (static) 9.07e-4, frozen
+1.06e-3.
 """
 import argparse
 import json
@@ -71,7 +78,7 @@ def main():
     if not os.path.isdir(os.path.join(pic, "hdf5")):
         run_fbpic(pic, a.steps, a.period)
     data = os.path.join(a.work, "data")
-    print(collop(a.collop, "import", os.path.join(pic, "hdf5"), "--format", "openpmd", "--omega-p", repr(OMEGA_P),
+    print(collop(a.collop, "import", os.path.join(pic, "hdf5"), "--format", "openpmd", "--omega-p", repr(float(OMEGA_P)),
                  "--species", "electrons", "--blob=-2,0,0.8", "--all", "--tracks", "500", "--bins", "31",
                  "--v-max", "4", "--ppc", "16", "--dx-over-debye", "1.0", "--shape-order", "1", "-o", data,
                  "--overwrite"))
