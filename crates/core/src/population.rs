@@ -691,3 +691,43 @@ pub fn erf(x: f64) -> f64 {
     let y = 1.0 - poly * (-x * x).exp();
     if x >= 0.0 { y } else { -y }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regions are exclusive in order: a velocity in two regions belongs to the first.
+    #[test]
+    fn first_region_takes_precedence() {
+        let blob = Region::Blob { centre: [1.0, 0.0], radius: 1.0 };
+        let ring = Region::Ring { centre: [0.0, 0.0], r_min: 0.5, r_max: 2.0, angles: None };
+        let rest = Region::Rest;
+        let regions = [&blob, &ring, &rest];
+        assert_eq!(first_region(&regions, 1.0, 0.0), Some(0)); // in the blob and the ring
+        assert_eq!(first_region(&regions, -1.0, 0.0), Some(1));
+        assert_eq!(first_region(&regions, 0.0, 3.0), Some(2));
+        assert_eq!(first_region(&regions[..2], 0.0, 3.0), None);
+    }
+
+    /// The selection keeps a fraction `1 / M` of a background it is drawn
+    /// from when the target is the background itself (M = 1: everyone), and
+    /// the same particle always gets the same answer; reweighting by the
+    /// background itself gives weight 1.
+    #[test]
+    fn selection_and_reweighting_against_their_definitions() {
+        let f = Distribution::Maxwellian { u_th: 1.0, drift: [0.0; 3] };
+        let bound = selection_bound(&f, &f, 6.0);
+        assert!((bound - 1.0).abs() < 1e-12, "{bound}");
+        assert!((0..1000).all(|id| selected(&f, &f, bound, 3, 7, id, 0.3, -0.2)));
+        let g = Distribution::Maxwellian { u_th: 0.5, drift: [1.0, 0.0, 0.0] };
+        let m = selection_bound(&g, &f, 6.0);
+        let first: Vec<bool> = (0..200).map(|id| selected(&g, &f, m, 3, 7, id, 1.0, 0.0)).collect();
+        let again: Vec<bool> = (0..200).map(|id| selected(&g, &f, m, 3, 7, id, 1.0, 0.0)).collect();
+        assert_eq!(first, again);
+        // At v = (1, 0) the acceptance is g / (M f); 200 draws hold it within 4 standard errors.
+        let p = g.pdf2(1.0, 0.0) / (m * f.pdf2(1.0, 0.0));
+        let kept = first.iter().filter(|&&k| k).count() as f64 / 200.0;
+        assert!((kept - p).abs() < 4.0 * (p * (1.0 - p) / 200.0).sqrt() + 1e-9, "{kept} vs {p}");
+        assert!((reweighting_weight(&f, &f, 0.7, -1.1) - 1.0).abs() < 1e-12);
+    }
+}
