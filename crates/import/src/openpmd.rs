@@ -71,6 +71,10 @@ pub struct OpenPmdSource {
     dumps: Vec<DumpInfo>,
     has_ids: bool,
     units: Units,
+    /// `[dx, dy]` in `c/omega_p` from the meshes' `gridSpacing` (SI series).
+    cell: Option<[f64; 2]>,
+    /// The species' `particleShape` attribute.
+    shape: Option<usize>,
 }
 
 impl OpenPmdSource {
@@ -155,9 +159,19 @@ impl OpenPmdSource {
         let first = &found[0].1;
         let h5 = H5::open(&first.file)?;
         let has_ids = h5.has_dataset(&format!("{}/id", first.species_path));
+        let shape = h5
+            .group_attributes(&first.species_path)
+            .ok()
+            .and_then(|a| attr_f64(&a, "particleShape"))
+            .filter(|s| s.fract() == 0.0 && *s >= 0.0 && *s <= 8.0)
+            .map(|s| s as usize);
+        let cell = match units {
+            Units::Si { omega_p } => mesh_cell(&h5, &first.species_path, omega_p),
+            Units::Smilei { .. } => None,
+        };
         let dumps = found.iter().map(|(it, _, t)| DumpInfo { iteration: *it, time: *t }).collect();
         let entries = found.into_iter().map(|f| f.1).collect();
-        Ok(Self { path: path.to_path_buf(), entries, dumps, has_ids, units })
+        Ok(Self { path: path.to_path_buf(), entries, dumps, has_ids, units, cell, shape })
     }
 }
 
@@ -184,6 +198,29 @@ pub fn open_smilei_tracks(path: &Path, species: &str, mass: f64) -> Result<OpenP
         )));
     }
     OpenPmdSource::open(&file, species, Units::Smilei { mass })
+}
+
+/// The cell size `[dx, dy]` in `c/omega_p` from the first mesh of the
+/// iteration holding `species_path`: its first two `gridSpacing` values
+/// times `gridUnitSI` (m) times `omega_p / c`.
+fn mesh_cell(h5: &H5, species_path: &str, omega_p: f64) -> Option<[f64; 2]> {
+    let it = species_path.rsplitn(3, '/').nth(2)?;
+    let root = h5.group_attributes("/").ok()?;
+    let meshes = attr_string(&root, "meshesPath").unwrap_or_else(|| "meshes/".into());
+    let mpath = format!("{it}/{}", meshes.trim_matches('/'));
+    let (groups, datasets) = h5.members(&mpath).ok()?;
+    let first = groups.into_iter().chain(datasets).next()?;
+    let mesh = format!("{mpath}/{first}");
+    let attrs = if h5.has_group(&mesh) {
+        h5.group_attributes(&mesh).ok()?
+    } else {
+        h5.dataset(&mesh).ok()?.attributes()
+    };
+    let spacing = crate::h5::attr_f64s(&attrs, "gridSpacing")?;
+    let unit = attr_f64(&attrs, "gridUnitSI").unwrap_or(1.0);
+    let k = unit * omega_p / SPEED_OF_LIGHT;
+    (spacing.len() >= 2 && spacing[..2].iter().all(|d| d.is_finite() && *d > 0.0))
+        .then(|| [spacing[0] * k, spacing[1] * k])
 }
 
 /// The files of the series `path` points into.
@@ -308,6 +345,14 @@ impl ParticleSource for OpenPmdSource {
 
     fn has_ids(&self) -> bool {
         self.has_ids
+    }
+
+    fn cell_size(&self) -> Option<[f64; 2]> {
+        self.cell
+    }
+
+    fn shape_order(&self) -> Option<usize> {
+        self.shape
     }
 
     fn read_dump(

@@ -447,6 +447,12 @@ pub fn import_particles(
         if species_pic.dx_over_debye.is_none() {
             missing.insert("dx_over_debye");
         }
+        if species_pic.shape_order.is_none() {
+            species_pic.shape_order = src.shape_order();
+        }
+        if species_pic.shape_order.is_none() {
+            missing.insert("shape_order");
+        }
         let metas: Vec<DatasetMeta> = pops
             .iter()
             .map(|p| {
@@ -581,10 +587,8 @@ pub fn import_particles(
     }
     let pic = &opts.pic;
     report.missing_parameters.extend(missing);
-    for (key, present) in [("ppc", pic.ppc.is_some()), ("shape_order", pic.shape_order.is_some())] {
-        if !present {
-            report.missing_parameters.push(key);
-        }
+    if pic.ppc.is_none() {
+        report.missing_parameters.push("ppc");
     }
     Ok(report)
 }

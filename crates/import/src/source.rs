@@ -60,6 +60,11 @@ pub trait ParticleSource {
         None
     }
 
+    /// The B-spline order of the particle shape, when the files say it.
+    fn shape_order(&self) -> Option<usize> {
+        None
+    }
+
     /// Particles of dump `k` (an index into [`dumps`](Self::dumps)) handed to
     /// `f` in chunks of at most `chunk_len`; ids are read only `with_ids`.
     fn read_dump(

@@ -44,6 +44,12 @@ fn openpmd_series_import_equals_numpy_binning() {
         let pic = meta.pic_parameters(&out.join("blob/f/args.yaml")).expect("pic parameters");
         assert_eq!(pic.vth_c, Some(vth));
         assert_eq!(pic.method.as_deref(), Some("region"));
+        // From the files: the species' particleShape and the mesh's gridSpacing
+        // (0.3 c/omega_p) over lambda_D = v_th / omega_p.
+        assert_eq!(pic.shape_order, Some(2));
+        let dx = pic.dx_over_debye.expect("dx_over_debye");
+        assert!((dx - 0.3 / vth).abs() < 1e-9 * dx, "{dx}");
+        assert_eq!(report.missing_parameters, vec!["ppc"]);
     }
 }
 

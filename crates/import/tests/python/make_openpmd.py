@@ -80,6 +80,15 @@ def main():
         e["mass"].unit_dimension = {io.Unit_Dimension.M: 1}
         e["charge"][scalar].make_constant(-QE)
         e["charge"][scalar].reset_dataset(f64)
+        e.set_attribute("particleShape", 2.0)
+        # A mesh, for the cell size: gridSpacing (m) = 0.3 and 0.2 c / omega_p.
+        rho = it.meshes["rho"]
+        rho.grid_spacing = [0.3 * C / OMEGA_P, 0.2 * C / OMEGA_P]
+        rho.grid_global_offset = [0.0, 0.0]
+        rho.grid_unit_SI = 1.0
+        rho.axis_labels = ["x", "y"]
+        rho[io.Mesh_Record_Component.SCALAR].reset_dataset(io.Dataset(np.dtype("float64"), [4, 4]))
+        rho[io.Mesh_Record_Component.SCALAR].store_chunk(np.zeros((4, 4)))
         if not a.no_ids:
             e["id"][scalar].reset_dataset(io.Dataset(np.dtype("uint64"), [n]))
             e["id"][scalar].store_chunk(np.ascontiguousarray(d["id"]))
