@@ -3,8 +3,9 @@
 of particles.py as
 
 - RAW dumps MS/RAW/electrons/RAW-electrons-NNNNNN.h5: root datasets x1, x2,
-  p1, p2, p3, q, ene (float32 as OSIRIS writes them, here float64 to keep
-  the comparison exact), tag (n, 2) int32 = (node, number); root attributes
+  p1, p2, p3, q, ene (float32 as OSIRIS writes them; the momenta are
+  rounded to float32 before the expected histograms are made, so the
+  comparison stays exact), tag (n, 2) int32 = (node, number); root attributes
   NAME, TYPE = particles, TIME = [t], ITER = [it], QUANTS, LABELS, UNITS;
   the cell size in /SIMULATION (newer layout, --layout new) or at the root
   (older layout, --layout old);
@@ -44,6 +45,9 @@ def main():
     ap.add_argument("--layout", default="new")
     a = ap.parse_args()
     dumps = particles.sample()
+    for d in dumps:
+        d["u"] = d["u"].astype(np.float32).astype(np.float64)
+        d["w"] = d["w"].astype(np.float32).astype(np.float64)
     ms = os.path.join(a.out, "MS")
     raw = os.path.join(ms, "RAW", "electrons")
     pha = os.path.join(ms, "PHA", "p1p2", "electrons")
@@ -71,9 +75,9 @@ def main():
             f["x1"] = np.zeros(n)
             f["x2"] = np.zeros(n)
             for c, name in enumerate(["p1", "p2", "p3"]):
-                f[name] = d["u"][:, c]
-            f["q"] = q
-            f["ene"] = np.sqrt(1.0 + np.sum(d["u"] ** 2, axis=1)) - 1.0
+                f[name] = d["u"][:, c].astype(np.float32)
+            f["q"] = q.astype(np.float32)
+            f["ene"] = (np.sqrt(1.0 + np.sum(d["u"] ** 2, axis=1)) - 1.0).astype(np.float32)
             f["tag"] = np.stack([np.zeros(n, np.int32), d["id"].astype(np.int32)], axis=1)
         h, _, _ = np.histogram2d(d["u"][:, 0], d["u"][:, 1], bins=PHA_BINS, range=PHA_RANGE, weights=q)
         os.makedirs(os.path.join(a.out, "expected_grid"), exist_ok=True)
