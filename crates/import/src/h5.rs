@@ -47,13 +47,11 @@ impl H5 {
                  data_%T.h5 files with --format openpmd)",
             ));
         }
-        let mut head = [0u8; 8];
-        let n = std::fs::File::open(path)
-            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        let (found, head) = signature_at_known_offsets(path)
             .map_err(|e| ImportError::input(path, format!("cannot be read ({e}); check the path")))?;
-        if n < 8 || &head != SIGNATURE {
-            let text = String::from_utf8_lossy(&head[..n]).to_string();
-            let hint = if text.contains("ADIOS") || n == 0 {
+        if !found {
+            let text = String::from_utf8_lossy(&head).to_string();
+            let hint = if text.contains("ADIOS") || head.is_empty() {
                 String::new()
             } else {
                 " (it may be ADIOS2 output)".into()
@@ -146,6 +144,28 @@ fn truncated(path: &Path, detail: &str) -> ImportError {
              copy it again or leave this dump out with --dumps"
         ),
     )
+}
+
+/// Whether the HDF5 signature is where the format puts it (offset 0, or
+/// after a user block: 512, 1024, 2048, ... bytes), and the file's first
+/// bytes (for the message when it is not).
+fn signature_at_known_offsets(path: &Path) -> std::io::Result<(bool, Vec<u8>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut first = vec![0u8; 8.min(len as usize)];
+    f.read_exact(&mut first)?;
+    let mut offset = 0u64;
+    while offset + 8 <= len {
+        let mut head = [0u8; 8];
+        f.seek(SeekFrom::Start(offset))?;
+        f.read_exact(&mut head)?;
+        if &head == SIGNATURE {
+            return Ok((true, first));
+        }
+        offset = if offset == 0 { 512 } else { offset * 2 };
+    }
+    Ok((false, first))
 }
 
 /// The attribute `name` among `attrs`.
