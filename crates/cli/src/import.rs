@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use collop_core::population::{Method, Region, SubPopulationDeck};
 use collop_import::grid::{GridOptions, import_grid};
 use collop_import::input::{Format, Input, InputOptions, Kind, open_input};
-use collop_import::{DEFAULT_CHUNK, ImportObserver, ImportOptions, ImportSpec, import_particles};
+use collop_import::{DEFAULT_CHUNK, ImportObserver, ImportOptions, ImportSpec, Plane, import_particles};
 use collop_io::{Existing, PicParameters};
 
 /// The output formats of the PIC codes.
@@ -88,6 +88,10 @@ pub struct ImportArgs {
     /// Plasma frequency of the background, rad/s (openPMD: times in seconds become 1/omega_p).
     #[arg(long)]
     pub omega_p: Option<f64>,
+    /// The momentum components histogrammed as (v_x, v_y): `xy`, or `xz` for a 2D run in the (x, z)
+    /// plane (WarpX, FBPIC), or `yz` (particle dumps and Smilei tracks).
+    #[arg(long, default_value = "xy")]
+    pub plane: String,
     /// Mass of the species in electron masses (Smilei: momenta in m_e c).
     #[arg(long, default_value_t = 1.0)]
     pub mass: f64,
@@ -262,8 +266,10 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         omega_p: a.omega_p,
         mass: a.mass,
         pic_dt: a.pic_dt,
+        plane: Plane::parse(&a.plane)
+            .with_context(|| format!("--plane {}: expected xy, xz or yz", a.plane))?,
     };
-    let label = format!("{}", a.input.display());
+    let label = format!("{} (plane {})", a.input.display(), a.plane);
     let mut bar = Bar::default();
     let text = match open_input(&a.input, &a.species, &input_opts)? {
         Input::Grid(src) => {

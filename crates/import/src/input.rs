@@ -9,7 +9,7 @@ use crate::h5::{H5, attr_string, refuse_adios2};
 use crate::openpmd::{OpenPmdSource, Units, open_smilei_tracks};
 use crate::osiris::{OsirisRaw, OsirisTracks};
 use crate::pipeline::OpenSource;
-use crate::source::ParticleSource;
+use crate::source::{ParticleSource, Plane};
 
 /// The PIC codes' output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,11 +57,14 @@ pub struct InputOptions {
     pub mass: f64,
     /// Smilei's time step, `1/omega_r` (ParticleBinning).
     pub pic_dt: Option<f64>,
+    /// The momentum components histogrammed (particle data of openPMD,
+    /// OSIRIS RAW and Smilei tracks).
+    pub plane: Plane,
 }
 
 impl Default for InputOptions {
     fn default() -> Self {
-        Self { format: None, kind: None, omega_p: None, mass: 1.0, pic_dt: None }
+        Self { format: None, kind: None, omega_p: None, mass: 1.0, pic_dt: None, plane: Plane::Xy }
     }
 }
 
@@ -150,6 +153,17 @@ pub fn open_input(path: &Path, species: &str, opts: &InputOptions) -> Result<Inp
         },
     );
     let p = path.to_path_buf();
+    let plane = opts.plane;
+    if plane != Plane::Xy
+        && !matches!(kind, Kind::Particles)
+        && !(format == Format::Smilei && kind == Kind::Tracks)
+    {
+        return Err(ImportError::Spec(format!(
+            "--plane {:?} applies to particle dumps (openPMD, OSIRIS RAW) and Smilei tracks; the other inputs are in \
+             their own plane",
+            plane
+        )));
+    }
     match (format, kind) {
         (Format::OpenPmd, Kind::Particles) => {
             let omega_p = opts.omega_p.ok_or_else(|| {
@@ -163,11 +177,12 @@ pub fn open_input(path: &Path, species: &str, opts: &InputOptions) -> Result<Inp
                 return Err(ImportError::Spec(format!("--omega-p {omega_p} must be > 0 (rad/s)")));
             }
             Ok(Input::Particles(Box::new(move |s: &str| {
-                Ok(Box::new(OpenPmdSource::open(&p, s, Units::Si { omega_p })?) as Box<dyn ParticleSource>)
+                Ok(Box::new(OpenPmdSource::open(&p, s, Units::Si { omega_p })?.with_plane(plane))
+                    as Box<dyn ParticleSource>)
             })))
         }
         (Format::Osiris, Kind::Particles) => Ok(Input::Particles(Box::new(move |s: &str| {
-            Ok(Box::new(OsirisRaw::open(&p, s)?) as Box<dyn ParticleSource>)
+            Ok(Box::new(OsirisRaw::open(&p, s)?.with_plane(plane)) as Box<dyn ParticleSource>)
         }))),
         (Format::Osiris, Kind::Tracks) => Ok(Input::Particles(Box::new(move |s: &str| {
             let file = if p.is_dir() {
@@ -184,7 +199,7 @@ pub fn open_input(path: &Path, species: &str, opts: &InputOptions) -> Result<Inp
         (Format::Smilei, Kind::Tracks) => {
             let mass = opts.mass;
             Ok(Input::Particles(Box::new(move |s: &str| {
-                Ok(Box::new(open_smilei_tracks(&p, s, mass)?) as Box<dyn ParticleSource>)
+                Ok(Box::new(open_smilei_tracks(&p, s, mass)?.with_plane(plane)) as Box<dyn ParticleSource>)
             })))
         }
         (Format::Smilei, Kind::PhaseSpace) => {

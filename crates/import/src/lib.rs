@@ -57,5 +57,5 @@ pub use pipeline::{
     DEFAULT_CHUNK, IMPORT_FILE, IMPORT_RUN, ImportObserver, ImportOptions, ImportReport, PopulationReport,
     Silent, import_particles,
 };
-pub use source::{Chunk, DumpInfo, ParticleSource};
+pub use source::{Chunk, DumpInfo, ParticleSource, Plane};
 pub use spec::ImportSpec;

@@ -25,7 +25,7 @@ use hdf5_reader::Dataset;
 
 use crate::ImportError;
 use crate::h5::{H5, attr_f64, attr_string, read_f64, read_u64, refuse_adios2};
-use crate::source::{Chunk, DumpInfo, ParticleSource};
+use crate::source::{Chunk, DumpInfo, ParticleSource, Plane};
 
 /// Speed of light, m/s (exact, SI).
 pub const SPEED_OF_LIGHT: f64 = 299_792_458.0;
@@ -75,6 +75,8 @@ pub struct OpenPmdSource {
     cell: Option<[f64; 2]>,
     /// The species' `particleShape` attribute.
     shape: Option<usize>,
+    /// The histograms' plane.
+    plane: Plane,
 }
 
 impl OpenPmdSource {
@@ -171,7 +173,15 @@ impl OpenPmdSource {
         };
         let dumps = found.iter().map(|(it, _, t)| DumpInfo { iteration: *it, time: *t }).collect();
         let entries = found.into_iter().map(|f| f.1).collect();
-        Ok(Self { path: path.to_path_buf(), entries, dumps, has_ids, units, cell, shape })
+        Ok(Self { path: path.to_path_buf(), entries, dumps, has_ids, units, cell, shape, plane: Plane::Xy })
+    }
+}
+
+impl OpenPmdSource {
+    /// The same source histogramming the momentum components of `plane`.
+    pub fn with_plane(mut self, plane: Plane) -> Self {
+        self.plane = plane;
+        self
     }
 }
 
@@ -369,9 +379,10 @@ impl ParticleSource for OpenPmdSource {
         let n = particle_count(&h5, &format!("{mom}/x"))?;
         let si = matches!(self.units, Units::Si { .. });
         let comp = |name: &str| component(&h5, &format!("{mom}/{name}"), si);
-        let (cx, cy) = (comp("x")?, comp("y")?);
-        let has_z = h5.has_dataset(&format!("{mom}/z")) || h5.has_group(&format!("{mom}/z"));
-        let cz = if has_z { Some(comp("z")?) } else { None };
+        let [a, b, c] = self.plane.axes().map(|i| ["x", "y", "z"][i]);
+        let (cx, cy) = (comp(a)?, comp(b)?);
+        let has_z = h5.has_dataset(&format!("{mom}/{c}")) || h5.has_group(&format!("{mom}/{c}"));
+        let cz = if has_z { Some(comp(c)?) } else { None };
         let weight_name = match self.units {
             Units::Si { .. } => "weighting",
             Units::Smilei { .. } => "weight",

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ImportError;
 use crate::h5::{H5, attr_f64, attr_f64s, attr_strings, read_all_f64, read_f64, read_rows_f64};
-use crate::source::{Chunk, DumpInfo, ParticleSource};
+use crate::source::{Chunk, DumpInfo, ParticleSource, Plane};
 
 /// The numbered `.h5` files of a diagnostic directory, by their number.
 pub(crate) fn numbered_files(dir: &Path, prefix: &str) -> Result<Vec<(u64, PathBuf)>, ImportError> {
@@ -70,6 +70,7 @@ pub struct OsirisRaw {
     dumps: Vec<DumpInfo>,
     has_ids: bool,
     cell: Option<[f64; 2]>,
+    plane: Plane,
 }
 
 impl OsirisRaw {
@@ -118,7 +119,22 @@ impl OsirisRaw {
             }
             dumps.push(DumpInfo { iteration, time });
         }
-        Ok(Self { dir, files: files.into_iter().map(|f| f.1).collect(), dumps, has_ids, cell })
+        Ok(Self {
+            dir,
+            files: files.into_iter().map(|f| f.1).collect(),
+            dumps,
+            has_ids,
+            cell,
+            plane: Plane::Xy,
+        })
+    }
+}
+
+impl OsirisRaw {
+    /// The same dumps histogramming the momenta of `plane` (`xz`: `p1, p3`).
+    pub fn with_plane(mut self, plane: Plane) -> Self {
+        self.plane = plane;
+        self
     }
 }
 
@@ -147,10 +163,11 @@ impl ParticleSource for OsirisRaw {
         f: &mut dyn FnMut(&Chunk) -> Result<(), ImportError>,
     ) -> Result<(), ImportError> {
         let h5 = H5::open(&self.files[k])?;
-        let p1 = h5.dataset("p1")?;
+        let [a, b, c] = self.plane.axes().map(|i| ["p1", "p2", "p3"][i]);
+        let p1 = h5.dataset(a)?;
         let n = p1.shape().first().copied().unwrap_or(0);
-        let p2 = h5.dataset("p2")?;
-        let p3 = if h5.has_dataset("p3") { Some(h5.dataset("p3")?) } else { None };
+        let p2 = h5.dataset(b)?;
+        let p3 = if h5.has_dataset(c) { Some(h5.dataset(c)?) } else { None };
         let q = if h5.has_dataset("q") { Some(h5.dataset("q")?) } else { None };
         let tag = if self.has_ids && with_ids { Some(h5.dataset("tag")?) } else { None };
         let mut start = 0;

@@ -34,6 +34,42 @@ impl Chunk {
     }
 }
 
+/// Which momentum components are the histograms' `v_x` and `v_y` (the
+/// third is `v_z` of the tracks): `xy` for most runs, `xz` for a 2D
+/// simulation in the (x, z) plane such as WarpX's and FBPIC's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Plane {
+    /// `(u_x, u_y)`, `u_z` out of the plane.
+    #[default]
+    Xy,
+    /// `(u_x, u_z)`, `u_y` out of the plane.
+    Xz,
+    /// `(u_y, u_z)`, `u_x` out of the plane.
+    Yz,
+}
+
+impl Plane {
+    /// The components in histogram order, the out-of-plane one last, as
+    /// indices `0, 1, 2` = `x, y, z`.
+    pub fn axes(self) -> [usize; 3] {
+        match self {
+            Self::Xy => [0, 1, 2],
+            Self::Xz => [0, 2, 1],
+            Self::Yz => [1, 2, 0],
+        }
+    }
+
+    /// Parses `xy`, `xz` or `yz`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "xy" => Some(Self::Xy),
+            "xz" => Some(Self::Xz),
+            "yz" => Some(Self::Yz),
+            _ => None,
+        }
+    }
+}
+
 /// One diagnostic dump of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DumpInfo {
@@ -74,4 +110,17 @@ pub trait ParticleSource {
         with_ids: bool,
         f: &mut dyn FnMut(&Chunk) -> Result<(), ImportError>,
     ) -> Result<(), ImportError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planes_name_their_components() {
+        assert_eq!(Plane::parse("xz").map(Plane::axes), Some([0, 2, 1]));
+        assert_eq!(Plane::default().axes(), [0, 1, 2]);
+        assert_eq!(Plane::parse("yz").map(Plane::axes), Some([1, 2, 0]));
+        assert_eq!(Plane::parse("zx"), None);
+    }
 }

@@ -76,3 +76,39 @@ fn openpmd_without_ids_refused_for_regions() {
         .expect("missing species");
     assert!(e.to_string().contains("no species `ions`") && e.to_string().contains("electrons"), "{e}");
 }
+
+/// `Plane::Xz` (a 2D run in the (x, z) plane): the tracks' second
+/// component is the particles' u_z and the out-of-plane one u_y.
+#[test]
+fn openpmd_xz_plane_takes_u_z() {
+    let Some(py) = common::python("numpy, h5py, openpmd_api") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let made = dir.path().join("gen");
+    common::generate(&py, "make_openpmd.py", &[made.to_str().expect("utf-8")]);
+    let series = made.join("series");
+    let open = move |s: &str| {
+        Ok(Box::new(
+            OpenPmdSource::open(&series, s, Units::Si { omega_p: OMEGA_P })?
+                .with_plane(collop_import::Plane::Xz),
+        ) as Box<dyn ParticleSource>)
+    };
+    let mut spec = common::spec("electrons", 20);
+    spec.sub_populations.retain(|s| s.name == "background");
+    let out = dir.path().join("out");
+    import_particles(&open, &out, &ImportOptions::new(spec), &mut Silent).expect("import");
+    let t = collop_io::TrackFile::open(out.join("background").join(collop_io::TRACKS_FILE))
+        .expect("tracks")
+        .read_data()
+        .expect("data");
+    let truth = collop_io::read_npz(made.join("truth.npz")).expect("truth");
+    let get = |k: &str| truth.iter().find(|(n, _)| n == k).map(|(_, a)| a.clone()).expect(k);
+    let ids = get("ids");
+    for (col, id) in t.ids.iter().enumerate() {
+        let row = ids.iter().position(|&x| x == *id as f64).expect("id");
+        for k in 0..t.dumps() {
+            // v_th is measured on u_x in both planes, so the values agree to round-off.
+            assert!((t.vy[[k, col]] - get("vz")[[k, row]]).abs() < 1e-12);
+            assert!((t.vz[[k, col]] - get("vy")[[k, row]]).abs() < 1e-12);
+        }
+    }
+}
