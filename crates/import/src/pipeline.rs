@@ -954,6 +954,21 @@ mod tests {
         }
     }
 
+    /// A directory another process writes into is refused, naming the
+    /// holder, and left untouched.
+    #[test]
+    fn a_locked_directory_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let held = OutputDir::lock(&out).expect("lock");
+        let e = import_particles(&open_memory(100), &out, &ImportOptions::new(spec()), &mut Silent)
+            .expect_err("locked")
+            .to_string();
+        assert!(e.contains(&format!("process {}", std::process::id())), "{e}");
+        assert!(!out.join(IMPORT_FILE).exists());
+        drop(held);
+    }
+
     /// The streaming choice keeps exactly the items `core::population::choose` picks.
     #[test]
     fn streaming_choice_equals_choose() {
