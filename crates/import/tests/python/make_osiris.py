@@ -100,16 +100,28 @@ def main():
     # TRACKS: every particle, two flushes, rows of a track consecutive within a flush.
     tquants = ["n", "t", "q", "ene", "x1", "x2", "p1", "p2", "p3"]
     rows, itermap = [], []
+    start = 0
     for flush in ([0, 1, 2], [3, 4]):
-        order = [np.argsort(dumps[k]["id"]) for k in flush]
-        ids = dumps[flush[0]]["id"][order[0]]
-        for j, track in enumerate(ids):
-            itermap.append([int(track), len(flush), len(rows)])
-            for k, o in zip(flush, order):
-                d = dumps[k]
-                i = o[j]
-                u = d["u"][i]
-                rows.append([k * DT, -d["w"][i], np.sqrt(1 + u @ u) - 1, 0.0, 0.0, u[0], u[1], u[2]])
+        # Per dump, the particles sorted by id; then track-major rows: the
+        # points of one track are consecutive within a flush.
+        sorted_dumps = []
+        for k in flush:
+            d = dumps[k]
+            o = np.argsort(d["id"])
+            u = d["u"][o]
+            ene = np.sqrt(1 + np.sum(u * u, axis=1)) - 1
+            zeros = np.zeros(len(o))
+            sorted_dumps.append(np.stack([np.full(len(o), k * DT), -d["w"][o], ene, zeros, zeros,
+                                          u[:, 0], u[:, 1], u[:, 2]], axis=1))
+        block = np.stack(sorted_dumps, axis=1).reshape(-1, 8)  # (tracks * len(flush), 8)
+        ids = np.sort(dumps[flush[0]]["id"])
+        n = len(ids)
+        itermap.append(np.stack([ids.astype(np.int64), np.full(n, len(flush)),
+                                 start + len(flush) * np.arange(n)], axis=1))
+        rows.append(block)
+        start += len(block)
+    rows = np.concatenate(rows)
+    itermap = np.concatenate(itermap)
     with h5py.File(os.path.join(ms, "TRACKS", "electrons-tracks.h5"), "w") as f:
         f.attrs["TYPE"] = strings(["tracks-2"])
         f.attrs["NAME"] = strings(["electrons"])
@@ -117,8 +129,8 @@ def main():
         f.attrs["LABELS"] = strings(tquants)
         f.attrs["UNITS"] = strings([""] * len(tquants))
         f.attrs["NTRACKS"] = np.array([len(dumps[0]["id"])], dtype=np.int32)
-        f.create_dataset("data", data=np.array(rows), chunks=(4096, 8), compression="gzip")
-        f.create_dataset("itermap", data=np.array(itermap, dtype=np.int32))
+        f.create_dataset("data", data=rows, chunks=(4096, 8), compression="gzip")
+        f.create_dataset("itermap", data=itermap.astype(np.int32))
     particles.write_expected(a.out, dumps, {"blob": ((-1.0, 0.0), 0.8), "ring": ((0.0, 0.0), 10.0)})
 
 
