@@ -324,6 +324,9 @@ pub fn run(a: &ImportArgs) -> Result<()> {
                     p.name, p.particles, p.effective_sample_size, p.tracks
                 );
             }
+            for n in &r.notes {
+                t += &format!("note       {n}\n");
+            }
             if !r.missing_parameters.is_empty() {
                 t += &format!(
                     "note       args.yaml lacks {} (the files do not hold them); theory models need them: \

@@ -165,6 +165,8 @@ pub struct ImportReport {
     /// PIC parameters collop's theory needs that neither the files nor the
     /// options gave (`args.yaml` keys).
     pub missing_parameters: Vec<&'static str>,
+    /// What the user should know about the result.
+    pub notes: Vec<String>,
 }
 
 /// Membership of one sub-population.
@@ -402,6 +404,7 @@ pub fn import_particles(
         dt,
         populations: Vec::new(),
         missing_parameters: Vec::new(),
+        notes: Vec::new(),
     };
     let mut written = 0usize;
     let mut missing = std::collections::BTreeSet::new();
@@ -563,8 +566,18 @@ pub fn import_particles(
             }
             let n = p.track_ids.len();
             let column = |a: usize| Array2::from_shape_fn((n_dumps, n), |(d, i)| p.track_rows[d][a][i]);
+            // Track files hold ids as float64, exact to 2^53; codes that pack
+            // the rank into the id (WarpX: 64-bit ids) are numbered by rank.
+            let exact = p.track_ids.iter().all(|&id| id <= 1u64 << 53);
+            if !exact {
+                report.notes.push(format!(
+                    "{}: the tracked particles' ids exceed 2^53 (float64 in tracks.npz), so the track file numbers \
+                     them 0..{} in the order of their ids",
+                    p.name, n
+                ));
+            }
             let data = TrackData {
-                ids: p.track_ids.clone(),
+                ids: if exact { p.track_ids.clone() } else { (0..n as u64).collect() },
                 times: times.clone(),
                 vx: column(0),
                 vy: column(1),
@@ -769,6 +782,10 @@ mod tests {
 
     impl Memory {
         fn new(n: usize, dumps: usize) -> Self {
+            Self::with_ids(n, dumps, 1000)
+        }
+
+        fn with_ids(n: usize, dumps: usize, first_id: u64) -> Self {
             let u = |seed: u64, q: u64| {
                 // Box-Muller from two hashed uniforms: a Gaussian of spread 0.05.
                 let (a, b) = (
@@ -788,7 +805,7 @@ mod tests {
                     c.uy.push(u(20 + k, p) + u(2, p));
                     c.uz.push(u(3, p));
                     c.w.push(0.5 + (p % 3) as f64 * 0.25);
-                    ids.push(1000 + p);
+                    ids.push(first_id + p);
                 }
                 c.id = Some(ids);
                 data.push(c);
@@ -967,6 +984,19 @@ mod tests {
         assert!(e.contains(&format!("process {}", std::process::id())), "{e}");
         assert!(!out.join(IMPORT_FILE).exists());
         drop(held);
+    }
+
+    /// Ids beyond float64's exact range (WarpX packs the rank into them)
+    /// are numbered by rank in the track file, with a note.
+    #[test]
+    fn huge_ids_are_numbered_in_track_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let open = |_: &str| Ok(Box::new(Memory::with_ids(300, 3, 1 << 60)) as Box<dyn ParticleSource>);
+        let r = import_particles(&open, &out, &ImportOptions::new(spec()), &mut Silent).expect("import");
+        assert!(r.notes.iter().any(|n| n.contains("2^53")), "{:?}", r.notes);
+        let t = collop_io::TrackFile::open(out.join("all").join(collop_io::TRACKS_FILE)).expect("tracks");
+        assert_eq!(t.ids(), (0..25).collect::<Vec<u64>>().as_slice());
     }
 
     /// The streaming choice keeps exactly the items `core::population::choose` picks.
