@@ -7,6 +7,7 @@ mod compare;
 mod config;
 mod demo;
 mod fields;
+mod import;
 mod info;
 mod model;
 mod moments;
@@ -79,6 +80,10 @@ enum Command {
     /// regularisations, random subsets of training sub-populations), each
     /// scored on held-out sub-populations: tables and figures.
     Sweep(sweep::SweepArgs),
+    /// Datasets and track files from OSIRIS, openPMD (WarpX, PIConGPU,
+    /// FBPIC; HDF5) and Smilei output: sub-populations selected at the
+    /// first dump as in `collop pic` decks, streamed dump by dump.
+    Import(import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +103,7 @@ fn main() -> ExitCode {
         Command::Tracks(a) => tracks::run(&a),
         Command::Compare(a) => compare::run(&a),
         Command::Sweep(a) => sweep::run(&a),
+        Command::Import(a) => import::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -656,3 +656,48 @@ fn config_shows_examples_and_resolved_configs() {
     let r = run(&["config", "--example", "mlp"]);
     assert!(r.code == FAILURE && r.err.contains("fp-mlp"), "{}", r.err);
 }
+
+/// `collop import` refuses ADIOS2 output with the conversion command,
+/// refuses a spec given twice, and an openPMD series without --omega-p,
+/// naming the fix each time (no Python needed).
+#[test]
+fn import_refusals_name_the_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bp = dir.path().join("openpmd_%T.bp");
+    std::fs::create_dir_all(&bp).expect("mkdir");
+    let out = dir.path().join("out");
+    let r = run(&["import", bp.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")]);
+    assert_eq!(r.code, FAILURE, "{}", r.err);
+    assert!(r.err.contains("ADIOS2") && r.err.contains("openpmd-pipe --infile"), "{}", r.err);
+    assert!(!out.exists(), "nothing written");
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(&spec, "[[sub_populations]]\nname = \"a\"\nspecies = \"e\"\nmethod = \"all\"\n")
+        .expect("write");
+    let fake = dir.path().join("data_0.h5");
+    std::fs::write(&fake, b"\x89HDF\r\n\x1a\nnot really").expect("write");
+    let r = run(&[
+        "import",
+        fake.to_str().expect("utf-8"),
+        "--format",
+        "openpmd",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(r.code, FAILURE);
+    assert!(r.err.contains("--omega-p"), "{}", r.err);
+    let r = run(&[
+        "import",
+        fake.to_str().expect("utf-8"),
+        "--format",
+        "openpmd",
+        "--omega-p",
+        "1e13",
+        "--spec",
+        spec.to_str().expect("utf-8"),
+        "--all",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(r.code, FAILURE);
+    assert!(r.err.contains("not both"), "{}", r.err);
+}

@@ -22,6 +22,7 @@ mod error;
 mod fields;
 mod grid;
 mod moments;
+pub mod population;
 mod radial;
 mod series;
 pub mod shells;

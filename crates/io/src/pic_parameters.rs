@@ -19,7 +19,7 @@ use crate::dataset::{ARGS_FILE, Dataset, locate_dataset, read_meta_in};
 use crate::{DatasetMeta, IoError, MetaValue};
 
 /// The `args.yaml` keys of [`PicParameters`], in field order.
-pub const PIC_PARAMETER_KEYS: [&str; 13] = [
+pub const PIC_PARAMETER_KEYS: [&str; 14] = [
     "ppc",
     "particles_per_debye_area",
     "dx_over_debye",
@@ -33,6 +33,7 @@ pub const PIC_PARAMETER_KEYS: [&str; 13] = [
     "method",
     "particles",
     "effective_sample_size",
+    "charge_ratio",
 ];
 
 /// Field solver of the PIC run (`solver: em` or `solver: es`).
@@ -121,6 +122,12 @@ pub struct PicParameters {
     /// (`effective_sample_size`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_sample_size: Option<f64>,
+    /// The sub-population's macro-particle charge over the background's,
+    /// `q_t / q_b` (`charge_ratio`): 1 for pieces of the background itself;
+    /// recorded when known (e.g. given to `collop import` for a separate
+    /// test species).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_ratio: Option<f64>,
 }
 
 /// Reads one key: `None` when absent or null, else the converted value or
@@ -172,7 +179,7 @@ impl PicParameters {
     /// type or is out of range (`ppc` a positive integer; `shape_order`,
     /// `particles` non-negative integers; `seed` an integer;
     /// `particles_per_debye_area`, `dx_over_debye`, `dy_over_debye`,
-    /// `vth_c`, `pic_dt` finite numbers > 0; `effective_sample_size` a
+    /// `vth_c`, `pic_dt`, `charge_ratio` finite numbers > 0; `effective_sample_size` a
     /// finite number >= 0; `solver` `em` or `es`; `species`, `method`
     /// strings).
     pub fn from_extras(extra: &BTreeMap<String, MetaValue>, path: &Path) -> Result<Self, IoError> {
@@ -204,6 +211,7 @@ impl PicParameters {
                 "a finite number >= 0",
                 non_negative,
             )?,
+            charge_ratio: key(extra, path, "charge_ratio", POSITIVE, positive)?,
         })
     }
 
@@ -230,6 +238,7 @@ impl PicParameters {
         put("method", self.method.clone().map(MetaValue::Str));
         put("particles", self.particles.map(int));
         put("effective_sample_size", self.effective_sample_size.map(MetaValue::Float));
+        put("charge_ratio", self.charge_ratio.map(MetaValue::Float));
         m
     }
 

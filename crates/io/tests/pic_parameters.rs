@@ -65,6 +65,7 @@ fn all_set() -> PicParameters {
         method: Some("reweighting".into()),
         particles: Some(1_000_000),
         effective_sample_size: Some(12345.678),
+        charge_ratio: Some(0.5),
     }
 }
 
@@ -112,6 +113,7 @@ fn reads_the_args_yaml_collop_pic_writes() {
         method: Some("test_species".into()),
         particles: Some(862),
         effective_sample_size: Some(862.0),
+        charge_ratio: None,
     };
     assert_eq!(p, expected);
     // N_D = ppc / (dx dy) in Debye units: dy = 16 / (16 * 1) = 1.

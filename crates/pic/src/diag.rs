@@ -24,8 +24,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::PicError;
+use collop_core::population::{choose, reweighting_weight, selected};
+
 use crate::deck::{Deck, Distribution, Method, Region, erf, selection_bound};
-use crate::load::uniform_hash;
 use crate::particles::Particles;
 use crate::sim::Simulation;
 
@@ -221,8 +222,16 @@ impl Diagnostics {
                         pop.bound = selection_bound(target, &pop.background, ps.v_max.max(6.0));
                         for q in 0..p.len() {
                             let (vx, vy) = (p.ux[q] / v_th, p.uy[q] / v_th);
-                            let accept = target.pdf2(vx, vy) / (pop.bound * pop.background.pdf2(vx, vy));
-                            if uniform_hash(deck.seed, stream, p.id[q]) < accept {
+                            if selected(
+                                target,
+                                &pop.background,
+                                pop.bound,
+                                deck.seed,
+                                stream,
+                                p.id[q],
+                                vx,
+                                vy,
+                            ) {
                                 p.tag[q] |= pop.bit;
                             }
                         }
@@ -356,10 +365,9 @@ impl SubPopulation {
     /// 0 without a target.
     pub fn weight(&self, u0: [f32; 2]) -> f64 {
         let (vx, vy) = (u0[0] as f64 / self.v_th, u0[1] as f64 / self.v_th);
-        let f = self.background.pdf2(vx, vy);
         match &self.target {
-            Some(target) if f > 0.0 => target.pdf2(vx, vy) / f,
-            _ => 0.0,
+            Some(target) => reweighting_weight(target, &self.background, vx, vy),
+            None => 0.0,
         }
     }
 
@@ -544,27 +552,6 @@ fn poisson_mean_absolute_deviation(mu: f64) -> f64 {
             + (1.0 / 12.0 - (1.0 / 360.0 - 1.0 / (1260.0 * x2)) / x2) / x
     };
     2.0 * (-mu + (m + 1.0) * mu.ln() - ln_factorial).exp()
-}
-
-/// `count` items chosen at random with probability proportional to their
-/// weight, without replacement (Efraimidis & Spirakis, Inf. Process. Lett.
-/// 97 (2006) 181: the largest keys `u^(1/w)`), from hashes of the ids so
-/// the choice does not depend on particle order. Returned ids ascending.
-fn choose(items: impl Iterator<Item = (u64, f64)>, count: usize, seed: u64, stream: u64) -> Vec<u64> {
-    if count == 0 {
-        return Vec::new();
-    }
-    let mut keyed: Vec<(f64, u64)> = items
-        .filter(|&(_, w)| w > 0.0)
-        .map(|(id, w)| (uniform_hash(seed, stream, id).ln() / w, id))
-        .collect();
-    let take = count.min(keyed.len());
-    if take < keyed.len() {
-        keyed.select_nth_unstable_by(take, |a, b| b.0.total_cmp(&a.0));
-    }
-    let mut ids: Vec<u64> = keyed[..take].iter().map(|&(_, id)| id).collect();
-    ids.sort_unstable();
-    ids
 }
 
 #[cfg(test)]

@@ -142,19 +142,7 @@ pub fn load_uniform(
     all
 }
 
-/// A 64-bit hash of `(seed, stream, id)` mapped to a uniform number in
-/// `(0, 1)`: order-independent random draws per particle (SplitMix64
-/// finaliser, Steele, Lea & Flood, OOPSLA 2014).
-pub fn uniform_hash(seed: u64, stream: u64, id: u64) -> f64 {
-    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    for _ in 0..2 {
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-    }
-    ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-}
+pub use collop_core::population::uniform_hash;
 
 #[cfg(test)]
 mod tests {

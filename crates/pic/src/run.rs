@@ -611,5 +611,7 @@ fn pic_parameters(
         method: Some(pop.method.name().to_string()),
         particles: Some(ess.particles as u64),
         effective_sample_size: Some(ess.effective),
+        // Not recorded by collop pic: its sub-populations share the background's charge and weight.
+        charge_ratio: None,
     }
 }
