@@ -8,6 +8,7 @@ mod config;
 mod demo;
 mod fields;
 mod info;
+mod merge;
 mod model;
 mod moments;
 mod output;
@@ -63,6 +64,10 @@ enum Command {
     /// Run the 2D particle-in-cell code from a deck: datasets of tagged
     /// sub-populations, tracks, energy history.
     Pic(pic::PicArgs),
+    /// Independent realisations of one deck (seeds from `collop pic
+    /// --seed` or a job array) merged into one run: histograms summed,
+    /// tracks side by side, provenance.
+    Merge(merge::MergeArgs),
     /// Collision coefficients of a PIC plasma from its parameters (deck or
     /// dataset), static or dynamic shielding, written as a fields model
     /// that `collop rollout --model DIR` reads.
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
         Command::Moments(a) => moments::run(&a),
         Command::Synthesise(a) => synthesise::run(&a),
         Command::Pic(a) => pic::run(&a),
+        Command::Merge(a) => merge::run(&a),
         Command::Theory(a) => theory::run(&a),
         Command::Tracks(a) => tracks::run(&a),
         Command::Compare(a) => compare::run(&a),
