@@ -178,12 +178,17 @@ fn training_on_1_2_and_3_ranks_agrees_within_round_off_and_resumes_across_rank_c
     // Started on 2 ranks and stopped (SIGTERM to mpirun) once its first
     // checkpoint is on disk, resumed on 3: every rank reads the checkpoint
     // (parameters and Adam moments), and the run ends as the uninterrupted
-    // one did.
+    // one on 1 rank does. A longer schedule (310 epochs, a few seconds), so
+    // that the stop comes long before the end.
+    let long = config(dir.path(), &data, "mse", 300);
+    let lc = long.to_str().unwrap();
+    let whole = dir.path().join("run-300");
+    mpirun(1, &["train", lc, "-o", whole.to_str().unwrap()]);
     let resumed = dir.path().join("run-resumed");
     let r = resumed.to_str().unwrap();
     let mut child = Command::new("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "RAYON_NUM_THREADS=1"])
-        .args([env!("CARGO_BIN_EXE_collop"), "train", c, "-o", r])
+        .args([env!("CARGO_BIN_EXE_collop"), "train", lc, "-o", r])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -195,10 +200,14 @@ fn training_on_1_2_and_3_ranks_agrees_within_round_off_and_resumes_across_rank_c
     }
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
-    let interrupted = !resumed.join("model.npz").exists();
-    println!("interrupted before the end: {interrupted}");
-    mpirun(3, &["train", c, "-o", r, "--resume"]);
-    let de = loss_difference(&e1, &test_errors(&resumed));
-    println!("2 ranks resumed on 3 against 1 rank: test errors {de:.2e}");
-    assert!(de < 1e-9, "resumed run: test errors differ by {de:e}");
+    assert!(!resumed.join("model.npz").exists(), "the run was stopped before its end");
+    let done = losses(&resumed).len() / 2;
+    println!("stopped after {done} of 310 epochs (history), resuming on 3 ranks");
+    mpirun(3, &["train", lc, "-o", r, "--resume"]);
+    let (dl, de) = (
+        loss_difference(&losses(&whole), &losses(&resumed)),
+        loss_difference(&test_errors(&whole), &test_errors(&resumed)),
+    );
+    println!("2 ranks resumed on 3 against 1 rank: losses {dl:.2e}, test errors {de:.2e}");
+    assert!(dl < 1e-11 && de < 1e-9, "resumed run: losses differ by {dl:e}, test errors by {de:e}");
 }
