@@ -147,7 +147,7 @@ pub fn choose_seed(
 /// One realisation in a merged ensemble.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Realisation {
-    /// Its run directory, as given.
+    /// Its run directory (absolute).
     pub path: PathBuf,
     /// Its seed.
     pub seed: u64,
@@ -264,6 +264,12 @@ fn frame_dumps(folder: &Path) -> Result<Vec<usize>, PicError> {
     }
     dumps.sort_unstable();
     Ok(dumps)
+}
+
+/// `path` made absolute (provenance readable from anywhere); as given
+/// where the working directory cannot be read.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// A realisation's run directory read for a merge.
@@ -411,7 +417,9 @@ fn plan_population(inputs: &[Input], name: &str) -> Result<PopulationPlan, PicEr
     );
     meta.extra.insert(
         "ensemble_runs".into(),
-        MetaValue::List(inputs.iter().map(|i| MetaValue::Str(i.path.display().to_string())).collect()),
+        MetaValue::List(
+            inputs.iter().map(|i| MetaValue::Str(absolute(&i.path).display().to_string())).collect(),
+        ),
     );
     let has_tracks: Vec<bool> =
         inputs.iter().map(|i| i.path.join(name).join(TRACKS_FILE).is_file()).collect();
@@ -623,7 +631,7 @@ pub fn merge(runs: &[PathBuf], out: &Path, overwrite: bool) -> Result<EnsembleRe
         realisations: inputs
             .iter()
             .map(|i| Realisation {
-                path: i.path.clone(),
+                path: absolute(&i.path),
                 seed: i.deck.seed,
                 seed_source: i.summary.seed_source.clone(),
             })
