@@ -9,6 +9,7 @@ mod demo;
 mod fields;
 mod import;
 mod info;
+mod merge;
 mod model;
 mod moments;
 mod output;
@@ -64,6 +65,10 @@ enum Command {
     /// Run the 2D particle-in-cell code from a deck: datasets of tagged
     /// sub-populations, tracks, energy history.
     Pic(pic::PicArgs),
+    /// Independent realisations of one deck (seeds from `collop pic
+    /// --seed` or a job array) merged into one run: histograms summed,
+    /// tracks side by side, provenance.
+    Merge(merge::MergeArgs),
     /// Collision coefficients of a PIC plasma from its parameters (deck or
     /// dataset), static or dynamic shielding, written as a fields model
     /// that `collop rollout --model DIR` reads.
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
         Command::Moments(a) => moments::run(&a),
         Command::Synthesise(a) => synthesise::run(&a),
         Command::Pic(a) => pic::run(&a),
+        Command::Merge(a) => merge::run(&a),
         Command::Theory(a) => theory::run(&a),
         Command::Tracks(a) => tracks::run(&a),
         Command::Compare(a) => compare::run(&a),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use collop_pic::ensemble::{SeedChoice, choose_seed};
 use collop_pic::{Derived, Observer, Progress, RunOptions};
 
 /// Arguments of `collop pic`.
@@ -26,6 +27,14 @@ pub struct PicArgs {
     /// Worker threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// The seed of this realisation (replaces the deck's `seed`; recorded
+    /// in deck.toml and run.json).
+    #[arg(long, conflicts_with = "seed_from_array")]
+    pub seed: Option<u64>,
+    /// Seed = the deck's `seed` + $SLURM_ARRAY_TASK_ID (one realisation per
+    /// task of a Slurm job array; refused when the variable is not set).
+    #[arg(long)]
+    pub seed_from_array: bool,
 }
 
 /// Progress bar and derived quantities on the terminal.
@@ -81,15 +90,27 @@ impl Observer for Console {
 pub fn run(a: &PicArgs) -> Result<()> {
     let deck = collop_pic::Deck::from_file(&a.deck)
         .with_context(|| format!("reading the deck {}", a.deck.display()))?;
-    let opts =
-        RunOptions { threads: a.threads, resume: a.resume, overwrite: a.overwrite, ..RunOptions::default() };
+    let choice = match (a.seed, a.seed_from_array) {
+        (Some(s), _) => SeedChoice::Given(s),
+        (None, true) => SeedChoice::ArrayTask,
+        (None, false) => SeedChoice::Deck,
+    };
+    let (deck, seed_source) = choose_seed(&deck, choice, |k| std::env::var(k).ok())?;
+    let opts = RunOptions {
+        threads: a.threads,
+        resume: a.resume,
+        overwrite: a.overwrite,
+        seed_source,
+        ..RunOptions::default()
+    };
     let mut console = Console::default();
     let summary = collop_pic::run(&deck, &a.out, &opts, &mut console);
     console.finish();
     let summary = summary?;
     let text = format!(
-        "run       {}\nsteps     {} ({}), {} dumps\nspeed     {:.1} ns per particle-step ({} threads, {:.1} s)\nenergy    max error {:.2e}, heating rate {:.2e} / omega_p\n",
+        "run       {} (seed {})\nsteps     {} ({}), {} dumps\nspeed     {:.1} ns per particle-step ({} threads, {:.1} s)\nenergy    max error {:.2e}, heating rate {:.2e} / omega_p\n",
         a.out.display(),
+        summary.seed,
         summary.steps,
         if summary.finished { "finished" } else { "interrupted" },
         summary.dumps,

@@ -118,15 +118,27 @@ pub fn epoch_bar(total: u64, done: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// Train `cfg` into `out` with a progress bar; the report text.
-pub fn train_with_progress(cfg: &TrainConfig, out: &std::path::Path, resume: bool) -> Result<String> {
+/// Trains as one rank of `comm` (one process: [`collop_learn::SingleProcess`]);
+/// rank 0 alone shows progress and gets the summary (`None` elsewhere).
+fn train_on(
+    cfg: &TrainConfig,
+    out: &std::path::Path,
+    resume: bool,
+    comm: &dyn collop_learn::Communicator,
+) -> Result<Option<String>> {
     let total: u64 = cfg.training.stages.iter().map(|s| s.epochs as u64).sum();
     let mut progress = Progress { bar: epoch_bar(total, 0) };
-    let outcome =
-        collop_experiment::train(cfg, out, TrainOptions { resume, plots: true }, &mut [&mut progress])
-            .with_context(|| format!("training into {}", out.display()));
+    if comm.rank() != 0 {
+        progress.bar = indicatif::ProgressBar::hidden();
+    }
+    let opts = TrainOptions { resume, plots: true };
+    let outcome = collop_experiment::train_distributed(cfg, out, opts, &mut [&mut progress], comm)
+        .with_context(|| match comm.size() {
+            1 => format!("training into {}", out.display()),
+            n => format!("rank {} of {n}: training into {}", comm.rank(), out.display()),
+        });
     progress.bar.finish_and_clear();
-    let outcome = outcome?;
+    let Some(outcome) = outcome? else { return Ok(None) };
     let mut text = String::new();
     writeln!(text, "run       {}", out.display())?;
     writeln!(text, "model     {}", outcome.model)?;
@@ -154,14 +166,38 @@ pub fn train_with_progress(cfg: &TrainConfig, out: &std::path::Path, resume: boo
             Score::Diverged { step, .. } => writeln!(text, "  {}: diverged at step {step}", ds.name)?,
         }
     }
-    Ok(text)
+    if comm.size() > 1 {
+        writeln!(text, "ranks     {} (MPI, gradients summed in rank order)", comm.size())?;
+    }
+    Ok(Some(text))
 }
 
-/// Run `collop train`.
+/// Run `collop train`: one process, or, built with the feature `mpi`, one
+/// rank of `mpirun -np N collop train` (rank 0 prints and writes).
 pub fn run_train(a: &TrainArgs) -> Result<()> {
     let cfg = TrainConfig::load(&a.config)?;
-    let text = train_with_progress(&cfg, &a.out, a.resume)?;
-    crate::output::print(&text)
+    #[cfg(feature = "mpi")]
+    let text = match collop_learn::mpi::MpiCommunicator::init() {
+        Some(comm) => {
+            let start = std::time::Instant::now();
+            let text = train_on(&cfg, &a.out, a.resume, &comm)?;
+            let (sums, seconds) = comm.communication();
+            text.map(|t| {
+                format!(
+                    "{t}sums      {sums} of the gradient, {seconds:.2} s ({:.1} % of the command's {:.2} s; rank 0, waits included)\n",
+                    100.0 * seconds / start.elapsed().as_secs_f64(),
+                    start.elapsed().as_secs_f64()
+                )
+            })
+        }
+        None => anyhow::bail!("MPI could not be initialised"),
+    };
+    #[cfg(not(feature = "mpi"))]
+    let text = train_on(&cfg, &a.out, a.resume, &collop_learn::SingleProcess)?;
+    match text {
+        Some(text) => crate::output::print(&text),
+        None => Ok(()),
+    }
 }
 
 #[derive(Serialize)]

@@ -379,6 +379,48 @@ fn pic_runs_a_deck() {
     assert!(r.code == FAILURE && r.err.contains("none.toml"), "{}", r.err);
 }
 
+/// Realisations of one deck (`--seed`, `--seed-from-array`) merged by
+/// `collop merge`, and the merged dataset trained on; the job-array seed
+/// without its variable, and realisations of one seed, refused.
+#[test]
+fn pic_realisations_merge_into_a_dataset_that_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let deck = dir.path().join("deck.toml");
+    std::fs::write(&deck, common::es_deck(7, &common::one_population(20, "blob"))).unwrap();
+    let dk = deck.to_str().unwrap();
+    let (a, b, merged) = (dir.path().join("r1"), dir.path().join("r2"), dir.path().join("merged"));
+    let r = run(&["pic", dk, "-o", a.to_str().unwrap(), "--threads", "1", "--seed", "1"]);
+    assert!(r.code == 0 && r.out.contains("(seed 1)"), "{}{}", r.out, r.err);
+    let r = run(&["pic", dk, "-o", b.to_str().unwrap(), "--threads", "1", "--seed-from-array"]);
+    assert!(r.code == FAILURE && r.err.contains("SLURM_ARRAY_TASK_ID"), "{}", r.err);
+    let out = Command::new(env!("CARGO_BIN_EXE_collop"))
+        .args(["pic", dk, "-o", b.to_str().unwrap(), "--threads", "1", "--seed-from-array"])
+        .env("SLURM_ARRAY_TASK_ID", "3")
+        .output()
+        .unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("(seed 10)"));
+    let run_json = json(&std::fs::read_to_string(b.join("run.json")).unwrap());
+    assert_eq!(run_json["seed_source"]["from"], "array-task");
+    assert_eq!(run_json["seed_source"]["task"], 3);
+
+    let m = merged.to_str().unwrap();
+    let r = run(&["merge", a.to_str().unwrap(), a.to_str().unwrap(), "-o", m]);
+    assert!(r.code == FAILURE && r.err.contains("same seed 1"), "{}", r.err);
+    let r = run(&["merge", a.to_str().unwrap(), b.to_str().unwrap(), "-o", m]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("2 realisations, seeds 1, 10") && r.out.contains("3 dumps"), "{}", r.out);
+
+    let cfg = dir.path().join("train.toml");
+    std::fs::write(
+        &cfg,
+        "seed = 1\n[data]\nfolders = [\"merged/blob\"]\nvalidation_fraction = 0.0\n\
+         [training]\nstages = [{ unroll = 1, epochs = 2, lr = 1e-2 }]\n",
+    )
+    .unwrap();
+    let r = run(&["train", cfg.to_str().unwrap(), "-o", dir.path().join("run").to_str().unwrap()]);
+    assert!(r.code == 0 && r.out.contains("training  2 epochs"), "{}{}", r.out, r.err);
+}
+
 /// `collop theory` with the PIC parameters as flags (the dataset has none):
 /// a missing one refused with its flag, the amplitude and profile table
 /// rendered, the model read by `collop rollout --model DIR` and by `collop

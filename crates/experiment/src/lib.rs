@@ -45,4 +45,4 @@ pub use evaluate::{AnyModel, EvalOptions, Evaluation, Score, StepWindow, evaluat
 pub use fields_model::{FieldsMeta, FieldsModel, FieldsSource, MeasuredRecord, MeasuredSlot};
 pub use params::OperatorParams;
 pub use spec::{Conditioner, LinearOptions, ModelSpec, OperatorShape, TimeDependence};
-pub use trained::{TrainOptions, TrainOutcome, TrainedRun, train};
+pub use trained::{TrainOptions, TrainOutcome, TrainedRun, train, train_distributed};

@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 
 use collop_core::{FIELD_NAMES, VelocityGrid};
 use collop_learn::{
-    EpochRecord, LearnError, Observer, OptimiserState, Split, Stage, TrainSettings, TrainState,
-    train_conditioned,
+    Communicator, EpochRecord, LearnError, Observer, OptimiserState, SingleProcess, Split, Stage,
+    TrainSettings, TrainState,
 };
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
@@ -409,82 +409,149 @@ pub fn train(
     opts: TrainOptions,
     observers: &mut [&mut dyn Observer],
 ) -> Result<TrainOutcome> {
-    cfg.validate()?;
+    let outcome = train_distributed(cfg, dir, opts, observers, &SingleProcess)?;
+    Ok(outcome.expect("rank 0 of one process returns the outcome"))
+}
+
+/// As [`train`], as one rank of a data-parallel training over `comm`
+/// (`mpirun -np N collop train`; [`collop_learn::communicator`]): every
+/// rank reads the config, the data and, when resuming, the checkpoint
+/// (so a run resumes under any rank count), trains its block of the
+/// windows with the gradients summed over the ranks, and rank 0 alone
+/// claims and writes the run directory (config, history, checkpoints,
+/// model) and gets the outcome (`None` on the other ranks). A failure on
+/// any rank before training (a locked directory, a missing file) stops
+/// every rank.
+pub fn train_distributed(
+    cfg: &TrainConfig,
+    dir: &Path,
+    opts: TrainOptions,
+    observers: &mut [&mut dyn Observer],
+    comm: &dyn Communicator,
+) -> Result<Option<TrainOutcome>> {
+    let writer = comm.rank() == 0;
+    // Whether any rank failed, asked by every rank at the same point (one
+    // process: nothing to ask): a rank that failed returns its own error,
+    // the others stop with the count of failed ranks.
+    let sync = |failed: bool| -> Result<()> {
+        if comm.size() <= 1 {
+            return Ok(());
+        }
+        let local = if failed { Err(LearnError::Data(String::new())) } else { Ok(()) };
+        collop_learn::communicator::agree(comm, local).map_err(Into::into)
+    };
     let existing = if opts.resume { collop_io::Existing::Resume } else { collop_io::Existing::Refuse };
-    // Held until the run is written: one writer at a time.
-    let _owner = collop_io::OutputDir::claim(dir, &TRAINED_RUN, existing)?;
-    // A run killed before its first checkpoint is resumed from the start
-    // (its config, if it wrote one, must still be the same).
-    let from_checkpoint = opts.resume && dir.join(CHECKPOINT).exists();
-    if opts.resume && dir.join(CONFIG).exists() {
-        let recorded =
-            TrainConfig::from_toml(&text_file(&dir.join(CONFIG))?, &dir.join(CONFIG).display().to_string())?;
-        if let Some(diff) = config_difference(&recorded, cfg) {
-            return Err(ExperimentError::artefact(
-                dir,
-                format!(
-                    "the run was started with another config ({diff}); resume it with the config in its config.toml, or train into another directory"
-                ),
+    // Held until the run is written: one writer at a time (rank 0 writes).
+    let claimed = (|| -> Result<_> {
+        cfg.validate()?;
+        Ok(if writer { Some(collop_io::OutputDir::claim(dir, &TRAINED_RUN, existing)?) } else { None })
+    })();
+    let synced = sync(claimed.is_err());
+    let _owner = claimed?;
+    synced?;
+    let prepared = (|| -> Result<_> {
+        // A run killed before its first checkpoint is resumed from the start
+        // (its config, if it wrote one, must still be the same).
+        let from_checkpoint = opts.resume && dir.join(CHECKPOINT).exists();
+        if opts.resume && dir.join(CONFIG).exists() {
+            let recorded = TrainConfig::from_toml(
+                &text_file(&dir.join(CONFIG))?,
+                &dir.join(CONFIG).display().to_string(),
+            )?;
+            if let Some(diff) = config_difference(&recorded, cfg) {
+                return Err(ExperimentError::artefact(
+                    dir,
+                    format!(
+                        "the run was started with another config ({diff}); resume it with the config in its config.toml, or train into another directory"
+                    ),
+                ));
+            }
+        }
+        // Everything is checked and read before the directory is written.
+        let data = Dataset::load_all(&cfg.data.folders)?;
+        let series: Vec<_> = data.iter().map(|d| d.series.clone()).collect();
+        let n_steps = data.iter().map(Dataset::steps).max().unwrap_or(0);
+        if n_steps == 0 {
+            return Err(ExperimentError::Data(
+                "the datasets have a single frame each; training needs at least two".into(),
             ));
         }
-    }
-    // Everything is checked and read before the directory is written.
-    let data = Dataset::load_all(&cfg.data.folders)?;
-    let series: Vec<_> = data.iter().map(|d| d.series.clone()).collect();
-    let n_steps = data.iter().map(Dataset::steps).max().unwrap_or(0);
-    if n_steps == 0 {
-        return Err(ExperimentError::Data(
-            "the datasets have a single frame each; training needs at least two".into(),
-        ));
-    }
-    let (conditioning, conditioners, conditions) = Conditioning::from_training(cfg, &data, n_steps)?;
-    let grid = series[0].grid;
-    let model =
-        cfg.model.build(grid, n_steps, cfg.numerics.scheme, cfg.numerics.clamp_d, cfg.seed, conditioners)?;
-    let split = Split::new(&series, cfg.data.validation_fraction, cfg.seed)?;
-    let settings = TrainSettings {
-        stages: cfg.training.stages.clone(),
-        optimiser: cfg.training.optimiser,
-        loss: cfg.training.loss(),
-        rollout: cfg.numerics.rollout(),
-    };
-    let mut state = TrainState::new(model.init(), &settings.optimiser, settings.stages.len());
-    std::fs::create_dir_all(dir).map_err(|e| ExperimentError::file(dir, e))?;
-    if from_checkpoint {
-        load_checkpoint(dir, &mut state, &settings.stages)?;
-    } else {
-        // The data folders as absolute paths: the run is read from any
-        // working directory (`collop test RUN` from elsewhere).
-        let mut recorded = cfg.clone();
-        for f in &mut recorded.data.folders {
-            *f = std::path::absolute(&*f).map_err(|e| ExperimentError::file(&*f, e))?;
-        }
-        collop_io::write_text(dir.join(CONFIG), &recorded.to_toml()?)?;
-        let info = RunInfo {
-            format_version: FORMAT_VERSION,
-            version: env!("CARGO_PKG_VERSION").into(),
-            seed: cfg.seed,
-            model: model.describe(),
-            model_parameters: model.nparams(),
-            operator_parameters: model.operator().nparams(),
-            datasets: data.iter().map(|d| d.name.clone()).collect(),
-            training_windows_held_out: split.len(),
+        let (conditioning, conditioners, conditions) = Conditioning::from_training(cfg, &data, n_steps)?;
+        let grid = series[0].grid;
+        let model = cfg.model.build(
+            grid,
+            n_steps,
+            cfg.numerics.scheme,
+            cfg.numerics.clamp_d,
+            cfg.seed,
+            conditioners,
+        )?;
+        let split = Split::new(&series, cfg.data.validation_fraction, cfg.seed)?;
+        let settings = TrainSettings {
+            stages: cfg.training.stages.clone(),
+            optimiser: cfg.training.optimiser,
+            loss: cfg.training.loss(),
+            rollout: cfg.numerics.rollout(),
         };
-        write_json(&dir.join(RUN_JSON), &info)?;
-        if !cfg.model.conditioners().is_empty() {
-            write_json(&dir.join(CONDITIONING), &conditioning)?;
+        let mut state = TrainState::new(model.init(), &settings.optimiser, settings.stages.len());
+        if writer {
+            std::fs::create_dir_all(dir).map_err(|e| ExperimentError::file(dir, e))?;
         }
-    }
+        if from_checkpoint {
+            load_checkpoint(dir, &mut state, &settings.stages)?;
+        } else if writer {
+            // The data folders as absolute paths: the run is read from any
+            // working directory (`collop test RUN` from elsewhere).
+            let mut recorded = cfg.clone();
+            for f in &mut recorded.data.folders {
+                *f = std::path::absolute(&*f).map_err(|e| ExperimentError::file(&*f, e))?;
+            }
+            collop_io::write_text(dir.join(CONFIG), &recorded.to_toml()?)?;
+            let info = RunInfo {
+                format_version: FORMAT_VERSION,
+                version: env!("CARGO_PKG_VERSION").into(),
+                seed: cfg.seed,
+                model: model.describe(),
+                model_parameters: model.nparams(),
+                operator_parameters: model.operator().nparams(),
+                datasets: data.iter().map(|d| d.name.clone()).collect(),
+                training_windows_held_out: split.len(),
+            };
+            write_json(&dir.join(RUN_JSON), &info)?;
+            if !cfg.model.conditioners().is_empty() {
+                write_json(&dir.join(CONDITIONING), &conditioning)?;
+            }
+        }
+        Ok((from_checkpoint, series, conditions, grid, model, split, settings, state))
+    })();
+    let synced = sync(prepared.is_err());
+    let (from_checkpoint, series, conditions, grid, model, split, settings, mut state) = prepared?;
+    synced?;
     let mut logger =
         RunLogger::new(dir, cfg.training.checkpoint_every, from_checkpoint.then_some(state.global_epoch));
     let mut records = Records::default();
     let start = std::time::Instant::now();
     {
-        let mut all: Vec<&mut dyn Observer> = vec![&mut logger, &mut records];
-        for o in observers.iter_mut() {
-            all.push(&mut **o);
+        let mut all: Vec<&mut dyn Observer> = vec![&mut records];
+        if writer {
+            all.push(&mut logger);
+            for o in observers.iter_mut() {
+                all.push(&mut **o);
+            }
         }
-        train_conditioned(model.as_ref(), &series, &conditions, &split, &settings, &mut state, &mut all)?;
+        collop_learn::train_distributed(
+            model.as_ref(),
+            &series,
+            &conditions,
+            &split,
+            &settings,
+            &mut state,
+            &mut all,
+            comm,
+        )?;
+    }
+    if !writer {
+        return Ok(None);
     }
     let seconds = start.elapsed().as_secs_f64();
     let best_phi = state.best.as_ref().map(|(_, p)| p.clone()).unwrap_or_else(|| state.phi.clone());
@@ -507,14 +574,14 @@ pub fn train(
     let (best_score, _) =
         state.best.clone().ok_or_else(|| ExperimentError::Data("training ran no epoch".into()))?;
     let run = TrainedRun::load(dir)?;
-    Ok(TrainOutcome {
+    Ok(Some(TrainOutcome {
         run,
         epochs: state.global_epoch,
         evaluations: records.0.last().map(|r| r.evaluations).unwrap_or(0),
         seconds,
         best: (best_score, !split.is_empty()),
         model: model.describe(),
-    })
+    }))
 }
 
 /// Whether `dir` already holds a (possibly unfinished) run.

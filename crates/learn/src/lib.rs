@@ -24,20 +24,24 @@
 //! by starting velocity, with standard errors, streamed dump by dump
 //! ([`tracks::TrackStream`]) and optionally resolved in time windows.
 
+pub mod communicator;
 mod error;
 pub mod linear;
 pub mod mlp_model;
 pub mod model;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod nn;
 pub mod recovery;
 pub mod synthetic;
 pub mod tracks;
 pub mod train;
 
+pub use communicator::{Communicator, Part, SingleProcess};
 pub use error::LearnError;
 pub use mlp_model::{Conditioners, FeatureRange, MlpFieldModel, MlpKind, MlpModel, TimeInput};
 pub use model::{LinearKind, LinearModel, Model, Symmetry, TimeNodes, fp_fields, linear_model, radial_nodes};
 pub use train::{
     EpochRecord, Objective, Observer, OptimiserKind, OptimiserState, Split, Stage, TrainSettings, TrainState,
-    WindowSet, iterate, reference_schedule, train, train_conditioned,
+    WindowSet, iterate, reference_schedule, train, train_conditioned, train_distributed,
 };

@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::communicator::{Communicator, Part, SingleProcess};
 use crate::{LearnError, Model};
 
 /// One stage of the schedule: unrolled steps per window, epochs, learning rate.
@@ -133,6 +134,22 @@ impl WindowSet {
         validation: bool,
         time_dependent: bool,
     ) -> Result<Self, LearnError> {
+        Self::part(data, conditions, unroll, split, validation, time_dependent, Part::WHOLE)
+    }
+
+    /// As [`WindowSet::conditioned`], keeping only `part`'s block of the
+    /// windows (numbered by dataset, then start; [`Part::range`]) for one
+    /// rank of a data-parallel training. [`WindowSet::len`] stays the count
+    /// of all ranks' windows, the denominator of the mean loss.
+    pub fn part(
+        data: &[PhaseSpaceSeries],
+        conditions: &[usize],
+        unroll: usize,
+        split: &Split,
+        validation: bool,
+        time_dependent: bool,
+        part: Part,
+    ) -> Result<Self, LearnError> {
         if unroll == 0 {
             return Err(LearnError::Config("unroll must be at least 1 step".into()));
         }
@@ -143,19 +160,23 @@ impl WindowSet {
                 data.len()
             )));
         }
-        // (condition, dt bits, start or 0) -> list of (dataset, start).
-        let mut keyed: std::collections::BTreeMap<(usize, u64, usize), Vec<(usize, usize)>> =
-            Default::default();
+        let mut all = Vec::new();
         for (d, series) in data.iter().enumerate() {
             for k in 0..series.len().saturating_sub(unroll) {
                 if split.is_validation(d, k) == validation {
-                    let key = (conditions[d], series.dt.to_bits(), if time_dependent { k } else { 0 });
-                    keyed.entry(key).or_default().push((d, k));
+                    all.push((d, k));
                 }
             }
         }
+        let total = all.len();
+        // (condition, dt bits, start or 0) -> list of (dataset, start).
+        let mut keyed: std::collections::BTreeMap<(usize, u64, usize), Vec<(usize, usize)>> =
+            Default::default();
+        for &(d, k) in &all[part.range(total)] {
+            let key = (conditions[d], data[d].dt.to_bits(), if time_dependent { k } else { 0 });
+            keyed.entry(key).or_default().push((d, k));
+        }
         let mut groups = Vec::new();
-        let mut total = 0;
         for ((condition, dt_bits, first), members) in keyed {
             let (nx, ny) = data[members[0].0].grid.shape();
             let b = members.len();
@@ -169,7 +190,6 @@ impl WindowSet {
             }
             let window = Window { f0: f0.view(), targets: targets.view(), first_step: first };
             groups.push((condition, f64::from_bits(dt_bits), PreparedWindow::new(&window)?));
-            total += b;
         }
         let mut conditions: Vec<usize> = groups.iter().map(|g| g.0).collect();
         conditions.dedup();
@@ -177,7 +197,7 @@ impl WindowSet {
         Ok(Self { groups, conditions, total, id })
     }
 
-    /// Number of windows.
+    /// Number of windows (of all ranks, for a [`WindowSet::part`]).
     pub fn len(&self) -> usize {
         self.total
     }
@@ -197,6 +217,8 @@ impl WindowSet {
 /// windows) plus the model's regularisation, as a function of `phi`.
 pub struct Objective<'m> {
     model: &'m dyn Model,
+    /// The ranks whose partial losses and gradients are summed.
+    comm: &'m dyn Communicator,
     sim: Simulator<'m>,
     loss: Loss,
     /// Operator parameters and their gradient per model condition.
@@ -213,9 +235,23 @@ pub struct Objective<'m> {
 impl<'m> Objective<'m> {
     /// The objective of `model` with rollout settings `cfg` and loss `loss`.
     pub fn new(model: &'m dyn Model, cfg: RolloutConfig, loss: Loss) -> Self {
+        Self::distributed(model, cfg, loss, &SingleProcess)
+    }
+
+    /// As [`Objective::new`], for one rank of a data-parallel training:
+    /// [`Objective::evaluate`] on a [`WindowSet::part`] returns the loss
+    /// and gradient of all ranks' windows, summed by `comm` (every rank
+    /// must evaluate the same sets at the same `phi`, in the same order).
+    pub fn distributed(
+        model: &'m dyn Model,
+        cfg: RolloutConfig,
+        loss: Loss,
+        comm: &'m dyn Communicator,
+    ) -> Self {
         let nt = model.operator().nparams();
         Self {
             model,
+            comm,
             sim: Simulator::new(model.operator(), cfg),
             loss,
             theta: vec![vec![0.0; nt]; model.n_conditions()],
@@ -247,6 +283,83 @@ impl<'m> Objective<'m> {
             return Ok(*loss);
         }
         let with_gradient = grad.is_some();
+        let mut scratch;
+        let dphi = match grad {
+            Some(g) => g,
+            None => {
+                scratch = vec![0.0; phi.len()];
+                &mut scratch[..]
+            }
+        };
+        let local = self.local_part(set, phi, with_gradient, dphi);
+        let mut total = match local {
+            Ok(t) if self.comm.size() <= 1 => t,
+            // The ranks' parts summed: [failed ranks, loss, gradient].
+            local => {
+                let mut buffer = vec![0.0; 1 + 1 + if with_gradient { dphi.len() } else { 0 }];
+                match &local {
+                    Ok(t) => {
+                        buffer[1] = *t;
+                        if with_gradient {
+                            buffer[2..].copy_from_slice(dphi);
+                        }
+                    }
+                    Err(_) => buffer[0] = 1.0,
+                }
+                self.comm.all_reduce_sum(&mut buffer)?;
+                local?;
+                if buffer[0] > 0.0 {
+                    // Another rank's rollout failed (most often a divergence,
+                    // which L-BFGS answers with a shorter step on every rank).
+                    return Err(LearnError::Diverged(format!(
+                        "the rollout failed on {} other rank(s)",
+                        buffer[0]
+                    )));
+                }
+                if with_gradient {
+                    dphi.copy_from_slice(&buffer[2..]);
+                }
+                buffer[1]
+            }
+        };
+        if with_gradient {
+            self.evaluations += 1;
+        } else {
+            dphi.fill(0.0);
+        }
+        total += self.model.regularisation(phi, dphi);
+        if !total.is_finite() || dphi.iter().any(|v| !v.is_finite()) {
+            return Err(LearnError::Diverged(format!(
+                "loss {total} or its gradient is not finite; lower the learning rate or use more sub-steps"
+            )));
+        }
+        match &mut self.last {
+            // Only full gradients are kept (without one, `dphi` holds the
+            // regularisation's part only).
+            _ if !with_gradient => {}
+            Some((id, last_phi, loss, last_grad)) => {
+                *id = set.id;
+                last_phi.clear();
+                last_phi.extend_from_slice(phi);
+                *loss = total;
+                last_grad.clear();
+                last_grad.extend_from_slice(dphi);
+            }
+            None => self.last = Some((set.id, phi.to_vec(), total, dphi.to_vec())),
+        }
+        Ok(total)
+    }
+
+    /// This rank's part of the loss over `set` (without the
+    /// regularisation) and, when `with_gradient`, of its gradient, written
+    /// to `dphi`.
+    fn local_part(
+        &mut self,
+        set: &WindowSet,
+        phi: &[f64],
+        with_gradient: bool,
+        dphi: &mut [f64],
+    ) -> Result<f64, LearnError> {
         let conditions = set.conditions();
         if let Some(&c) = conditions.iter().find(|&&c| c >= self.theta.len()) {
             return Err(LearnError::Config(format!(
@@ -279,42 +392,11 @@ impl<'m> Objective<'m> {
         for ((c, _), sum) in sums {
             sum.finish(&mut self.dtheta[c])?;
         }
-        if grad.is_some() {
-            self.evaluations += 1;
-        }
-        let mut scratch;
-        let dphi = match grad {
-            Some(g) => {
-                g.fill(0.0);
-                for &c in conditions {
-                    self.model.theta_vjp_for(phi, c, &self.dtheta[c], g)?;
-                }
-                g
+        dphi.fill(0.0);
+        if with_gradient {
+            for &c in conditions {
+                self.model.theta_vjp_for(phi, c, &self.dtheta[c], dphi)?;
             }
-            None => {
-                scratch = vec![0.0; phi.len()];
-                &mut scratch[..]
-            }
-        };
-        total += self.model.regularisation(phi, dphi);
-        if !total.is_finite() || dphi.iter().any(|v| !v.is_finite()) {
-            return Err(LearnError::Diverged(format!(
-                "loss {total} or its gradient is not finite; lower the learning rate or use more sub-steps"
-            )));
-        }
-        match &mut self.last {
-            // Only full gradients are kept (without one, `dphi` holds the
-            // regularisation's part only).
-            _ if !with_gradient => {}
-            Some((id, last_phi, loss, last_grad)) => {
-                *id = set.id;
-                last_phi.clear();
-                last_phi.extend_from_slice(phi);
-                *loss = total;
-                last_grad.clear();
-                last_grad.extend_from_slice(dphi);
-            }
-            None => self.last = Some((set.id, phi.to_vec(), total, dphi.to_vec())),
         }
         Ok(total)
     }
@@ -686,6 +768,27 @@ pub fn train_conditioned(
     state: &mut TrainState,
     observers: &mut [&mut dyn Observer],
 ) -> Result<(), LearnError> {
+    train_distributed(model, data, conditions, split, settings, state, observers, &SingleProcess)
+}
+
+/// As [`train_conditioned`], as one rank of a data-parallel training over
+/// `comm` ([`crate::communicator`]): every rank calls it with the same
+/// data, settings and state; each rolls out its block of the windows, the
+/// losses and gradients are summed over the ranks at every evaluation, and
+/// every rank takes the same optimiser steps, so `state` ends the same on
+/// every rank. `observers` see every epoch on every rank: give them to
+/// rank 0 alone for files and progress bars.
+#[allow(clippy::too_many_arguments)]
+pub fn train_distributed(
+    model: &dyn Model,
+    data: &[PhaseSpaceSeries],
+    conditions: &[usize],
+    split: &Split,
+    settings: &TrainSettings,
+    state: &mut TrainState,
+    observers: &mut [&mut dyn Observer],
+    comm: &dyn Communicator,
+) -> Result<(), LearnError> {
     if data.is_empty() {
         return Err(LearnError::Data("no datasets to train on".into()));
     }
@@ -709,17 +812,18 @@ pub fn train_conditioned(
         .map_err(|e| LearnError::Config(format!("the training state cannot continue this schedule: {e}")))?;
     let time_dependent = model.operator().n_slots() > 1;
     let start = std::time::Instant::now();
-    let mut objective = Objective::new(model, settings.rollout, settings.loss);
+    let mut objective = Objective::distributed(model, settings.rollout, settings.loss, comm);
+    let part = Part::of(comm);
     while state.stage < settings.stages.len() {
         let stage = settings.stages[state.stage];
-        let train_set = WindowSet::conditioned(data, conditions, stage.unroll, split, false, time_dependent)?;
+        let train_set = WindowSet::part(data, conditions, stage.unroll, split, false, time_dependent, part)?;
         if train_set.is_empty() {
             return Err(LearnError::Data(format!(
                 "stage {}: no training windows of {} steps; the datasets are too short",
                 state.stage, stage.unroll
             )));
         }
-        let val_set = WindowSet::conditioned(data, conditions, stage.unroll, split, true, time_dependent)?;
+        let val_set = WindowSet::part(data, conditions, stage.unroll, split, true, time_dependent, part)?;
         if state.epoch == 0 {
             // Losses of different unroll lengths are not comparable: the
             // best parameters are those of the current stage (the reference's rule).

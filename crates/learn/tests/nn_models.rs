@@ -484,3 +484,82 @@ fn a_divergence_names_the_learning_rate_or_the_time_step() {
     let e = train(&tensor, &data, &Split::none(), &fine, &mut state, &mut []).unwrap_err().to_string();
     assert!(e.contains("at the initial parameters") && e.contains("more sub-steps"), "{e}");
 }
+
+/// One rank of `size` whose sum over ranks is left to the test: its
+/// `all_reduce_sum` keeps the local values, so the objective returns this
+/// rank's part (plus the regularisation, which every rank adds).
+struct OneRankOf {
+    rank: usize,
+    size: usize,
+}
+
+impl collop_learn::Communicator for OneRankOf {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn all_reduce_sum(&self, _values: &mut [f64]) -> Result<(), collop_learn::LearnError> {
+        Ok(())
+    }
+}
+
+/// Data-parallel training's split: the ranks' parts of the loss and of its
+/// gradient (two datasets under two conditions, so ranks hold one
+/// condition, both, or no window at all) add up to the single-process
+/// objective. The parts add the same per-window terms in another grouping:
+/// equal within round-off, 1e-12 relative to the sum of absolute terms.
+#[test]
+fn ranks_parts_of_the_objective_add_up_to_the_whole() {
+    let g = grid();
+    let data = two_datasets(g, 4);
+    let loss = Loss { kind: LossKind::Mse, accumulation: Accumulation::AllSteps };
+    let cond = Conditioners { time: None, conditions: vec![vec![-1.0], vec![1.0]] };
+    let m =
+        MlpModel::build(g, MlpKind::ParPerp, Scheme::Reference(Edges::Guard), false, &[4], 2, cond).unwrap();
+    let phi: Vec<f64> = m.init().iter().map(|p| 0.1 * p).collect();
+    let n = m.nparams();
+    let whole_set = WindowSet::conditioned(&data, &[0, 1], 2, &Split::none(), false, false).unwrap();
+    let mut whole_grad = vec![0.0; n];
+    let whole =
+        Objective::new(&m, rollout_cfg(), loss).evaluate(&whole_set, &phi, Some(&mut whole_grad)).unwrap();
+    let mut dreg = vec![0.0; n];
+    let reg = m.regularisation(&phi, &mut dreg);
+    for size in [1, 2, 3, 7, 40] {
+        let (mut sum, mut grad) = (0.0, vec![0.0; n]);
+        for rank in 0..size {
+            let comm = OneRankOf { rank, size };
+            let part = collop_learn::Part { rank, size };
+            let set = WindowSet::part(&data, &[0, 1], 2, &Split::none(), false, false, part).unwrap();
+            assert_eq!(set.len(), whole_set.len(), "every rank weights by all windows");
+            let mut g = vec![0.0; n];
+            sum += Objective::distributed(&m, rollout_cfg(), loss, &comm)
+                .evaluate(&set, &phi, Some(&mut g))
+                .unwrap()
+                - reg;
+            for k in 0..n {
+                grad[k] += g[k] - dreg[k];
+            }
+        }
+        sum += reg;
+        assert!((sum - whole).abs() <= 1e-12 * whole, "{size} ranks: loss {sum} vs {whole}");
+        let scale = whole_grad.iter().map(|v| v.abs()).sum::<f64>();
+        let worst = (0..n).map(|k| (grad[k] + dreg[k] - whole_grad[k]).abs()).fold(0.0, f64::max);
+        assert!(worst <= 1e-12 * scale, "{size} ranks: gradient off by {worst:e} (scale {scale:e})");
+    }
+    // Negative control: one rank's part alone is not the whole.
+    let set = WindowSet::part(
+        &data,
+        &[0, 1],
+        2,
+        &Split::none(),
+        false,
+        false,
+        collop_learn::Part { rank: 0, size: 2 },
+    )
+    .unwrap();
+    let comm = OneRankOf { rank: 0, size: 2 };
+    let half = Objective::distributed(&m, rollout_cfg(), loss, &comm).evaluate(&set, &phi, None).unwrap();
+    assert!((half - whole).abs() > 1e-3 * whole);
+}

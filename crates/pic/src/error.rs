@@ -26,6 +26,10 @@ pub enum PicError {
     /// A checkpoint is corrupt or belongs to another deck.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// Realisations cannot be merged into one ensemble (different decks,
+    /// equal seeds, different dumps, unfinished runs).
+    #[error("merge refused: {0}")]
+    Ensemble(String),
     /// The run went wrong (non-finite energy, ...).
     #[error("run failed: {0}")]
     Run(String),

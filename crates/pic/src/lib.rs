@@ -27,6 +27,9 @@
 //!   species), their velocity histograms and tracks, and the moments of the
 //!   background species at every dump (`background.csv`);
 //! - [`history`]: `energy.csv` and `background.csv`, written and read back;
+//! - [`ensemble`]: seeds of independent realisations (`--seed`, a Slurm
+//!   job-array index) and their merge into one run directory (histograms
+//!   summed, tracks side by side, provenance in `ensemble.json`);
 //! - kernels: [`push`] (Boris), [`shape`] (B-splines), [`yee`] (Maxwell),
 //!   [`poisson`] (FFT), [`filter`] (binomial), [`particles`] (storage, sort),
 //!   [`load`] (initial conditions).
@@ -44,6 +47,7 @@
 pub mod checkpoint;
 pub mod deck;
 pub mod diag;
+pub mod ensemble;
 pub mod filter;
 pub mod grid;
 pub mod history;

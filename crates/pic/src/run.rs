@@ -8,7 +8,8 @@
 //! derived.json            derived quantities (Debye length, Courant number, ...)
 //! energy.csv              step, time, electric, magnetic, kinetic per species, total
 //! background.csv          per dump and thermal species: moments, kurtoses, distance from a Maxwellian
-//! run.json                seed, version, threads, timing, energy error, sample sizes
+//! run.json                seed and its source (deck, --seed, job-array index), version, threads,
+//!                         timing, energy error, sample sizes
 //! checkpoint.npz          the latest checkpoint (when enabled; format in [`crate::checkpoint`])
 //! fields/NNNNNN.npz       field snapshots ex, ey, ez, bx, by, bz, rho (nx x ny, when enabled)
 //! <sub-population>/f/     NNNNNN.npy histograms + args.yaml (the reference layout)
@@ -58,12 +59,13 @@ use collop_io::{
     DatasetMeta, DatasetWriter, Existing, MetaValue, OutputDir, OutputKind, PicParameters, PicSolver,
     TRACKS_FILE, WriteMode, write_tracks,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::PicError;
 use crate::checkpoint::{self, Checkpoint};
 use crate::deck::{Deck, Derived, SolverKind};
 use crate::diag::{BackgroundRecord, Diagnostics};
+use crate::ensemble::SeedSource;
 use crate::sim::{EnergyRecord, Simulation};
 
 /// The resolved deck of a run.
@@ -124,11 +126,23 @@ pub struct RunOptions {
     /// Stop (as if interrupted) once this many steps have been taken in
     /// this invocation; `None` runs to the end.
     pub stop_after: Option<u64>,
+    /// Where the deck's seed came from (`collop pic --seed`,
+    /// `--seed-from-array`: [`crate::ensemble::choose_seed`]), recorded in
+    /// `run.json`.
+    pub seed_source: SeedSource,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { threads: 0, resume: false, overwrite: false, simd: true, progress_every: 50, stop_after: None }
+        Self {
+            threads: 0,
+            resume: false,
+            overwrite: false,
+            simd: true,
+            progress_every: 50,
+            stop_after: None,
+            seed_source: SeedSource::Deck,
+        }
     }
 }
 
@@ -178,7 +192,7 @@ pub struct Silent;
 impl Observer for Silent {}
 
 /// Effective sample size of a sub-population.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampleSize {
     /// Sub-population.
     pub name: String,
@@ -188,8 +202,9 @@ pub struct SampleSize {
     pub effective: f64,
 }
 
-/// The outcome of [`run`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The outcome of [`run`], written as `run.json` (and read back by
+/// [`crate::ensemble::merge`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     /// Steps done in total.
     pub steps: u64,
@@ -214,6 +229,9 @@ pub struct RunSummary {
     pub simd: bool,
     /// Seed of the run.
     pub seed: u64,
+    /// Where the seed came from (the deck, `--seed`, a job-array index).
+    #[serde(default)]
+    pub seed_source: SeedSource,
     /// Version of collop-pic.
     pub version: String,
 }
@@ -488,6 +506,7 @@ fn run_in_pool(
         threads,
         simd: sim.simd(),
         seed: deck.seed,
+        seed_source: opts.seed_source.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     write_text(&out_dir.join(RUN_FILE), &serde_json::to_string_pretty(&summary).unwrap_or_default())?;
