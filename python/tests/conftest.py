@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import json
 from pathlib import Path
@@ -22,6 +23,21 @@ def shared_data_dir():
         if (c / "normal_-2_0").is_dir() and (c / "ring_normal_2_0.2").is_dir():
             return c
     return None
+
+
+@pytest.fixture(autouse=True)
+def sigint_raises_keyboard_interrupt():
+    """Python's own SIGINT handler for every test.
+
+    A job a non-interactive shell starts in the background (`cmd &`, as CI
+    runners and `nohup` do) inherits SIGINT ignored, and Python then keeps
+    it ignored: Ctrl-C (and the tests' own SIGINT) would never raise
+    KeyboardInterrupt. The tests of interruption need the handler a user's
+    interactive session has.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")
