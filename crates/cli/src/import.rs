@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use collop_core::population::{Method, Region, SubPopulationDeck};
 use collop_import::grid::{GridOptions, import_grid};
 use collop_import::input::{Format, Input, InputOptions, Kind, open_input};
 use collop_import::{DEFAULT_CHUNK, ImportObserver, ImportOptions, ImportSpec, Plane, import_particles};
@@ -192,37 +191,17 @@ fn spec_of(a: &ImportArgs) -> Result<ImportSpec> {
             ImportSpec::from_toml(&text).with_context(|| format!("{}", path.display()))?
         }
         None => {
-            let sub = |name: String, method: Method, region: Option<Region>| SubPopulationDeck {
-                name,
-                species: a.species.clone(),
-                method,
-                target: None,
-                region,
-                fraction: 0.0,
-                tracks: a.tracks,
-                track_positions: false,
-            };
-            let mut subs = Vec::new();
-            for b in &a.blobs {
-                let v = numbers(b, 3, "--blob")?;
-                subs.push(sub(
-                    format!("blob_{}_{}", v[0], v[1]),
-                    Method::Region,
-                    Some(Region::Blob { centre: [v[0], v[1]], radius: v[2] }),
-                ));
-            }
-            for r in &a.rings {
-                let v = numbers(r, 2, "--ring")?;
-                subs.push(sub(
-                    format!("ring_{}_{}", v[0], v[1]),
-                    Method::Region,
-                    Some(Region::Ring { centre: [0.0, 0.0], r_min: v[0], r_max: v[1], angles: None }),
-                ));
-            }
-            if subs.is_empty() || a.all {
-                subs.push(sub(a.species.clone(), Method::All, None));
-            }
-            ImportSpec { seed: 0, phase_space: Default::default(), sub_populations: subs }
+            let blobs = a
+                .blobs
+                .iter()
+                .map(|b| numbers(b, 3, "--blob").map(|v| [v[0], v[1], v[2]]))
+                .collect::<Result<Vec<_>>>()?;
+            let rings = a
+                .rings
+                .iter()
+                .map(|r| numbers(r, 2, "--ring").map(|v| [v[0], v[1]]))
+                .collect::<Result<Vec<_>>>()?;
+            ImportSpec::from_regions(&a.species, &blobs, &rings, a.all, a.tracks)?
         }
     };
     if let Some(b) = a.bins {
@@ -274,14 +253,13 @@ pub fn run(a: &ImportArgs) -> Result<()> {
     let text = match open_input(&a.input, &a.species, &input_opts)? {
         Input::Grid(src) => {
             let opts = GridOptions {
-                name: a.species.clone(),
                 first_dump,
                 end_dump,
                 vth_c: a.vth_c,
                 pic,
-                i_start: 0,
                 existing,
                 source_label: label,
+                ..GridOptions::new(&a.species)
             };
             let r = import_grid(src.as_ref(), &a.out, &opts, &mut bar);
             if let Some(b) = &bar.bar {

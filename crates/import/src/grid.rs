@@ -297,6 +297,23 @@ pub struct GridOptions {
     pub source_label: String,
 }
 
+impl GridOptions {
+    /// Every dump of dataset `name`, `v_th` measured, no PIC parameters,
+    /// readers' first dump 0, an existing import refused.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            first_dump: 0,
+            end_dump: None,
+            vth_c: None,
+            pic: PicParameters::default(),
+            i_start: 0,
+            existing: Existing::default(),
+            source_label: String::new(),
+        }
+    }
+}
+
 /// `v_th / c` of a histogram over `u_x`: the rms about the mean with
 /// Sheppard's correction `- du^2 / 12`.
 pub fn histogram_vth(frame: &[f64], shape: [usize; 2], range: [f64; 2]) -> f64 {

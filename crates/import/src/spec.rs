@@ -60,6 +60,51 @@ impl ImportSpec {
         Ok(spec)
     }
 
+    /// The specification of `collop import`'s quick flags: one
+    /// sub-population of `species` per blob (`[v_x, v_y, radius]` in
+    /// `v_th`, named `blob_<v_x>_<v_y>`) and per ring about the origin
+    /// (`[r_min, r_max]`, named `ring_<r_min>_<r_max>`), selected by region
+    /// in that order, and the whole species (named after it) when `all` is
+    /// asked or no region is given; each keeps `tracks` tracked particles.
+    /// Default grid and seed; checked.
+    pub fn from_regions(
+        species: &str,
+        blobs: &[[f64; 3]],
+        rings: &[[f64; 2]],
+        all: bool,
+        tracks: usize,
+    ) -> Result<Self, ImportError> {
+        let sub = |name: String, method: Method, region: Option<Region>| SubPopulationDeck {
+            name,
+            species: species.to_string(),
+            method,
+            target: None,
+            region,
+            fraction: 0.0,
+            tracks,
+            track_positions: false,
+        };
+        let mut subs: Vec<SubPopulationDeck> = blobs
+            .iter()
+            .map(|&[x, y, radius]| {
+                sub(format!("blob_{x}_{y}"), Method::Region, Some(Region::Blob { centre: [x, y], radius }))
+            })
+            .collect();
+        subs.extend(rings.iter().map(|&[r_min, r_max]| {
+            sub(
+                format!("ring_{r_min}_{r_max}"),
+                Method::Region,
+                Some(Region::Ring { centre: [0.0, 0.0], r_min, r_max, angles: None }),
+            )
+        }));
+        if subs.is_empty() || all {
+            subs.push(sub(species.to_string(), Method::All, None));
+        }
+        let spec = Self { seed: 0, phase_space: Default::default(), sub_populations: subs };
+        spec.check()?;
+        Ok(spec)
+    }
+
     /// The specification as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
@@ -145,6 +190,27 @@ impl ImportSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The quick flags' specification: blobs, then rings, named by their
+    /// numbers; the whole species added when asked or when no region is
+    /// given; a region outside the grid refused by the same check as a file.
+    #[test]
+    fn regions_make_the_quick_specification() {
+        let spec =
+            ImportSpec::from_regions("electrons", &[[-2.0, 0.0, 0.6]], &[[1.5, 2.5]], true, 7).unwrap();
+        let names: Vec<&str> = spec.sub_populations.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["blob_-2_0", "ring_1.5_2.5", "electrons"]);
+        assert_eq!(
+            spec.sub_populations[1].region,
+            Some(Region::Ring { centre: [0.0, 0.0], r_min: 1.5, r_max: 2.5, angles: None })
+        );
+        assert!(spec.sub_populations.iter().all(|s| s.tracks == 7 && s.species == "electrons"));
+        assert_eq!(spec.sub_populations[2].method, Method::All);
+        let only_all = ImportSpec::from_regions("ions", &[], &[], false, 0).unwrap();
+        assert_eq!(only_all.sub_populations.len(), 1);
+        assert_eq!(only_all.sub_populations[0].method, Method::All);
+        assert!(ImportSpec::from_regions("electrons", &[[-2.0, 0.0, -1.0]], &[], false, 0).is_err());
+    }
 
     /// The deck's syntax parses; what cannot be imported is refused by name.
     #[test]

@@ -65,16 +65,7 @@ fn osiris_phase_space_import() {
     let made = dir.path().join("gen");
     common::generate(&py, "make_osiris.py", &[made.to_str().expect("utf-8")]);
     let src = OsirisPhaseSpace::open(&made, "electrons").expect("phase spaces");
-    let opts = GridOptions {
-        name: "electrons".into(),
-        first_dump: 0,
-        end_dump: None,
-        vth_c: None,
-        pic: Default::default(),
-        i_start: 0,
-        existing: Default::default(),
-        source_label: "test".into(),
-    };
+    let opts = GridOptions { source_label: "test".into(), ..GridOptions::new("electrons") };
     let out = dir.path().join("out");
     let (vth, dt) = import_grid(&src, &out, &opts, &mut Silent).expect("import");
     assert!((dt - 0.5).abs() < 1e-12);

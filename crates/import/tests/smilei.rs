@@ -38,16 +38,7 @@ fn smilei_particle_binning_import() {
     let made = dir.path().join("gen");
     common::generate(&py, "make_smilei.py", &[made.to_str().expect("utf-8")]);
     let src = SmileiBinning::open(&made.join("ParticleBinning0.h5"), None, 1.0).expect("binning");
-    let opts = GridOptions {
-        name: "electrons".into(),
-        first_dump: 0,
-        end_dump: None,
-        vth_c: None,
-        pic: Default::default(),
-        i_start: 0,
-        existing: Default::default(),
-        source_label: "test".into(),
-    };
+    let opts = GridOptions { source_label: "test".into(), ..GridOptions::new("electrons") };
     let out = dir.path().join("out");
     let (vth, dt) = import_grid(&src, &out, &opts, &mut Silent).expect("import");
     assert!((dt - 0.5).abs() < 1e-12, "{dt}");
