@@ -22,7 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::FpError;
 use crate::batch::{BatchState, gather_chunk, scatter_chunk};
 use crate::operator::{Operator, StabilityEstimate};
-use crate::stencil::{BackwardArgs, ForwardArgs, add_loss_gradient, backward, forward};
+use crate::stencil::{
+    BackwardArgs, ForwardArgs, OneStepArgs, add_loss_gradient, backward, forward, one_step,
+};
 
 /// How many explicit sub-steps make one dump step.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -627,6 +629,23 @@ impl<'o> Simulator<'o> {
                 let (mut lambda, mut lambda_in, mu) =
                     (&mut lambda[..len], &mut lambda_in[..len], &mut mu[..len]);
                 let dm = &mut dm[..plan.slots.len() * nnz];
+                if total_sub == 1 && !want_df0 {
+                    // A single step from data: forward, loss and adjoint in one pass.
+                    let ks = plan.step_slot[0];
+                    dm.fill(0.0);
+                    return one_step(OneStepArgs {
+                        pattern,
+                        m: &plan.slots[ks].m,
+                        f: &ch.f0,
+                        target: &ch.targets[..len],
+                        mse: loss.kind == LossKind::Mse,
+                        weight: weight(0),
+                        clamp,
+                        dm: &mut dm[ks * nnz..(ks + 1) * nnz],
+                        scratch: mu,
+                        bc,
+                    });
+                }
                 // Forward sweep: record every sub-step's output (pre-clamp if clamped).
                 let mut k = 0;
                 for s in 0..n_steps {
@@ -664,15 +683,18 @@ impl<'o> Simulator<'o> {
                 }
                 // Reverse sweep, adding each dump's loss gradient on the way.
                 dm.fill(0.0);
-                lambda.fill(0.0);
                 let mut loss_sum = 0.0;
                 for s in (0..n_steps).rev() {
                     let wgt = weight(s);
+                    // The last dump's gradient starts lambda (no clearing pass).
+                    let first = s + 1 == n_steps;
                     if wgt != 0.0 {
                         let pred = &record[dump_end[s] * len..(dump_end[s] + 1) * len];
                         let target = &ch.targets[s * len..(s + 1) * len];
-                        loss_sum +=
-                            add_loss_gradient(pred, clamp, target, loss.kind == LossKind::Mse, wgt, lambda);
+                        let mse = loss.kind == LossKind::Mse;
+                        loss_sum += add_loss_gradient(pred, clamp, target, mse, wgt, lambda, !first);
+                    } else if first {
+                        lambda.fill(0.0);
                     }
                     let ks = plan.step_slot[s];
                     let sm = &plan.slots[ks];

@@ -368,7 +368,8 @@ pub(crate) struct BackwardArgs<'a> {
     pub lambda_in: Option<&'a mut [f64]>,
     /// Accumulates `d loss / d M_k = sum_b mu[r, b] f[c, b]`.
     pub dm: &'a mut [f64],
-    /// Scratch of length `n * bc`: receives `mu = mask * lambda_out`.
+    /// Scratch of length `n * bc`: receives `mu = mask * lambda_out` (only its
+    /// first row is used when `lambda_in` is omitted).
     pub mu: &'a mut [f64],
     pub bc: usize,
 }
@@ -419,9 +420,14 @@ fn backward_impl<const FMA: bool>(a: BackwardArgs<'_>) {
     // g >= 0, torch.clamp's convention), the row's dot products for dM, and
     // lambda_in = M^T mu for every column whose rows are all known, while
     // the rows it needs are still in cache.
+    // Without lambda_in nobody reads mu after its row: one row of scratch,
+    // which stays in L1, instead of a full-size write (at unroll 1 every
+    // step is a first step, and the step is bound by memory traffic).
+    let keep_mu = lambda_in.is_some();
     for r in 0..n {
         let lo = &lambda_out[r * bc..(r + 1) * bc];
-        let mu_r = &mut mu[r * bc..(r + 1) * bc];
+        let mu_at = if keep_mu { r * bc } else { 0 };
+        let mu_r = &mut mu[mu_at..mu_at + bc];
         match pre_clamp {
             Some(g) => {
                 for ((u, &l), &gv) in mu_r.iter_mut().zip(lo).zip(&g[r * bc..(r + 1) * bc]) {
@@ -430,7 +436,7 @@ fn backward_impl<const FMA: bool>(a: BackwardArgs<'_>) {
             }
             None => mu_r.copy_from_slice(lo),
         }
-        let mu_r = &mu[r * bc..(r + 1) * bc];
+        let mu_r = &mu[mu_at..mu_at + bc];
         if clamp_input {
             row_dots::<FMA, true>(pattern, r, mu_r, f, bc, dm);
         } else {
@@ -508,8 +514,79 @@ pub(crate) fn backward(a: BackwardArgs<'_>) {
     backward_impl::<false>(a)
 }
 
+/// Arguments of a one-step window on a chunk: the forward step from the
+/// data, the loss against the target and the adjoint step, fused.
+pub(crate) struct OneStepArgs<'a> {
+    pub pattern: &'a Pattern,
+    /// Entries of `M = I + dt C`.
+    pub m: &'a [f64],
+    /// Initial state (data: not clamped), `n * bc`.
+    pub f: &'a [f64],
+    /// Target of the step, `n * bc`.
+    pub target: &'a [f64],
+    /// Squared (`true`) or absolute error.
+    pub mse: bool,
+    /// Weight of the step's loss.
+    pub weight: f64,
+    /// Whether the step's output is clamped at zero.
+    pub clamp: bool,
+    /// Accumulates `d loss / d M_k`.
+    pub dm: &'a mut [f64],
+    /// Scratch of at least `2 * bc`.
+    pub scratch: &'a mut [f64],
+    pub bc: usize,
+}
+
+/// One sweep over the rows does what [`forward`], [`add_loss_gradient`] and
+/// [`backward`] do in three, for a window of a single step whose initial
+/// state is data (so no adjoint of the input is wanted): row `r` of
+/// `g = M f` needs only rows of `f` within the band, and the row's loss
+/// gradient, clamp mask and dot products need only row `r` of `g`. The
+/// state is then read once instead of twice and nothing of the size of the
+/// batch is written (the unfused path writes the output record, the loss
+/// gradient and the masked adjoint, and reads each back): the unroll-1
+/// stage of a training schedule is bound by that memory traffic.
 #[inline(always)]
-fn loss_impl<const FMA: bool>(
+fn one_step_impl<const FMA: bool>(a: OneStepArgs<'_>) -> f64 {
+    let OneStepArgs { pattern, m, f, target, mse, weight, clamp, dm, scratch, bc } = a;
+    let (g, mu) = scratch[..2 * bc].split_at_mut(bc);
+    let mut loss = 0.0;
+    for r in 0..pattern.n() {
+        let entries = pattern.row(r).map(|k| (m[k], pattern.col(k)));
+        row_sum::<FMA, _>(entries, f, bc, RowOut { out: Some(&mut *g), pre_clamp: None, clamp: false });
+        loss += loss_impl::<FMA, false>(g, clamp, &target[r * bc..(r + 1) * bc], mse, weight, mu);
+        if clamp {
+            for (u, &gv) in mu.iter_mut().zip(g.iter()) {
+                // d max(g, 0)/dg = 1 for g >= 0, as in `backward`.
+                if gv < 0.0 {
+                    *u = 0.0;
+                }
+            }
+        }
+        row_dots::<FMA, false>(pattern, r, mu, f, bc, dm);
+    }
+    loss
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn one_step_avx2(a: OneStepArgs<'_>) -> f64 {
+    one_step_impl::<true>(a)
+}
+
+/// A one-step window fused (see [`one_step_impl`]): returns the weighted
+/// loss and adds `d loss / d M` to `dm`.
+pub(crate) fn one_step(a: OneStepArgs<'_>) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked above).
+        return unsafe { one_step_avx2(a) };
+    }
+    one_step_impl::<false>(a)
+}
+
+#[inline(always)]
+fn loss_impl<const FMA: bool, const ACC: bool>(
     pred: &[f64],
     clamp: bool,
     target: &[f64],
@@ -538,21 +615,21 @@ fn loss_impl<const FMA: bool>(
         for q in 0..LANES {
             let (e, de) = one(p[q], t[q], clamp, mse);
             lanes[q] += e;
-            l[q] = fma::<FMA>(weight, de, l[q]);
+            l[q] = if ACC { fma::<FMA>(weight, de, l[q]) } else { weight * de };
         }
     }
     let mut rest = 0.0;
     for ((&p, &t), l) in pc.remainder().iter().zip(tc.remainder()).zip(lc.into_remainder()) {
         let (e, de) = one(p, t, clamp, mse);
         rest += e;
-        *l += weight * de;
+        *l = if ACC { *l + weight * de } else { weight * de };
     }
     weight * (lanes.iter().sum::<f64>() + rest)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn loss_avx2(
+unsafe fn loss_avx2<const ACC: bool>(
     pred: &[f64],
     clamp: bool,
     target: &[f64],
@@ -560,12 +637,14 @@ unsafe fn loss_avx2(
     weight: f64,
     lambda: &mut [f64],
 ) -> f64 {
-    loss_impl::<true>(pred, clamp, target, mse, weight, lambda)
+    loss_impl::<true, ACC>(pred, clamp, target, mse, weight, lambda)
 }
 
-/// Add `weight * d err(pred - target) / d pred` to `lambda` and return
-/// `weight * sum err`, with `err = d^2` (`mse`) or `|d|`; `pred` is clamped
-/// on read if `clamp` (it is a pre-clamp record). `d|d|/dd` at 0 is 0.
+/// Add `weight * d err(pred - target) / d pred` to `lambda` (or, if not
+/// `accumulate`, overwrite `lambda` with it: saves clearing a buffer that
+/// is then read once) and return `weight * sum err`, with `err = d^2`
+/// (`mse`) or `|d|`; `pred` is clamped on read if `clamp` (it is a
+/// pre-clamp record). `d|d|/dd` at 0 is 0.
 pub(crate) fn add_loss_gradient(
     pred: &[f64],
     clamp: bool,
@@ -573,13 +652,24 @@ pub(crate) fn add_loss_gradient(
     mse: bool,
     weight: f64,
     lambda: &mut [f64],
+    accumulate: bool,
 ) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked above).
-        return unsafe { loss_avx2(pred, clamp, target, mse, weight, lambda) };
+        return unsafe {
+            if accumulate {
+                loss_avx2::<true>(pred, clamp, target, mse, weight, lambda)
+            } else {
+                loss_avx2::<false>(pred, clamp, target, mse, weight, lambda)
+            }
+        };
     }
-    loss_impl::<false>(pred, clamp, target, mse, weight, lambda)
+    if accumulate {
+        loss_impl::<false, true>(pred, clamp, target, mse, weight, lambda)
+    } else {
+        loss_impl::<false, false>(pred, clamp, target, mse, weight, lambda)
+    }
 }
 
 /// `y = C x` for a single distribution (no batching, no clamp).
@@ -676,5 +766,96 @@ mod tests {
         assert!((lhs - rhs).abs() < 1e-12 * lhs.abs().max(1.0));
         let via_dm: f64 = dm.iter().zip(&m).map(|(a, b)| a * b).sum();
         assert!((lhs - via_dm).abs() < 1e-12 * lhs.abs().max(1.0), "sum_k dm_k m_k = <l, M f>");
+    }
+
+    #[test]
+    fn fused_one_step_matches_forward_loss_backward() {
+        // A 5-point Laplacian-like stencil on 6 x 5 cells with entries of
+        // both signs, so that the clamp bites; widths with and without a
+        // SIMD remainder. The fused pass must give the same loss and dm as
+        // the three separate sweeps (same operations, possibly in another
+        // order: agreement to rounding).
+        let (nx, ny) = (6usize, 5usize);
+        let n = nx * ny;
+        let mut contrib = Vec::new();
+        for i in 0..nx {
+            for j in 0..ny {
+                let r = i * ny + j;
+                contrib.push((r, r, 0, -1.0));
+                if i + 1 < nx {
+                    contrib.push((r, r + ny, 1, 0.7));
+                }
+                if i > 0 {
+                    contrib.push((r, r - ny, 2, 0.4));
+                }
+                if j + 1 < ny {
+                    contrib.push((r, r + 1, 1, -0.9));
+                }
+                if j > 0 {
+                    contrib.push((r, r - 1, 2, 0.3));
+                }
+            }
+        }
+        let a = LinearAssembly::build(n, 3, contrib);
+        let p = a.pattern().clone();
+        let mut m = vec![0.0; p.nnz()];
+        a.assemble(&[0.8, 1.1, -0.6], &mut m);
+        for k in 0..n {
+            m[p.diag(k)] += 1.0;
+        }
+        for bc in [11usize, 16, 37] {
+            let f: Vec<f64> = (0..n * bc).map(|i| ((i * 7 % 13) as f64) / 5.0).collect();
+            let t: Vec<f64> = (0..n * bc).map(|i| ((i * 5 % 17) as f64) / 6.0).collect();
+            for (clamp, mse) in [(true, false), (true, true), (false, false), (false, true)] {
+                let weight = 0.37;
+                let mut rec = vec![0.0; n * bc];
+                let args = if clamp {
+                    ForwardArgs { pattern: &p, m: &m, f: &f, out: None, pre_clamp: Some(&mut rec), bc, clamp }
+                } else {
+                    ForwardArgs { pattern: &p, m: &m, f: &f, out: Some(&mut rec), pre_clamp: None, bc, clamp }
+                };
+                forward(args);
+                assert!(rec.iter().any(|&g| g < 0.0), "the test must exercise the clamp");
+                let mut lambda = vec![0.0; n * bc];
+                let loss = add_loss_gradient(&rec, clamp, &t, mse, weight, &mut lambda, false);
+                let mut dm = vec![0.0; p.nnz()];
+                let mut mu = vec![0.0; n * bc];
+                backward(BackwardArgs {
+                    pattern: &p,
+                    m: &m,
+                    f: &f,
+                    clamp_input: false,
+                    pre_clamp: clamp.then_some(&rec[..]),
+                    lambda_out: &lambda,
+                    lambda_in: None,
+                    dm: &mut dm,
+                    mu: &mut mu,
+                    bc,
+                });
+                let mut dm_fused = vec![0.0; p.nnz()];
+                let mut scratch = vec![0.0; 2 * bc];
+                let loss_fused = one_step(OneStepArgs {
+                    pattern: &p,
+                    m: &m,
+                    f: &f,
+                    target: &t,
+                    mse,
+                    weight,
+                    clamp,
+                    dm: &mut dm_fused,
+                    scratch: &mut scratch,
+                    bc,
+                });
+                assert!((loss - loss_fused).abs() <= 1e-12 * loss.abs(), "loss {loss} vs {loss_fused}");
+                let scale = dm.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+                assert!(scale > 0.0);
+                for (x, y) in dm.iter().zip(&dm_fused) {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * scale,
+                        "dm {x} vs {y} (bc {bc}, clamp {clamp}, mse {mse})"
+                    );
+                }
+            }
+        }
     }
 }
