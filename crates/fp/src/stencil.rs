@@ -554,15 +554,15 @@ fn one_step_impl<const FMA: bool>(a: OneStepArgs<'_>) -> f64 {
     for r in 0..pattern.n() {
         let entries = pattern.row(r).map(|k| (m[k], pattern.col(k)));
         row_sum::<FMA, _>(entries, f, bc, RowOut { out: Some(&mut *g), pre_clamp: None, clamp: false });
-        loss += loss_impl::<FMA, false>(g, clamp, &target[r * bc..(r + 1) * bc], mse, weight, mu);
-        if clamp {
-            for (u, &gv) in mu.iter_mut().zip(g.iter()) {
-                // d max(g, 0)/dg = 1 for g >= 0, as in `backward`.
-                if gv < 0.0 {
-                    *u = 0.0;
-                }
-            }
-        }
+        // The loss gradient with the clamp's mask (d max(g, 0)/dg = 1 for
+        // g >= 0, as in `backward`) folded in.
+        let t = &target[r * bc..(r + 1) * bc];
+        loss += match (clamp, mse) {
+            (true, true) => loss_lanes::<FMA, false, true, true, true>(g, t, weight, mu),
+            (true, false) => loss_lanes::<FMA, false, true, false, true>(g, t, weight, mu),
+            (false, true) => loss_lanes::<FMA, false, false, true, false>(g, t, weight, mu),
+            (false, false) => loss_lanes::<FMA, false, false, false, false>(g, t, weight, mu),
+        };
         row_dots::<FMA, false>(pattern, r, mu, f, bc, dm);
     }
     loss
@@ -585,6 +585,61 @@ pub(crate) fn one_step(a: OneStepArgs<'_>) -> f64 {
     one_step_impl::<false>(a)
 }
 
+/// The error of one value and its derivative: `(d^2, 2 d)` or `(|d|, sign d)`
+/// of `d = p - t`, `p` clamped at zero first if `CLAMP`.
+#[inline(always)]
+fn residual<const CLAMP: bool, const MSE: bool>(p: f64, t: f64) -> (f64, f64) {
+    let p = if CLAMP { clamp_value(p) } else { p };
+    let d = p - t;
+    if MSE {
+        (d * d, 2.0 * d)
+    } else {
+        // sign(d) with sign(0) = 0, from two compares used as selects (residual
+        // signs are unpredictable, and selects keep the loop vectorised).
+        let s = (if d > 0.0 { 1.0 } else { 0.0 }) - (if d < 0.0 { 1.0 } else { 0.0 });
+        (d.abs(), s)
+    }
+}
+
+/// The loss loop with its options as constants, so that it compiles to
+/// branch-free SIMD: `lambda (+)= weight * d err / d pred` (zero where
+/// `pred < 0` if `MASK`: the clamp's derivative folded in) and returns
+/// `weight * sum err`.
+#[inline(always)]
+fn loss_lanes<const FMA: bool, const ACC: bool, const CLAMP: bool, const MSE: bool, const MASK: bool>(
+    pred: &[f64],
+    target: &[f64],
+    weight: f64,
+    lambda: &mut [f64],
+) -> f64 {
+    #[inline(always)]
+    fn put<const FMA: bool, const ACC: bool, const MASK: bool>(l: &mut f64, p: f64, weight: f64, de: f64) {
+        let v = if ACC { fma::<FMA>(weight, de, *l) } else { weight * de };
+        *l = if MASK && p < 0.0 { 0.0 } else { v };
+    }
+    // Two loops over the (cache-resident) row rather than one: the first is
+    // a plain map, which the loop vectoriser turns into SIMD; the second a
+    // sum over eight independent partial sums (no serial dependency through
+    // the adds), which is too once the map is out of it.
+    for ((l, &p), &t) in lambda.iter_mut().zip(pred).zip(target) {
+        let (_, de) = residual::<CLAMP, MSE>(p, t);
+        put::<FMA, ACC, MASK>(l, p, weight, de);
+    }
+    let mut lanes = [0.0f64; LANES];
+    let mut pc = pred.chunks_exact(LANES);
+    let mut tc = target.chunks_exact(LANES);
+    for (p, t) in (&mut pc).zip(&mut tc) {
+        let p: &[f64; LANES] = p.try_into().expect("a full chunk");
+        let t: &[f64; LANES] = t.try_into().expect("a full chunk");
+        for q in 0..LANES {
+            lanes[q] += residual::<CLAMP, MSE>(p[q], t[q]).0;
+        }
+    }
+    let rest: f64 =
+        pc.remainder().iter().zip(tc.remainder()).map(|(&p, &t)| residual::<CLAMP, MSE>(p, t).0).sum();
+    weight * (lanes.iter().sum::<f64>() + rest)
+}
+
 #[inline(always)]
 fn loss_impl<const FMA: bool, const ACC: bool>(
     pred: &[f64],
@@ -594,37 +649,12 @@ fn loss_impl<const FMA: bool, const ACC: bool>(
     weight: f64,
     lambda: &mut [f64],
 ) -> f64 {
-    #[inline(always)]
-    fn one(p: f64, t: f64, clamp: bool, mse: bool) -> (f64, f64) {
-        let p = if clamp && p < 0.0 { 0.0 } else { p };
-        let d = p - t;
-        if mse {
-            (d * d, 2.0 * d)
-        } else {
-            // sign(d) with sign(0) = 0, as a select (residual signs are unpredictable).
-            let s = if d != 0.0 { 1.0f64.copysign(d) } else { 0.0 };
-            (d.abs(), s)
-        }
+    match (clamp, mse) {
+        (true, true) => loss_lanes::<FMA, ACC, true, true, false>(pred, target, weight, lambda),
+        (true, false) => loss_lanes::<FMA, ACC, true, false, false>(pred, target, weight, lambda),
+        (false, true) => loss_lanes::<FMA, ACC, false, true, false>(pred, target, weight, lambda),
+        (false, false) => loss_lanes::<FMA, ACC, false, false, false>(pred, target, weight, lambda),
     }
-    // Eight independent partial sums: no serial dependency through the adds.
-    let mut lanes = [0.0f64; LANES];
-    let mut pc = pred.chunks_exact(LANES);
-    let mut tc = target.chunks_exact(LANES);
-    let mut lc = lambda.chunks_exact_mut(LANES);
-    for ((p, t), l) in (&mut pc).zip(&mut tc).zip(&mut lc) {
-        for q in 0..LANES {
-            let (e, de) = one(p[q], t[q], clamp, mse);
-            lanes[q] += e;
-            l[q] = if ACC { fma::<FMA>(weight, de, l[q]) } else { weight * de };
-        }
-    }
-    let mut rest = 0.0;
-    for ((&p, &t), l) in pc.remainder().iter().zip(tc.remainder()).zip(lc.into_remainder()) {
-        let (e, de) = one(p, t, clamp, mse);
-        rest += e;
-        *l = if ACC { *l + weight * de } else { weight * de };
-    }
-    weight * (lanes.iter().sum::<f64>() + rest)
 }
 
 #[cfg(target_arch = "x86_64")]
