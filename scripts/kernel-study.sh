@@ -12,7 +12,7 @@
 # OUT (default runs/kernel-study) receives one folder per step; STEP is any
 # of published, synthetic, moments, set1, waterbag (default: the first
 # three, which take about an hour on 2 cores; set1 and waterbag each run a
-# PIC simulation and take several hours). Steps are resumed where they
+# PIC simulation and take one to two hours). Steps are resumed where they
 # stopped. COLLOP names the binary (default: the release build of this
 # checkout, built if missing); DATA the published data (default:
 # ../shared/data/carvalho2026 beside the checkout). Wall times go to
@@ -131,12 +131,13 @@ PY
         # the nodes and assembled every epoch, so a 25-node kernel costs
         # 10-20 times its constant version per epoch: the sweep runs a fifth
         # of the reference schedule (about an hour on 2 cores), the same for
-        # every model, and compares them at equal cost.
+        # every model, and compares them at equal cost; the constant kernels
+        # and Fokker-Planck baselines beside them take a few minutes.
         [[ -e $out/waterbag/run.json ]] ||
             timed pic-waterbag "$collop" pic "$root/crates/pic/decks/time-varying/sim1.toml" -o "$out/waterbag"
         timed sweep-waterbag "$collop" sweep "$out/waterbag" -o "$out/waterbag-kernels" \
             --test heldout_blob_0_-1 heldout_ring_1.5_2_lower \
-            --models tensor-t25,kernel-k2-t25,kernel-k3-t25,kernel-b3-t25,kernel-c3-t25,kernel-k2 \
+            --models tensor-t25,kernel-k2-t25,kernel-k3-t25,kernel-b3-t25,kernel-c3-t25,kernel-k2,par-perp-t25,tensor,par-perp,kernel-k3,kernel-b3,kernel-c3,kernel-k1,kernel-b2,kernel-c2 \
             --repeats 3 --epochs-scale 0.2 --resume
         # The Kramers-Moyal reading of every time slot, over the cells the
         # training sub-populations populate.
