@@ -316,6 +316,11 @@ impl Operator for FokkerPlanck {
             .vjp_mapped(dvalues, dth, |p| if self.is_clamped_param(p) && th[p] < 0.0 { 0.0 } else { 1.0 });
     }
 
+    fn linear_assembly(&self) -> Option<&LinearAssembly> {
+        // The clamp D >= 0 is not linear.
+        (!self.clamp_diffusion).then_some(&self.assembly)
+    }
+
     fn conserves_density(&self) -> bool {
         self.scheme == Scheme::Conservative
     }

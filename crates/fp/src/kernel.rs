@@ -162,6 +162,10 @@ impl Operator for KernelOperator {
         self.assembly.vjp(dvalues, &mut dtheta[slot * per..(slot + 1) * per]);
     }
 
+    fn linear_assembly(&self) -> Option<&LinearAssembly> {
+        Some(&self.assembly)
+    }
+
     fn describe(&self) -> String {
         format!(
             "kernel operator, k = {}, {} differences, {} time slot(s)",

@@ -66,6 +66,6 @@ pub use metrics::{FrameErrors, RolloutErrors};
 pub use numerics::{MAX_SUBSTEPS, Numerics};
 pub use operator::{Operator, StabilityEstimate};
 pub use rollout::{
-    Accumulation, Gradient, GradientSum, Loss, LossKind, PreparedWindow, Rollout, RolloutConfig, Simulator,
-    StabilityPolicy, Substeps, Window,
+    Accumulation, Gradient, GradientSum, Loss, LossKind, NodeBlend, PreparedWindow, Rollout, RolloutConfig,
+    Simulator, StabilityPolicy, Substeps, Window,
 };

@@ -3,7 +3,7 @@
 use collop_core::VelocityGrid;
 
 use crate::FpError;
-use crate::stencil::{Pattern, spmv, spmv_vjp};
+use crate::stencil::{LinearAssembly, Pattern, spmv, spmv_vjp};
 
 /// A parametrised collision operator `df/dt = C_theta(t) f`, linear in `f`.
 ///
@@ -38,11 +38,25 @@ pub trait Operator: Sync {
     /// Sparsity of `C`, the same for every slot.
     fn pattern(&self) -> &Pattern;
 
-    /// Write the entries of `C` for `slot` into `values` (length `pattern().nnz()`).
+    /// Write the entries of `C` for `slot` into `values` (length
+    /// `pattern().nnz()`), overwriting every entry: callers may pass a
+    /// buffer holding an earlier matrix.
     fn assemble(&self, theta: &[f64], slot: usize, values: &mut [f64]);
 
     /// Accumulate `dtheta += (d values / d theta)^T dvalues` for `slot`.
     fn assemble_vjp(&self, theta: &[f64], slot: usize, dvalues: &[f64], dtheta: &mut [f64]);
+
+    /// When the entries of every slot are a linear function of that slot's
+    /// own block of `theta` (`theta[slot * b..(slot + 1) * b]`, `b` the
+    /// assembly's [`LinearAssembly::nparams`]), by the same map for every
+    /// slot: that map. A model that interpolates its parameters in time
+    /// between nodes can then assemble the nodes' matrices once and blend
+    /// them (the matrix of a blend is the blend of the matrices; see
+    /// [`crate::NodeBlend`]). `None` (the default) when the entries are not
+    /// linear in `theta` (a clamp) or not laid out in slot blocks.
+    fn linear_assembly(&self) -> Option<&LinearAssembly> {
+        None
+    }
 
     /// Whether every column of `C` sums to zero, so that `sum f` is
     /// conserved to round-off (before any clamp).

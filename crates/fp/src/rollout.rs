@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::FpError;
 use crate::batch::{BatchState, gather_chunk, scatter_chunk};
 use crate::operator::{Operator, StabilityEstimate};
+use crate::stencil::LinearAssembly;
 use crate::stencil::{
     BackwardArgs, ForwardArgs, OneStepArgs, add_loss_gradient, backward, forward, one_step,
 };
@@ -167,9 +168,23 @@ impl SlotMatrix {
         check_finite: bool,
         warnings: &mut Vec<String>,
     ) -> Result<Self, FpError> {
-        let pattern = op.pattern();
-        let mut c = vec![0.0; pattern.nnz()];
+        let mut c = vec![0.0; op.pattern().nnz()];
         op.assemble(theta, slot, &mut c);
+        Self::from_entries(op, c, dt, slot, cfg, check_finite, warnings)
+    }
+
+    /// As [`SlotMatrix::build`], from the entries `c` of `C` (its
+    /// allocation becomes that of `I + dt_sub C`).
+    fn from_entries(
+        op: &dyn Operator,
+        mut c: Vec<f64>,
+        dt: f64,
+        slot: usize,
+        cfg: &RolloutConfig,
+        check_finite: bool,
+        warnings: &mut Vec<String>,
+    ) -> Result<Self, FpError> {
+        let pattern = op.pattern();
         if check_finite && let Some(v) = c.iter().find(|v| !v.is_finite()) {
             return Err(FpError::NonFinite(format!(
                 "operator coefficient {v} in time slot {slot}: a parameter of that slot is not finite"
@@ -239,11 +254,11 @@ impl SlotMatrix {
             ));
         }
         let dt_sub = dt / substeps as f64;
-        let mut m: Vec<f64> = c.iter().map(|v| dt_sub * v).collect();
+        c.iter_mut().for_each(|v| *v *= dt_sub);
         for r in 0..pattern.n() {
-            m[pattern.diag(r)] += 1.0;
+            c[pattern.diag(r)] += 1.0;
         }
-        Ok(Self { slot, m, substeps, dt_sub })
+        Ok(Self { slot, m: c, substeps, dt_sub })
     }
 }
 
@@ -266,11 +281,38 @@ fn check_dt(dt: f64) -> Result<(), FpError> {
     Ok(())
 }
 
-/// The slot matrices of one `theta` and `dt`, built on first use and
-/// shared by every window of a [`GradientSum`].
+/// Parameters given as time nodes: slot `s` of the operator has the
+/// parameter block `sum_k w theta_node(k)` over the (at most two) pairs
+/// `(k, w)` of `weights[s]` (linear interpolation in time between nodes).
+/// For an operator with a [`Operator::linear_assembly`], slot `s`'s matrix
+/// is then the same blend of the nodes' matrices: a [`GradientSum::blended`]
+/// assembles each node once instead of each slot, and returns the gradient
+/// with respect to the nodes (the interpolation's transpose applied to
+/// the slots' gradients).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeBlend<'a> {
+    /// The nodes' parameter blocks one after the other (`n_nodes` blocks of
+    /// the assembly's [`crate::stencil::LinearAssembly::nparams`]).
+    pub nodes: &'a [f64],
+    /// Per slot of the operator, the nodes it blends and their weights.
+    pub weights: &'a [[(usize, f64); 2]],
+}
+
+/// Where a [`SlotCache`] takes each slot's entries from.
+enum SlotSource<'a> {
+    /// The operator's parameters, every slot.
+    Theta(&'a [f64]),
+    /// Blends of the nodes' matrices (assembled on first use).
+    Nodes { blend: NodeBlend<'a>, assembly: &'a LinearAssembly, node_entries: Vec<Option<Vec<f64>>> },
+}
+
+/// The slot matrices of one `theta` (or node blend) and `dt`, built on
+/// first use and shared by every window of a [`GradientSum`].
 struct SlotCache<'a> {
     op: &'a dyn Operator,
-    theta: &'a [f64],
+    /// Where entry buffers come from.
+    sim: &'a Simulator<'a>,
+    source: SlotSource<'a>,
     dt: f64,
     cfg: RolloutConfig,
     matrices: Vec<Option<Arc<SlotMatrix>>>,
@@ -282,15 +324,40 @@ impl SlotCache<'_> {
         if let Some(m) = &self.matrices[slot] {
             return Ok(Arc::clone(m));
         }
-        let m = Arc::new(SlotMatrix::build(
-            self.op,
-            self.theta,
-            self.dt,
-            slot,
-            &self.cfg,
-            true,
-            &mut self.warnings,
-        )?);
+        let m = match &mut self.source {
+            SlotSource::Theta(theta) => {
+                // `assemble` overwrites every entry.
+                let mut c = self.sim.scratch_buffer();
+                self.op.assemble(theta, slot, &mut c);
+                SlotMatrix::from_entries(self.op, c, self.dt, slot, &self.cfg, true, &mut self.warnings)?
+            }
+            SlotSource::Nodes { blend, assembly, node_entries } => {
+                let per = assembly.nparams();
+                let mut c = self.sim.scratch_buffer();
+                let mut first = true;
+                for &(k, w) in blend.weights[slot].iter().filter(|(_, w)| *w != 0.0) {
+                    let node = node_entries[k].get_or_insert_with(|| {
+                        // `assemble` overwrites every entry.
+                        let mut v = self.sim.scratch_buffer();
+                        assembly.assemble(&blend.nodes[k * per..(k + 1) * per], &mut v);
+                        v
+                    });
+                    // The first node writes, the second adds.
+                    if std::mem::take(&mut first) {
+                        c.iter_mut().zip(node.iter()).for_each(|(a, b)| *a = w * b);
+                    } else {
+                        c.iter_mut().zip(node.iter()).for_each(|(a, b)| *a += w * b);
+                    }
+                }
+                if first {
+                    // A slot with no node of nonzero weight (none are made
+                    // by `TimeNodes`): the zero matrix.
+                    c.fill(0.0);
+                }
+                SlotMatrix::from_entries(self.op, c, self.dt, slot, &self.cfg, true, &mut self.warnings)?
+            }
+        };
+        let m = Arc::new(m);
         self.matrices[slot] = Some(Arc::clone(&m));
         Ok(m)
     }
@@ -386,12 +453,34 @@ pub struct Simulator<'o> {
     op: &'o dyn Operator,
     cfg: RolloutConfig,
     work: std::sync::Mutex<Vec<ChunkWork>>,
+    /// Buffers of the matrix's entries (`pattern().nnz()` values) that
+    /// [`GradientSum`]s used and returned: a training loop builds and drops
+    /// one matrix, and one gradient of the entries, per time slot and
+    /// evaluation, and fresh buffers of that size would cost the kernel's
+    /// page faults every time (most of an epoch with many slots).
+    spare: std::sync::Mutex<Vec<Vec<f64>>>,
 }
 
 impl<'o> Simulator<'o> {
     /// A simulator for `op`.
     pub fn new(op: &'o dyn Operator, cfg: RolloutConfig) -> Self {
-        Self { op, cfg, work: std::sync::Mutex::new(Vec::new()) }
+        Self { op, cfg, work: std::sync::Mutex::new(Vec::new()), spare: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// A zeroed buffer of the matrix's entries, reused when one was returned.
+    /// A buffer of the matrix's entries whose contents are unspecified (a
+    /// recycled one, or zeros): for callers that overwrite every entry, so
+    /// no pass is spent zeroing it.
+    fn scratch_buffer(&self) -> Vec<f64> {
+        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        spare.unwrap_or_else(|| vec![0.0; self.op.pattern().nnz()])
+    }
+
+    /// Return buffers of the matrix's entries for reuse.
+    fn recycle(&self, buffers: impl IntoIterator<Item = Vec<f64>>) {
+        let nnz = self.op.pattern().nnz();
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        spare.extend(buffers.into_iter().filter(|v| v.len() == nnz));
     }
 
     /// The operator.
@@ -787,13 +876,59 @@ impl<'s, 'o> GradientSum<'s, 'o> {
     /// Errors: `theta` of the wrong length, `dt` not finite and positive.
     pub fn new(sim: &'s Simulator<'o>, theta: &'s [f64], dt: f64) -> Result<Self, FpError> {
         crate::operator::check_length(theta.len(), sim.op.nparams(), || sim.op.describe())?;
+        Self::with_source(sim, SlotSource::Theta(theta), dt)
+    }
+
+    /// An empty sum for the operator's parameters given as time nodes
+    /// (`blend`) and the time between dumps `dt`: each node's matrix is
+    /// assembled once, each slot's is the blend of its nodes'. Finish it
+    /// with [`GradientSum::finish_nodes`].
+    ///
+    /// Errors: an operator without a [`Operator::linear_assembly`], node
+    /// blocks that do not fit it, weights not one pair per slot, naming a
+    /// node that is not given or not finite, and those of [`GradientSum::new`].
+    pub fn blended(sim: &'s Simulator<'o>, blend: NodeBlend<'s>, dt: f64) -> Result<Self, FpError> {
+        let op = sim.op;
+        let assembly = op.linear_assembly().ok_or_else(|| {
+            FpError::Invalid(format!(
+                "the operator '{}' is not linear in its parameters slot by slot: its slots cannot be blended \
+                 from time nodes",
+                op.describe()
+            ))
+        })?;
+        let per = assembly.nparams();
+        if per == 0 || !blend.nodes.len().is_multiple_of(per) || blend.weights.len() != op.n_slots() {
+            return Err(FpError::Shape(format!(
+                "time nodes: {} values for blocks of {per} and weights for {} slots; the operator '{}' has \
+                 {} slots",
+                blend.nodes.len(),
+                blend.weights.len(),
+                op.describe(),
+                op.n_slots()
+            )));
+        }
+        let n_nodes = blend.nodes.len() / per;
+        if let Some((s, w)) = blend
+            .weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| w.iter().any(|&(k, w)| k >= n_nodes || !w.is_finite()))
+        {
+            return Err(FpError::Invalid(format!("slot {s}: node weights {w:?} for {n_nodes} nodes")));
+        }
+        let source = SlotSource::Nodes { blend, assembly, node_entries: vec![None; n_nodes] };
+        Self::with_source(sim, source, dt)
+    }
+
+    fn with_source(sim: &'s Simulator<'o>, source: SlotSource<'s>, dt: f64) -> Result<Self, FpError> {
         check_dt(dt)?;
         let n_slots = sim.op.n_slots();
         Ok(Self {
             sim,
             cache: SlotCache {
                 op: sim.op,
-                theta,
+                sim,
+                source,
                 dt,
                 cfg: sim.cfg,
                 matrices: vec![None; n_slots],
@@ -810,11 +945,14 @@ impl<'s, 'o> GradientSum<'s, 'o> {
     pub fn add(&mut self, window: &PreparedWindow, loss: Loss, scale: f64) -> Result<f64, FpError> {
         let plan = Plan::cached(&mut self.cache, window.first_step, window.n_steps)?;
         let dc = &mut self.dc;
-        let nnz = self.sim.op.pattern().nnz();
-        let g = self.sim.sweep(&plan, window, loss, false, &mut |sm, d| {
-            let acc = dc[sm.slot].get_or_insert_with(|| vec![0.0; nnz]);
-            for (a, v) in acc.iter_mut().zip(d) {
-                *a += scale * v;
+        let sim = self.sim;
+        let g = self.sim.sweep(&plan, window, loss, false, &mut |sm, d| match &mut dc[sm.slot] {
+            Some(acc) => acc.iter_mut().zip(d).for_each(|(a, v)| *a += scale * v),
+            // The first window of a slot writes instead of adding to zeros.
+            slot @ None => {
+                let mut acc = sim.scratch_buffer();
+                acc.iter_mut().zip(d).for_each(|(a, v)| *a = scale * v);
+                *slot = Some(acc);
             }
         })?;
         Ok(g.loss)
@@ -826,12 +964,78 @@ impl<'s, 'o> GradientSum<'s, 'o> {
     /// Errors: `dtheta` of the wrong length.
     pub fn finish(self, dtheta: &mut [f64]) -> Result<Vec<String>, FpError> {
         check_gradient_length(self.sim.op, dtheta)?;
+        let SlotSource::Theta(theta) = self.cache.source else {
+            return Err(FpError::Invalid(
+                "a sum over time nodes gives the nodes' gradient: finish it with finish_nodes".into(),
+            ));
+        };
         for (slot, dc) in self.dc.iter().enumerate() {
             if let Some(dc) = dc {
-                self.sim.op.assemble_vjp(self.cache.theta, slot, dc, dtheta);
+                self.sim.op.assemble_vjp(theta, slot, dc, dtheta);
             }
         }
-        Ok(self.cache.warnings)
+        Ok(self.recycle())
+    }
+
+    /// Hands the sum's buffers back to the simulator; returns the warnings.
+    fn recycle(self) -> Vec<String> {
+        let SlotCache { matrices, source, warnings, .. } = self.cache;
+        let nodes = match source {
+            SlotSource::Nodes { node_entries, .. } => node_entries,
+            SlotSource::Theta(_) => Vec::new(),
+        };
+        // A matrix a caller still holds (none after a window's sweep) is
+        // simply dropped.
+        let matrices = matrices.into_iter().flatten().filter_map(|m| Arc::try_unwrap(m).ok()).map(|m| m.m);
+        self.sim.recycle(matrices.chain(self.dc.into_iter().flatten()).chain(nodes.into_iter().flatten()));
+        warnings
+    }
+
+    /// Adds the summed gradient with respect to the nodes of a
+    /// [`GradientSum::blended`] sum to `dnodes` (the layout of its
+    /// [`NodeBlend::nodes`]) and returns the stability warnings.
+    ///
+    /// Errors: a sum not made by [`GradientSum::blended`], `dnodes` of the
+    /// wrong length.
+    pub fn finish_nodes(self, dnodes: &mut [f64]) -> Result<Vec<String>, FpError> {
+        let SlotSource::Nodes { blend, assembly, .. } = self.cache.source else {
+            return Err(FpError::Invalid(
+                "a sum over slots gives theta's gradient: finish it with finish".into(),
+            ));
+        };
+        if dnodes.len() != blend.nodes.len() {
+            return Err(FpError::Shape(format!(
+                "node gradient of length {} for {} node values",
+                dnodes.len(),
+                blend.nodes.len()
+            )));
+        }
+        let per = assembly.nparams();
+        let n_nodes = blend.nodes.len() / per;
+        // The slots' gradients blended back onto the nodes (the transpose
+        // of the slots' blend), then each node's through the assembly.
+        let mut dnode_entries: Vec<Option<Vec<f64>>> = vec![None; n_nodes];
+        for (slot, dc) in self.dc.iter().enumerate() {
+            let Some(dc) = dc else { continue };
+            for &(k, w) in blend.weights[slot].iter().filter(|(_, w)| *w != 0.0) {
+                match &mut dnode_entries[k] {
+                    Some(acc) => acc.iter_mut().zip(dc).for_each(|(a, b)| *a += w * b),
+                    // The first slot of a node writes instead of adding to zeros.
+                    acc @ None => {
+                        let mut v = self.sim.scratch_buffer();
+                        v.iter_mut().zip(dc).for_each(|(a, b)| *a = w * b);
+                        *acc = Some(v);
+                    }
+                }
+            }
+        }
+        for (k, d) in dnode_entries.iter().enumerate() {
+            if let Some(d) = d {
+                assembly.vjp(d, &mut dnodes[k * per..(k + 1) * per]);
+            }
+        }
+        self.sim.recycle(dnode_entries.into_iter().flatten());
+        Ok(self.recycle())
     }
 }
 

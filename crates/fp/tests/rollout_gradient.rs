@@ -348,3 +348,106 @@ fn gradient_sum_over_windows_equals_the_sum_of_gradients() {
         assert!((a - b).abs() <= 1e-13 * norm, "parameter {k}: {a} against {b}");
     }
 }
+
+/// A sum over time nodes ([`collop_fp::GradientSum::blended`]: each node's
+/// matrix assembled once, each slot's the blend of two) gives the loss and
+/// the node gradient of the route through the interpolated parameters
+/// (every slot assembled from its own blend of the nodes, the slots'
+/// gradients interpolated back). The two differ only in where the blend's
+/// products are rounded (parameters against entries): equal to a few ulps
+/// of the largest value.
+#[test]
+fn blended_node_sum_equals_the_interpolated_parameters() {
+    let g = VelocityGrid::new(6, 7, [-3.0, 3.0], [-3.0, 3.0]).unwrap();
+    let cfg =
+        RolloutConfig { substeps: Substeps::Fixed(2), clamp_f: true, stability: StabilityPolicy::Ignore };
+    let n_slots = 6;
+    // Three nodes over six slots, one slot on a node, one past the last.
+    let weights: Vec<[(usize, f64); 2]> = vec![
+        [(0, 1.0), (1, 0.0)],
+        [(0, 0.6), (1, 0.4)],
+        [(0, 0.2), (1, 0.8)],
+        [(1, 0.7), (2, 0.3)],
+        [(1, 0.1), (2, 0.9)],
+        [(1, -0.3), (2, 1.3)],
+    ];
+    let kernel = KernelOperator::with_slots(g, 3, Difference::Centred, n_slots).unwrap();
+    let fp = FokkerPlanck::with_slots(g, Scheme::Reference(Edges::Guard), n_slots).unwrap();
+    for (op, fp_like) in [(&kernel as &dyn Operator, false), (&fp as &dyn Operator, true)] {
+        let name = op.describe();
+        let per = op.nparams() / n_slots;
+        let sim = Simulator::new(op, cfg);
+        let loss = Loss { kind: LossKind::Mae, accumulation: Accumulation::AllSteps };
+        // Node blocks drawn like a slot's parameters (FP-like: stable).
+        let nodes: Vec<f64> =
+            (0..3).flat_map(|k| make_case(op, 1, 1, 10 + k, fp_like).theta[..per].to_vec()).collect();
+        let mut theta = vec![0.0; op.nparams()];
+        for (s, w) in weights.iter().enumerate() {
+            for &(k, wk) in w {
+                for p in 0..per {
+                    theta[s * per + p] += wk * nodes[k * per + p];
+                }
+            }
+        }
+        let cases: Vec<(Case, usize)> = [(0, 1), (2, 3), (3, 2)]
+            .iter()
+            .map(|&(first, seed)| (make_case(op, 2, 3, seed, fp_like), first))
+            .collect();
+        let mut by_slots = collop_fp::GradientSum::new(&sim, &theta, 1.5).unwrap();
+        let blend = collop_fp::NodeBlend { nodes: &nodes, weights: &weights };
+        let mut by_nodes = collop_fp::GradientSum::blended(&sim, blend, 1.5).unwrap();
+        for ((case, first), scale) in cases.iter().zip([0.5, 0.25, 2.0]) {
+            let w = Window { f0: case.f0.view(), targets: case.targets.view(), first_step: *first };
+            let prepared = collop_fp::PreparedWindow::new(&w).unwrap();
+            let a = by_slots.add(&prepared, loss, scale).unwrap();
+            let b = by_nodes.add(&prepared, loss, scale).unwrap();
+            assert!((a - b).abs() <= 1e-13 * a.abs(), "{name}: loss {a} by slots, {b} by nodes");
+        }
+        let mut dtheta = vec![0.0; op.nparams()];
+        by_slots.finish(&mut dtheta).unwrap();
+        let mut expected = vec![0.0; nodes.len()];
+        for (s, w) in weights.iter().enumerate() {
+            for &(k, wk) in w {
+                for p in 0..per {
+                    expected[k * per + p] += wk * dtheta[s * per + p];
+                }
+            }
+        }
+        // Accumulates onto what is there.
+        let mut got = vec![1.0; nodes.len()];
+        by_nodes.finish_nodes(&mut got).unwrap();
+        let norm = expected.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        assert!(norm > 0.0, "{name}: the windows reach every node");
+        for (p, (a, b)) in got.iter().zip(&expected).enumerate() {
+            assert!(
+                (a - 1.0 - b).abs() <= 1e-12 * norm,
+                "{name}: node parameter {p}: {} against {b}",
+                a - 1.0
+            );
+        }
+        // A node sum has no theta gradient, nor a slot sum a node gradient.
+        let by_nodes = collop_fp::GradientSum::blended(&sim, blend, 1.5).unwrap();
+        assert!(by_nodes.finish(&mut dtheta).unwrap_err().to_string().contains("finish_nodes"));
+        let by_slots = collop_fp::GradientSum::new(&sim, &theta, 1.5).unwrap();
+        assert!(by_slots.finish_nodes(&mut expected).is_err());
+        // Weights naming a node that is not given, or too few slots.
+        let bad = [[(0, 1.0), (3, 0.5)]; 6];
+        let err =
+            collop_fp::GradientSum::blended(&sim, collop_fp::NodeBlend { nodes: &nodes, weights: &bad }, 1.5);
+        assert!(err.is_err(), "{name}: node 3 of 3");
+        let short = collop_fp::NodeBlend { nodes: &nodes, weights: &weights[..5] };
+        assert!(collop_fp::GradientSum::blended(&sim, short, 1.5).is_err(), "{name}: 5 of 6 slots");
+    }
+    // The clamp D >= 0 is not linear: no blend.
+    let clamped = FokkerPlanck::with_slots(g, Scheme::Reference(Edges::Guard), n_slots)
+        .unwrap()
+        .with_diffusion_clamp(true);
+    assert!(clamped.linear_assembly().is_none());
+    let sim = Simulator::new(&clamped, cfg);
+    let nodes = vec![0.1; 3 * 5 * g.len()];
+    let err =
+        collop_fp::GradientSum::blended(&sim, collop_fp::NodeBlend { nodes: &nodes, weights: &weights }, 1.5)
+            .err()
+            .expect("refused");
+    assert!(err.to_string().contains("not linear"), "{err}");
+}

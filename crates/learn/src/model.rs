@@ -51,6 +51,27 @@ pub trait Model: Sync + Send {
     ) -> Result<(), LearnError> {
         self.theta_vjp(phi, dtheta, dphi)
     }
+    /// For a model whose `theta` interpolates in time between per-node
+    /// blocks (slot `s` has `sum_k w theta_node(k)` over the pairs `(k, w)`
+    /// of [`TimeNodes::weights`]`[s]`), the interpolation; the blocks are
+    /// [`Model::node_theta`]. With an operator that has a
+    /// [`Operator::linear_assembly`], training then assembles each node's
+    /// matrix once instead of each slot's ([`collop_fp::GradientSum::blended`]).
+    /// `None` (the default): `theta` only through [`Model::theta`].
+    fn time_interpolation(&self) -> Option<&TimeNodes> {
+        None
+    }
+    /// The node blocks of `theta` (`n_nodes` blocks of the operator's
+    /// per-slot parameters, overwritten); for models with
+    /// [`Model::time_interpolation`].
+    fn node_theta(&self, _phi: &[f64], _nodes: &mut [f64]) -> Result<(), LearnError> {
+        Err(LearnError::Config(format!("{}: not interpolated between time nodes", self.describe())))
+    }
+    /// `dphi += (d node_theta / d phi)^T dnodes`; for models with
+    /// [`Model::time_interpolation`].
+    fn node_theta_vjp(&self, _dnodes: &[f64], _dphi: &mut [f64]) -> Result<(), LearnError> {
+        Err(LearnError::Config(format!("{}: not interpolated between time nodes", self.describe())))
+    }
     /// Regularisation `R(phi)`; adds `dR/dphi` to `dphi`.
     fn regularisation(&self, _phi: &[f64], _dphi: &mut [f64]) -> f64 {
         0.0
@@ -144,6 +165,11 @@ impl TimeNodes {
     /// Number of nodes.
     pub fn n_nodes(&self) -> usize {
         self.n_nodes
+    }
+
+    /// Per slot, the nodes it interpolates between and their weights.
+    pub fn weights(&self) -> &[[(usize, f64); 2]] {
+        &self.weights
     }
 
     /// Number of slots.
@@ -342,6 +368,31 @@ impl Model for LinearModel {
         }
         for (k, dn) in dnode.iter().enumerate() {
             self.spatial.apply_transpose(dn, &mut dphi[k * pn..(k + 1) * pn]);
+        }
+        Ok(())
+    }
+
+    fn time_interpolation(&self) -> Option<&TimeNodes> {
+        // One node is one slot: the slot route is the same work.
+        (self.time.n_nodes() > 1).then_some(&self.time)
+    }
+
+    fn node_theta(&self, phi: &[f64], nodes: &mut [f64]) -> Result<(), LearnError> {
+        check_lengths("model parameters", phi.len(), self.nparams())?;
+        let (per, pn) = (self.spatial.rows(), self.params_per_node());
+        check_lengths("node parameters", nodes.len(), self.time.n_nodes() * per)?;
+        for (x, y) in phi.chunks_exact(pn).zip(nodes.chunks_exact_mut(per)) {
+            self.spatial.apply(x, y);
+        }
+        Ok(())
+    }
+
+    fn node_theta_vjp(&self, dnodes: &[f64], dphi: &mut [f64]) -> Result<(), LearnError> {
+        check_lengths("model parameter gradient", dphi.len(), self.nparams())?;
+        let (per, pn) = (self.spatial.rows(), self.params_per_node());
+        check_lengths("node parameter gradient", dnodes.len(), self.time.n_nodes() * per)?;
+        for (dy, dx) in dnodes.chunks_exact(per).zip(dphi.chunks_exact_mut(pn)) {
+            self.spatial.apply_transpose(dy, dx);
         }
         Ok(())
     }

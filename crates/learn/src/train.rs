@@ -3,7 +3,7 @@
 //! checkpoints (the argmin pattern: problem, iteration, observation apart).
 
 use collop_core::PhaseSpaceSeries;
-use collop_fp::{GradientSum, Loss, PreparedWindow, RolloutConfig, Simulator, Window};
+use collop_fp::{GradientSum, Loss, NodeBlend, PreparedWindow, RolloutConfig, Simulator, Window};
 use ndarray::{Array3, Array4, Axis, s};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -224,6 +224,10 @@ pub struct Objective<'m> {
     /// Operator parameters and their gradient per model condition.
     theta: Vec<Vec<f64>>,
     dtheta: Vec<Vec<f64>>,
+    /// For a model interpolated between time nodes (over an operator linear
+    /// slot by slot): the nodes' operator parameters and their gradient,
+    /// which replace `theta` and `dtheta`.
+    nodes: Option<(Vec<f64>, Vec<f64>)>,
     /// Gradient evaluations so far.
     pub evaluations: usize,
     /// The last evaluation with its gradient: `(set id, phi, loss, dphi)`.
@@ -248,14 +252,26 @@ impl<'m> Objective<'m> {
         loss: Loss,
         comm: &'m dyn Communicator,
     ) -> Self {
-        let nt = model.operator().nparams();
+        let op = model.operator();
+        // Slots blended from the nodes' matrices: each node assembled once
+        // per evaluation instead of each slot (dump step), and no vector of
+        // every slot's parameters formed.
+        let nodes = match (model.time_interpolation(), op.linear_assembly()) {
+            (Some(time), Some(assembly)) if model.n_conditions() == 1 => {
+                let len = time.n_nodes() * assembly.nparams();
+                Some((vec![0.0; len], vec![0.0; len]))
+            }
+            _ => None,
+        };
+        let nt = if nodes.is_some() { 0 } else { op.nparams() };
         Self {
             model,
             comm,
-            sim: Simulator::new(model.operator(), cfg),
+            sim: Simulator::new(op, cfg),
             loss,
             theta: vec![vec![0.0; nt]; model.n_conditions()],
             dtheta: vec![vec![0.0; nt]; model.n_conditions()],
+            nodes,
             evaluations: 0,
             last: None,
         }
@@ -361,6 +377,19 @@ impl<'m> Objective<'m> {
         dphi: &mut [f64],
     ) -> Result<f64, LearnError> {
         let conditions = set.conditions();
+        if let Some((nodes, dnodes)) = &mut self.nodes {
+            return nodes_part(
+                self.model,
+                &self.sim,
+                self.loss,
+                set,
+                phi,
+                nodes,
+                dnodes,
+                with_gradient,
+                dphi,
+            );
+        }
         if let Some(&c) = conditions.iter().find(|&&c| c >= self.theta.len()) {
             return Err(LearnError::Config(format!(
                 "windows under condition {c}, the model has {} condition(s)",
@@ -400,6 +429,78 @@ impl<'m> Objective<'m> {
         }
         Ok(total)
     }
+}
+
+/// Replace `best` by `(score, phi)` if `score` is lower (or `best` empty),
+/// reusing its buffer.
+fn keep_if_better(best: &mut Option<(f64, Vec<f64>)>, score: f64, phi: &[f64]) {
+    match best {
+        Some((b, p)) if score < *b => {
+            *b = score;
+            p.clear();
+            p.extend_from_slice(phi);
+        }
+        Some(_) => {}
+        None => *best = Some((score, phi.to_vec())),
+    }
+}
+
+/// [`Objective::local_part`] for a model interpolated between time nodes:
+/// `nodes` and `dnodes` hold the nodes' operator parameters and gradient.
+#[allow(clippy::too_many_arguments)]
+fn nodes_part(
+    model: &dyn Model,
+    sim: &Simulator<'_>,
+    loss: Loss,
+    set: &WindowSet,
+    phi: &[f64],
+    nodes: &mut [f64],
+    dnodes: &mut [f64],
+    with_gradient: bool,
+    dphi: &mut [f64],
+) -> Result<f64, LearnError> {
+    let time = model
+        .time_interpolation()
+        .ok_or_else(|| LearnError::Config("the model lost its time nodes".into()))?;
+    if let Some(&c) = set.conditions().iter().find(|&&c| c > 0) {
+        return Err(LearnError::Config(format!("windows under condition {c}, the model has 1 condition")));
+    }
+    model.node_theta(phi, nodes)?;
+    // Checked once here, not once per slot below.
+    if let Some(p) = nodes.iter().position(|v| !v.is_finite()) {
+        let per = nodes.len() / time.n_nodes();
+        return Err(collop_fp::FpError::NonFinite(format!(
+            "parameter {} of time node {} is {}",
+            p % per,
+            p / per,
+            nodes[p]
+        ))
+        .into());
+    }
+    let blend = NodeBlend { nodes, weights: time.weights() };
+    let mut total = 0.0;
+    // One gradient sum per time between dumps, as in the slots' route.
+    let mut sums: Vec<(u64, GradientSum<'_, '_>)> = Vec::new();
+    for (_, dt, w) in &set.groups {
+        let weight = w.batch() as f64 / set.total as f64;
+        let k = match sums.iter().position(|(k, _)| *k == dt.to_bits()) {
+            Some(k) => k,
+            None => {
+                sums.push((dt.to_bits(), GradientSum::blended(sim, blend, *dt)?));
+                sums.len() - 1
+            }
+        };
+        total += weight * sums[k].1.add(w, loss, weight)?;
+    }
+    dnodes.fill(0.0);
+    for (_, sum) in sums {
+        sum.finish_nodes(dnodes)?;
+    }
+    dphi.fill(0.0);
+    if with_gradient {
+        model.node_theta_vjp(dnodes, dphi)?;
+    }
+    Ok(total)
 }
 
 /// The state of an optimiser, kept across stages and saved in checkpoints.
@@ -814,6 +915,7 @@ pub fn train_distributed(
     let start = std::time::Instant::now();
     let mut objective = Objective::distributed(model, settings.rollout, settings.loss, comm);
     let part = Part::of(comm);
+    let mut scored = Vec::new();
     while state.stage < settings.stages.len() {
         let stage = settings.stages[state.stage];
         let train_set = WindowSet::part(data, conditions, stage.unroll, split, false, time_dependent, part)?;
@@ -830,7 +932,9 @@ pub fn train_distributed(
             state.best = None;
         }
         while state.epoch < stage.epochs {
-            let scored = state.phi.clone();
+            // The buffer of the parameters scored is reused epoch after
+            // epoch (a 25-node kernel has a million of them).
+            scored.clone_from(&state.phi);
             let blame = |e| divergence_in_training(e, state.stage, state.epoch, state.global_epoch, stage.lr);
             let train_loss = iterate(
                 &settings.optimiser,
@@ -847,13 +951,8 @@ pub fn train_distributed(
                 Some(objective.evaluate(&val_set, &scored, None).map_err(blame)?)
             };
             let score = val_loss.unwrap_or(train_loss);
-            if state.best.as_ref().is_none_or(|(b, _)| score < *b) {
-                state.best = Some((score, scored.clone()));
-            }
-            let sb = &mut state.stage_best[state.stage];
-            if sb.as_ref().is_none_or(|(b, _)| score < *b) {
-                *sb = Some((score, scored.clone()));
-            }
+            keep_if_better(&mut state.best, score, &scored);
+            keep_if_better(&mut state.stage_best[state.stage], score, &scored);
             state.epoch += 1;
             state.global_epoch += 1;
             let record = EpochRecord {

@@ -44,6 +44,31 @@ fn conformance(model: &dyn Model, seed: u64) {
         / (2.0 * eps);
     let an = dot(&v, &dr);
     assert!((fd - an).abs() <= 1e-6 * (an.abs() + 1e-8), "{}: R = {r}, dR {an} vs FD {fd}", model.describe());
+    // Time nodes: the slots' parameters are the nodes' blocks interpolated,
+    // and the blocks' vjp is their map's transpose (dot-product test).
+    if let Some(time) = model.time_interpolation() {
+        let nn = time.n_nodes();
+        let per = nt / time.n_slots();
+        let mut nodes = vec![0.0; nn * per];
+        model.node_theta(&u, &mut nodes).unwrap();
+        for (s, w) in time.weights().iter().enumerate() {
+            for p in 0..per {
+                let blended: f64 = w.iter().map(|&(k, wk)| wk * nodes[k * per + p]).sum();
+                assert!(
+                    (blended - theta[s * per + p]).abs() <= 1e-12 * (blended.abs() + 1.0),
+                    "{}: slot {s} parameter {p}: nodes blend to {blended}, theta {}",
+                    model.describe(),
+                    theta[s * per + p]
+                );
+            }
+        }
+        let wn = random(&mut rng, nn * per);
+        let mut gn = vec![0.5; np];
+        model.node_theta_vjp(&wn, &mut gn).unwrap();
+        let (lhs, rhs) = (dot(&nodes, &wn), dot(&u, &gn) - 0.5 * u.iter().sum::<f64>());
+        assert!((lhs - rhs).abs() <= 1e-12 * (lhs.abs() + 1.0), "{}: nodes {lhs} vs {rhs}", model.describe());
+        assert!(model.node_theta(&u, &mut nodes[1..]).is_err(), "a node vector of the wrong length");
+    }
 }
 
 fn grid() -> VelocityGrid {
