@@ -20,7 +20,9 @@
 //! * `epoch/tensor/nodes{1,25}/unroll{1,10}`: the same for the free
 //!   Fokker-Planck tensor, constant and with 25 time nodes.
 //! * `epoch/kernel/{tensor_k2,tensor_k3,mlp_k2}/unroll{1,10}`: the kernel
-//!   operator's free tensor at `k = 2, 3` and its network at `k = 2`.
+//!   operator's free tensor at `k = 2, 3` and its network at `k = 2`;
+//!   `epoch/kernel/tensor_k3_t25/unroll{1,10}` the `k = 3` tensor with 25
+//!   time nodes.
 //!
 //! Skipped with a message when the data are absent (see
 //! `collop_io::locate_reference_data`). Run with
@@ -208,6 +210,10 @@ fn bench_kernel(c: &mut Criterion) {
             Box::new(linear_model(grid, kind, scheme, false, TimeNodes::constant()).unwrap()),
         ));
     }
+    let n_steps = data.iter().map(|s| s.len() - 1).max().unwrap();
+    let time = TimeNodes::uniform(25, n_steps, n_steps).unwrap();
+    let kind = LinearKind::Kernel { k: 3, difference: Difference::Forward, transpose: false };
+    models.push(("tensor_k3_t25".into(), Box::new(linear_model(grid, kind, scheme, false, time).unwrap())));
     let kind = MlpKind::Kernel { k: 2, difference: Difference::Forward, transpose: false };
     let mlp = MlpModel::build(grid, kind, scheme, false, &[64, 64], 0, Conditioners::default()).unwrap();
     models.push(("mlp_k2".into(), Box::new(mlp)));
@@ -217,7 +223,9 @@ fn bench_kernel(c: &mut Criterion) {
         let mut phi = model.init();
         let mut grad = vec![0.0; phi.len()];
         for unroll in [1, 10] {
-            let set = WindowSet::new(&data, unroll, &split, false, false).unwrap();
+            // Grouped by start for a time-dependent model, as training does.
+            let time_dependent = model.operator().n_slots() > 1;
+            let set = WindowSet::new(&data, unroll, &split, false, time_dependent).unwrap();
             let mut objective = Objective::new(model.as_ref(), rollout, loss);
             group.bench_function(format!("{name}/unroll{unroll}"), |b| {
                 b.iter(|| {
