@@ -131,8 +131,9 @@ PY
         # batched by start, so a 25-node kernel costs about ten times its
         # constant version per epoch. First every model at a fifth of the
         # reference schedule with three training seeds (equal cost); then
-        # the reference schedule with one training seed (the 25-node kernels
-        # about ten minutes each on 2 cores).
+        # every model on the reference schedule with one training seed (the
+        # 25-node kernels about ten minutes each on 2 cores), and the
+        # constant models on it with three (their spread, 40 minutes).
         [[ -e $out/waterbag/run.json ]] ||
             timed pic-waterbag "$collop" pic "$root/crates/pic/decks/time-varying/sim1.toml" -o "$out/waterbag"
         timed sweep-waterbag "$collop" sweep "$out/waterbag" -o "$out/waterbag-kernels" \
@@ -143,6 +144,10 @@ PY
             --test heldout_blob_0_-1 heldout_ring_1.5_2_lower \
             --models kernel-k2,kernel-k3,kernel-b3,kernel-c3,par-perp,tensor,kernel-k1,kernel-b2,kernel-c2,kernel-k2-t25,kernel-k3-t25,kernel-c3-t25,kernel-b3-t25 \
             --repeats 1 --resume
+        timed sweep-waterbag-full-seeds "$collop" sweep "$out/waterbag" -o "$out/waterbag-full-seeds" \
+            --test heldout_blob_0_-1 heldout_ring_1.5_2_lower \
+            --models kernel-k2,kernel-k3,kernel-b3,kernel-c3,kernel-c2,kernel-k1,kernel-b2,par-perp,tensor \
+            --repeats 3 --resume
         # The Kramers-Moyal reading of every time slot, over the cells the
         # training sub-populations populate: each sweep's time-noded models,
         # every training seed.
