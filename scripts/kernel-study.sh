@@ -136,18 +136,22 @@ PY
         # constant models on it with three (their spread, 40 minutes).
         [[ -e $out/waterbag/run.json ]] ||
             timed pic-waterbag "$collop" pic "$root/crates/pic/decks/time-varying/sim1.toml" -o "$out/waterbag"
-        timed sweep-waterbag "$collop" sweep "$out/waterbag" -o "$out/waterbag-kernels" \
-            --test heldout_blob_0_-1 heldout_ring_1.5_2_lower \
-            --models tensor-t25,kernel-k2-t25,kernel-k3-t25,kernel-b3-t25,kernel-c3-t25,kernel-k2,par-perp-t25,tensor,par-perp,kernel-k3,kernel-b3,kernel-c3,kernel-k1,kernel-b2,kernel-c2 \
-            --repeats 3 --epochs-scale 0.2 --resume
-        timed sweep-waterbag-full "$collop" sweep "$out/waterbag" -o "$out/waterbag-full" \
-            --test heldout_blob_0_-1 heldout_ring_1.5_2_lower \
-            --models kernel-k2,kernel-k3,kernel-b3,kernel-c3,par-perp,tensor,kernel-k1,kernel-b2,kernel-c2,kernel-k2-t25,kernel-k3-t25,kernel-c3-t25,kernel-b3-t25 \
-            --repeats 1 --resume
-        timed sweep-waterbag-full-seeds "$collop" sweep "$out/waterbag" -o "$out/waterbag-full-seeds" \
-            --test heldout_blob_0_-1 heldout_ring_1.5_2_lower \
-            --models kernel-k2,kernel-k3,kernel-b3,kernel-c3,kernel-c2,kernel-k1,kernel-b2,par-perp,tensor \
-            --repeats 3 --resume
+        # One sweep of the waterbag into OUT/NAME: NAME, models, options.
+        waterbag_sweep() {
+            local name=$1 models=$2
+            shift 2
+            timed "sweep-$name" "$collop" sweep "$out/waterbag" -o "$out/$name" \
+                --test heldout_blob_0_-1 heldout_ring_1.5_2_lower --models "$models" --resume "$@"
+        }
+        waterbag_sweep waterbag-kernels \
+            tensor-t25,kernel-k2-t25,kernel-k3-t25,kernel-b3-t25,kernel-c3-t25,kernel-k2,par-perp-t25,tensor,par-perp,kernel-k3,kernel-b3,kernel-c3,kernel-k1,kernel-b2,kernel-c2 \
+            --repeats 3 --epochs-scale 0.2
+        waterbag_sweep waterbag-full \
+            kernel-k2,kernel-k3,kernel-b3,kernel-c3,par-perp,tensor,kernel-k1,kernel-b2,kernel-c2,kernel-k2-t25,kernel-k3-t25,kernel-c3-t25,kernel-b3-t25 \
+            --repeats 1
+        waterbag_sweep waterbag-full-seeds \
+            kernel-k2,kernel-k3,kernel-b3,kernel-c3,kernel-c2,kernel-k1,kernel-b2,par-perp,tensor \
+            --repeats 3
         # The Kramers-Moyal reading of every time slot, over the cells the
         # training sub-populations populate: each sweep's time-noded models,
         # every training seed.
